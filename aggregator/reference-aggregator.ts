@@ -1,0 +1,47 @@
+import { MINUTE_MS, ROLLUPS, type RollupName } from '../catalog/catalog.ts';
+import { newAggregationEvent, type AggregationEvent } from '../events/aggregation-event.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { alignDown } from '../planner/interval.ts';
+import type { Interval } from '../planner/query.ts';
+import type { MetricStore } from '../store/metric-store.ts';
+
+export interface AggregatorOptions {
+  /** Raw data may arrive this late; a bucket closes only after it. */
+  readonly latenessMs: number;
+}
+
+/**
+ * The reference aggregator (the upstream job in production is Kafka Streams):
+ * computes rollups for closed intervals, waits until they are queryable (the
+ * store call returns only then), and only then publishes one event per build.
+ */
+export class ReferenceAggregator {
+  constructor(
+    private readonly store: MetricStore,
+    private readonly bus: EventBus,
+    private readonly now: () => number,
+    private readonly options: AggregatorOptions = { latenessMs: 5 * MINUTE_MS },
+  ) {}
+
+  /** Catches every rollup up to its last closed bucket; returns the events published. */
+  async runOnce(): Promise<AggregationEvent[]> {
+    const range = await this.store.rawDataRange();
+    if (!range) return [];
+    const events: AggregationEvent[] = [];
+    const marks = await this.store.readWatermarks();
+    for (const rollup of [...ROLLUPS].sort((a, b) => a.bucketMs - b.bucketMs)) {
+      const from = Math.max(marks[rollup.name], alignDown(range.start, rollup.bucketMs));
+      const closedUntil = alignDown(Math.min(this.now() - this.options.latenessMs, range.end), rollup.bucketMs);
+      if (closedUntil > from) events.push(await this.publish(rollup.name, { start: from, end: closedUntil }));
+    }
+    return events;
+  }
+
+  /** Rebuilds a rollup over an aligned interval (e.g. after late data) and publishes it again. */
+  async publish(rollup: RollupName, interval: Interval, headers: Record<string, string> = {}): Promise<AggregationEvent> {
+    const touched = await this.store.buildRollup(rollup, interval);
+    const event = newAggregationEvent(rollup, interval, touched.tenants, touched.metrics, this.now());
+    if (touched.tenants.length > 0 && touched.metrics.length > 0) await this.bus.publish(event, headers);
+    return event;
+  }
+}

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
+import type { CacheStore } from '../cache/cache-store.ts';
+import { MemoryCache } from '../cache/memory-cache.ts';
+import { ResultCache } from '../cache/result-cache.ts';
+import type { Config } from '../config/config.ts';
+import { AggregationListener } from '../events/aggregation-listener.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { MemoryBus } from '../events/memory-bus.ts';
+import { WatermarkRegistry } from '../events/watermark-registry.ts';
+import { PieceLoaderFactory } from '../pipeline/piece-loader.ts';
+import { ResourceDirectory } from '../pipeline/resource-directory.ts';
+import { resolvers } from '../resolvers/resolvers.ts';
+import type { MetricStore } from '../store/metric-store.ts';
+import type { RequestContext, Services } from './context.ts';
+import { maskError } from './errors.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export const SCHEMA_SDL = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
+
+export interface App {
+  readonly services: Services;
+  readonly apollo: ApolloServer<RequestContext>;
+  readonly cacheStore: CacheStore;
+  readonly resultCache: ResultCache;
+  readonly bus: EventBus;
+  readonly listener: AggregationListener;
+  readonly aggregator: ReferenceAggregator;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+export interface AppParts {
+  readonly store: MetricStore;
+  readonly cacheStore?: CacheStore;
+  readonly bus?: EventBus;
+}
+
+/**
+ * Assembles the service from its parts. Stores, caches and buses come in
+ * through their contracts, so tests and production differ only in the parts.
+ */
+export async function createApp(config: Config, parts: AppParts): Promise<App> {
+  const log = createLogger(config.logLevel);
+  const clock = (): number => config.fixedNow ?? Date.now();
+  const store = parts.store;
+  const cacheStore = parts.cacheStore ?? new MemoryCache({ maxBytes: config.cache.maxBytes });
+  const bus = parts.bus ?? new MemoryBus();
+  const resultCache = new ResultCache(cacheStore, { completeTtlMs: config.cache.completeTtlMs, freshTtlMs: config.cache.freshTtlMs });
+  const watermarks = new WatermarkRegistry(await store.readWatermarks());
+  const resources = new ResourceDirectory(store);
+  await resources.start(30_000);
+  const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h });
+  const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock });
+  await bus.subscribe(listener.handle);
+  const aggregator = new ReferenceAggregator(store, bus, clock);
+  const services: Services = { config, store, watermarks, resources, loaders, clock };
+  const apollo = createApollo(config, log);
+  await apollo.start();
+  return {
+    services,
+    apollo,
+    cacheStore,
+    resultCache,
+    bus,
+    listener,
+    aggregator,
+    log,
+    async close() {
+      resources.stop();
+      await apollo.stop();
+      await bus.close();
+      await cacheStore.close();
+      await store.close();
+    },
+  };
+}
+
+function createApollo(config: Config, log: Logger): ApolloServer<RequestContext> {
+  const { limits } = config;
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.maxQueryDepth },
+    maxAliases: { n: limits.maxAliases },
+    costLimit: { maxCost: limits.maxCost },
+    maxTokens: { n: 2000 },
+    maxDirectives: { n: 10 },
+    blockFieldSuggestion: { enabled: config.env === 'production' },
+  }).protect();
+  return new ApolloServer<RequestContext>({
+    typeDefs: SCHEMA_SDL,
+    resolvers,
+    introspection: config.env !== 'production',
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
+    plugins: armor.plugins as unknown as ApolloServerPlugin<RequestContext>[],
+    validationRules: [...armor.validationRules],
+    formatError: (formatted, error) => maskError(formatted, error, log.write),
+  });
+}

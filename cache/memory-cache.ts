@@ -1,0 +1,61 @@
+import { LRUCache } from 'lru-cache';
+import type { CacheEntryWrite, CacheStore } from './cache-store.ts';
+
+export interface MemoryCacheOptions {
+  /** Upper bound on the bytes of cached values (approximate: string lengths). */
+  readonly maxBytes: number;
+  /** How many generation counters to keep before the oldest are folded into the floor. */
+  readonly maxGenerations?: number;
+}
+
+/**
+ * The embedded cache: an LRU bounded by size, with per-entry TTLs.
+ *
+ * Generations are bounded too, without ever serving stale data: a bump sets a
+ * counter to a fresh value from one process-wide clock, and a counter that was
+ * evicted reads as the highest value ever evicted (the floor). So a value
+ * written under an older generation of a key can never be read again.
+ */
+export class MemoryCache implements CacheStore {
+  readonly name = 'memory';
+  private readonly values: LRUCache<string, string>;
+  private readonly generations: LRUCache<string, number>;
+  private clock = 0;
+  private floor = 0;
+
+  constructor(options: MemoryCacheOptions) {
+    this.values = new LRUCache<string, string>({
+      maxSize: options.maxBytes,
+      sizeCalculation: (value, key) => value.length + key.length,
+      ttlAutopurge: false,
+    });
+    this.generations = new LRUCache<string, number>({
+      max: options.maxGenerations ?? 500_000,
+      dispose: (generation, _key, reason) => {
+        if (reason === 'evict') this.floor = Math.max(this.floor, generation);
+      },
+    });
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    return keys.map((k) => this.values.get(k));
+  }
+
+  async setMany(entries: readonly CacheEntryWrite[]): Promise<void> {
+    for (const e of entries) this.values.set(e.key, e.value, { ttl: Math.max(1, Math.round(e.ttlMs)) });
+  }
+
+  async getGenerations(keys: readonly string[]): Promise<number[]> {
+    return keys.map((k) => this.generations.get(k) ?? this.floor);
+  }
+
+  async bumpGenerations(keys: readonly string[]): Promise<void> {
+    for (const k of new Set(keys)) this.generations.set(k, ++this.clock);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.values.clear();
+  }
+}

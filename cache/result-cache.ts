@@ -1,0 +1,116 @@
+import { DAY_MS, HOUR_MS } from '../catalog/catalog.ts';
+import { alignDown } from '../planner/interval.ts';
+import type { Piece } from '../planner/pieces.ts';
+import { scopeId, type Interval, type PartialRow } from '../planner/query.ts';
+import type { CacheStore } from './cache-store.ts';
+
+export interface ResultCacheOptions {
+  /** TTL of a piece that ends at or before the completeness watermark. */
+  readonly completeTtlMs: number;
+  /** TTL of a piece that reaches into the fresh tail (data may still arrive). */
+  readonly freshTtlMs: number;
+}
+
+export interface CacheLookup {
+  readonly hits: Map<string, PartialRow[]>;
+  /** Entry key (piece key + generations) for every piece, hit or miss. */
+  readonly entryKeys: Map<string, string>;
+  /** Whether the cache answered at all (false: it failed and every piece is a miss). */
+  readonly available: boolean;
+}
+
+interface StoredValue {
+  readonly key: string;
+  readonly rows: PartialRow[];
+}
+
+/**
+ * Piece results in a CacheStore, invalidated by generations.
+ *
+ * A generation counter exists per (scope, metric, hour) and per (scope,
+ * metric, day); an event bumps the counters of the hours and days it touches,
+ * for each tenant it names and for the all-tenants scope. A piece's entry key
+ * folds in the counters it depends on, so a read that began before a bump can
+ * only write under the old generation, which no reader asks for again: the
+ * cache-aside race is closed by construction.
+ */
+export class ResultCache {
+  constructor(
+    private readonly store: CacheStore,
+    private readonly options: ResultCacheOptions,
+  ) {}
+
+  async lookup(pieces: readonly Piece[]): Promise<CacheLookup> {
+    const entryKeys = new Map<string, string>();
+    const hits = new Map<string, PartialRow[]>();
+    try {
+      const genKeys = [...new Set(pieces.flatMap(generationKeys))];
+      const gens = await this.store.getGenerations(genKeys);
+      const genOf = new Map(genKeys.map((k, i) => [k, gens[i] ?? 0]));
+      for (const p of pieces) entryKeys.set(p.key, `${p.key}:g${generationKeys(p).map((k) => genOf.get(k)).join('.')}`);
+      const keys = [...new Set(entryKeys.values())];
+      const values = await this.store.getMany(keys);
+      const found = new Map<string, PartialRow[]>();
+      keys.forEach((key, i) => {
+        const rows = decode(key, values[i]);
+        if (rows) found.set(key, rows);
+      });
+      for (const p of pieces) {
+        const rows = found.get(entryKeys.get(p.key) ?? '');
+        if (rows) hits.set(p.key, rows);
+      }
+      return { hits, entryKeys, available: true };
+    } catch {
+      // A failing cache never fails a query: everything is a miss, nothing is written.
+      return { hits, entryKeys: new Map(), available: false };
+    }
+  }
+
+  /** Stores fresh results; failures are swallowed (the answer is already computed). */
+  async fill(pieces: readonly Piece[], results: Map<string, PartialRow[]>, entryKeys: Map<string, string>, completeBefore: number): Promise<void> {
+    const entries = pieces.flatMap((p) => {
+      const key = entryKeys.get(p.key);
+      const rows = results.get(p.key);
+      if (!key || !rows) return [];
+      const ttlMs = p.interval.end <= completeBefore ? this.options.completeTtlMs : this.options.freshTtlMs;
+      return ttlMs > 0 ? [{ key, value: JSON.stringify({ key, rows } satisfies StoredValue), ttlMs }] : [];
+    });
+    if (entries.length === 0) return;
+    await this.store.setMany(entries).catch(() => undefined);
+  }
+
+  /** Invalidates every piece of these scopes and metrics that overlaps the interval. */
+  async invalidate(scopes: readonly string[], metrics: readonly string[], interval: Interval): Promise<number> {
+    const keys: string[] = [];
+    for (const scope of scopes) {
+      for (const metric of metrics) {
+        for (let h = alignDown(interval.start, HOUR_MS); h < interval.end; h += HOUR_MS) keys.push(genKey(scope, metric, 'h', h));
+        for (let d = alignDown(interval.start, DAY_MS); d < interval.end; d += DAY_MS) keys.push(genKey(scope, metric, 'd', d));
+      }
+    }
+    await this.store.bumpGenerations(keys);
+    return keys.length;
+  }
+}
+
+const genKey = (scope: string, metric: string, unit: 'h' | 'd', start: number): string => `strata:gen:${scope}:${metric}:${unit}${start}`;
+
+/** The counters a piece depends on: its hour for hour chunks, its day for day chunks. */
+function generationKeys(p: Piece): string[] {
+  const unit = p.chunkMs <= HOUR_MS ? 'h' : 'd';
+  const step = unit === 'h' ? HOUR_MS : DAY_MS;
+  const keys: string[] = [];
+  for (let t = alignDown(p.interval.start, step); t < p.interval.end; t += step) keys.push(genKey(scopeId(p.scope), p.metric, unit, t));
+  return keys;
+}
+
+/** A value is trusted only if it carries the key it was read under. */
+function decode(key: string, raw: string | undefined): PartialRow[] | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const value = JSON.parse(raw) as StoredValue;
+    return value.key === key && Array.isArray(value.rows) ? value.rows : undefined;
+  } catch {
+    return undefined;
+  }
+}

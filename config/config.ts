@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+/**
+ * The only module that reads the environment. Everything is validated here,
+ * before anything connects, and a bad value stops the process with a message
+ * naming the variable and the fix.
+ */
+
+export const DEV_JWT_SECRET = 'strata-dev-secret-do-not-use-in-production';
+
+export interface Limits {
+  readonly maxPoints: number;
+  readonly defaultSeriesLimit: number;
+  readonly maxSeriesLimit: number;
+  readonly maxFilterNodes: number;
+  readonly maxFilterDepth: number;
+  readonly maxInValues: number;
+  readonly maxQueryDepth: number;
+  readonly maxAliases: number;
+  readonly maxCost: number;
+  readonly maxTimeseriesFields: number;
+  readonly maxBodyBytes: number;
+  readonly queryTimeoutMs: number;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const durationMs = (fallback: string) =>
+  z.string().regex(/^\d+(ms|s|m|h)?$/, 'a duration such as 500ms, 15s, 10m or 6h').default(fallback).transform(toMs);
+
+const EnvSchema = z.object({
+  STRATA_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0, 65535).default(4000),
+  STRATA_DB: z.string().min(1).default('data/strata.duckdb'),
+  STRATA_STORE: z.enum(['duckdb']).default('duckdb'),
+  STRATA_CACHE: z.enum(['memory']).default('memory'),
+  STRATA_EVENTS: z.enum(['memory']).default('memory'),
+  STRATA_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  STRATA_JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'a PEM public key' }).optional(),
+  STRATA_JWT_ISSUER: z.string().min(1).default('strata-dev'),
+  STRATA_JWT_AUDIENCE: z.string().min(1).default('strata-api'),
+  STRATA_NOW: z.iso.datetime({ offset: true }).optional(),
+  STRATA_CACHE_MAX_MB: int(1, 65536).default(64),
+  STRATA_CACHE_COMPLETE_TTL: durationMs('6h'),
+  STRATA_CACHE_FRESH_TTL: durationMs('15s'),
+  STRATA_AGGREGATE_EVERY: durationMs('60s'),
+  STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
+  STRATA_QUERY_TIMEOUT: durationMs('15s'),
+  STRATA_MAX_BODY_BYTES: int(1024, 10_000_000).default(65_536),
+  STRATA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  readonly env: Env['STRATA_ENV'];
+  readonly host: string;
+  readonly port: number;
+  readonly dbPath: string;
+  readonly store: Env['STRATA_STORE'];
+  readonly cache: { readonly kind: Env['STRATA_CACHE']; readonly maxBytes: number; readonly completeTtlMs: number; readonly freshTtlMs: number };
+  readonly events: Env['STRATA_EVENTS'];
+  readonly jwt: JwtConfig;
+  readonly fixedNow: number | undefined;
+  readonly aggregateEveryMs: number;
+  readonly limits: Limits;
+  readonly logLevel: Env['STRATA_LOG_LEVEL'];
+}
+
+export type JwtConfig =
+  | { readonly kind: 'hmac'; readonly secret: string; readonly issuer: string; readonly audience: string; readonly isDevSecret: boolean }
+  | { readonly kind: 'public-key'; readonly publicKey: string; readonly issuer: string; readonly audience: string };
+
+export class ConfigError extends Error {}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Env, string>> = {}): Config {
+  const parsed = EnvSchema.safeParse({ ...pickDefined(source), ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(valueAt(source, overrides, String(i.path[0])))})`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix the variables above (see README.md, "Configuration") and start again.`);
+  }
+  const e = parsed.data;
+  return {
+    env: e.STRATA_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    dbPath: e.STRATA_DB,
+    store: e.STRATA_STORE,
+    cache: { kind: e.STRATA_CACHE, maxBytes: e.STRATA_CACHE_MAX_MB * 1024 * 1024, completeTtlMs: e.STRATA_CACHE_COMPLETE_TTL, freshTtlMs: e.STRATA_CACHE_FRESH_TTL },
+    events: e.STRATA_EVENTS,
+    jwt: jwtConfig(e),
+    fixedNow: e.STRATA_NOW ? Date.parse(e.STRATA_NOW) : undefined,
+    aggregateEveryMs: e.STRATA_AGGREGATE_EVERY,
+    limits: {
+      maxPoints: e.STRATA_MAX_POINTS,
+      defaultSeriesLimit: 100,
+      maxSeriesLimit: 1000,
+      maxFilterNodes: 64,
+      maxFilterDepth: 8,
+      maxInValues: 100,
+      maxQueryDepth: 8,
+      maxAliases: 30,
+      maxCost: 5000,
+      maxTimeseriesFields: 24,
+      maxBodyBytes: e.STRATA_MAX_BODY_BYTES,
+      queryTimeoutMs: e.STRATA_QUERY_TIMEOUT,
+    },
+    logLevel: e.STRATA_LOG_LEVEL,
+  };
+}
+
+function jwtConfig(e: Env): JwtConfig {
+  const base = { issuer: e.STRATA_JWT_ISSUER, audience: e.STRATA_JWT_AUDIENCE };
+  if (e.STRATA_JWT_PUBLIC_KEY) return { kind: 'public-key', publicKey: e.STRATA_JWT_PUBLIC_KEY, ...base };
+  if (e.STRATA_JWT_SECRET) return { kind: 'hmac', secret: e.STRATA_JWT_SECRET, isDevSecret: false, ...base };
+  if (e.STRATA_ENV === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production (a PEM public key to verify RS256/ES256 tokens); ' +
+        'the development signing key is never used in production.',
+    );
+  }
+  return { kind: 'hmac', secret: DEV_JWT_SECRET, isDevSecret: true, ...base };
+}
+
+function toMs(text: string): number {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  const n = Number(m?.[1] ?? 0);
+  const unit = m?.[2] ?? 'ms';
+  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as Record<string, number>)[unit]!;
+}
+
+function pickDefined(source: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+}
+
+function valueAt(source: NodeJS.ProcessEnv, overrides: Record<string, string | undefined>, key: string): string | undefined {
+  return overrides[key] ?? source[key];
+}

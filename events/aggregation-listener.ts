@@ -1,0 +1,58 @@
+import type { ResultCache } from '../cache/result-cache.ts';
+import { parseAggregationEvent } from './aggregation-event.ts';
+import type { BusMessage } from './event-bus.ts';
+import type { WatermarkRegistry } from './watermark-registry.ts';
+
+export interface ListenerStats {
+  applied: number;
+  duplicates: number;
+  rejected: number;
+  lastAppliedAt: number | undefined;
+}
+
+export interface ListenerDeps {
+  readonly watermarks: WatermarkRegistry;
+  readonly cache: ResultCache;
+  readonly log: (entry: Record<string, unknown>) => void;
+  readonly now: () => number;
+}
+
+/**
+ * Applies `aggregation.published` events: validate, advance the watermark,
+ * invalidate exactly the affected cache generations. A malformed message is
+ * counted and skipped (resolving, so the bus commits past it); an
+ * invalidation failure rejects, so the bus does not commit and redelivers.
+ * Re-applying an event is harmless, so duplicates need no special path.
+ */
+export class AggregationListener {
+  readonly stats: ListenerStats = { applied: 0, duplicates: 0, rejected: 0, lastAppliedAt: undefined };
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly deps: ListenerDeps) {}
+
+  readonly handle = async (message: BusMessage): Promise<void> => {
+    const parsed = parseAggregationEvent(message.value);
+    if (!parsed.ok) {
+      this.stats.rejected += 1;
+      this.deps.log({ level: 'warn', msg: 'aggregation event rejected', reason: parsed.reason, bytes: message.value.length });
+      return;
+    }
+    const { event, datasource, interval } = parsed.value;
+    if (this.seen.has(event.eventId)) this.stats.duplicates += 1;
+    const scopes = [...event.tenants.map((t) => `t:${t}`), '*'];
+    await this.deps.cache.invalidate(scopes, event.metrics, interval);
+    this.deps.watermarks.advance(datasource, interval);
+    this.remember(event.eventId);
+    this.stats.applied += 1;
+    this.stats.lastAppliedAt = this.deps.now();
+    this.deps.log({ level: 'debug', msg: 'aggregation event applied', eventId: event.eventId, datasource, interval: event.interval, traceparent: message.headers['traceparent'] });
+  };
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > 10_000) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import type { MetricStore, ResourceRow } from '../store/metric-store.ts';
+
+/**
+ * Which tenant owns which cluster, held in memory and refreshed in the
+ * background, so that authorization is synchronous: every panel of an
+ * operation reaches the DataLoader in the same tick and shares one batch.
+ */
+export class ResourceDirectory {
+  private owners = new Map<string, string>();
+  private rows: ResourceRow[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly store: MetricStore) {}
+
+  async start(refreshMs: number): Promise<void> {
+    await this.refresh();
+    if (refreshMs > 0) {
+      this.timer = setInterval(() => void this.refresh().catch(() => undefined), refreshMs);
+      this.timer.unref();
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const rows = await this.store.listResources({ kind: 'all' });
+    this.rows = rows;
+    this.owners = new Map(rows.map((r) => [r.resourceId, r.tenantId]));
+  }
+
+  ownerOf(resourceId: string): string | undefined {
+    return this.owners.get(resourceId);
+  }
+
+  list(tenantId: string | undefined): ResourceRow[] {
+    return tenantId === undefined ? [...this.rows] : this.rows.filter((r) => r.tenantId === tenantId);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,100 @@
+import { DAY_MS } from '../catalog/catalog.ts';
+import { ErrorCode, StrataError } from '../api/errors.ts';
+import { alignDown, alignUp, isoOf, parseInterval } from '../planner/interval.ts';
+import { hash } from '../planner/pieces.ts';
+import type { TenantScope } from '../planner/query.ts';
+import type { MetricStore, UsageRow } from '../store/metric-store.ts';
+
+export interface UsageArgs {
+  readonly period: string;
+  readonly tenantId?: string | null;
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export interface UsageContext {
+  readonly scope: TenantScope;
+  readonly now: number;
+  readonly store: MetricStore;
+  readonly rollup1dWatermark: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface UsageRecord {
+  readonly tenantId: string;
+  readonly resourceId: string;
+  readonly day: string;
+  readonly ingressBytes: bigint;
+  readonly egressBytes: bigint;
+  readonly storageByteHours: bigint;
+  readonly partitionHours: bigint;
+  readonly status: 'FINAL' | 'PROVISIONAL';
+}
+
+export interface UsagePage {
+  readonly rows: UsageRecord[];
+  readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null };
+}
+
+const MAX_DAYS = 400;
+const MAX_FIRST = 1000;
+
+/**
+ * Billing usage per tenant, cluster and UTC day. A day is FINAL once the
+ * daily rollup covering it was published, PROVISIONAL before. Pages are keyed
+ * by (day, tenant, cluster), so a page boundary never moves under a client.
+ */
+export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<UsagePage> {
+  const parsed = parseInterval(args.period, ctx.now);
+  const interval = { start: alignDown(parsed.start, DAY_MS), end: alignUp(parsed.end, DAY_MS) };
+  const days = (interval.end - interval.start) / DAY_MS;
+  if (days > MAX_DAYS) throw new StrataError(ErrorCode.RANGE_TOO_LARGE, `The period covers ${days} days; at most ${MAX_DAYS}. Ask for shorter periods.`);
+  const first = args.first ?? 100;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
+    throw new StrataError(ErrorCode.LIMIT_OUT_OF_RANGE, `first ${first} is out of range: use 1 to ${MAX_FIRST}.`);
+  }
+  const scope: TenantScope = args.tenantId ? { kind: 'tenant', tenantId: args.tenantId } : ctx.scope;
+  const rows = await ctx.store.usage({ scope, interval, rollupUntil: ctx.rollup1dWatermark, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const queryKey = hash([scope, interval]);
+  const startAt = args.after ? positionAfter(rows, args.after, queryKey) : 0;
+  const page = rows.slice(startAt, startAt + first);
+  const last = page[page.length - 1];
+  const hasNextPage = startAt + first < rows.length;
+  return {
+    rows: page.map((r) => toRecord(r, ctx.rollup1dWatermark)),
+    pageInfo: { hasNextPage, endCursor: last ? Buffer.from(JSON.stringify({ k: rowKey(last), h: queryKey })).toString('base64url') : null },
+  };
+}
+
+const rowKey = (r: UsageRow): string => `${r.day}|${r.tenantId}|${r.resourceId}`;
+
+function positionAfter(rows: readonly UsageRow[], cursor: string, queryKey: string): number {
+  let parsed: { k?: unknown; h?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown; h?: unknown };
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed.k !== 'string' || parsed.h !== queryKey) {
+    throw new StrataError(ErrorCode.INVALID_CURSOR, 'The cursor in "after" does not belong to this usage query; send the same period and tenantId with the endCursor it returned.');
+  }
+  const key = parsed.k;
+  const index = rows.findIndex((r) => rowKey(r) > key);
+  return index === -1 ? rows.length : index;
+}
+
+/** Byte-hours from byte-minutes, rounded half up, in exact integer arithmetic. */
+const perHour = (minutes: bigint): bigint => (minutes + 30n) / 60n;
+
+function toRecord(r: UsageRow, watermark: number): UsageRecord {
+  return {
+    tenantId: r.tenantId,
+    resourceId: r.resourceId,
+    day: isoOf(r.day).slice(0, 10),
+    ingressBytes: r.ingressBytes,
+    egressBytes: r.egressBytes,
+    storageByteHours: perHour(r.storageByteMinutes),
+    partitionHours: perHour(r.partitionMinutes),
+    status: r.day + DAY_MS <= watermark ? 'FINAL' : 'PROVISIONAL',
+  };
+}

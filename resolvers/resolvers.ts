@@ -1,0 +1,87 @@
+import { GraphQLScalarType, Kind } from 'graphql';
+import { METRICS } from '../catalog/catalog.ts';
+import type { RequestContext } from '../api/context.ts';
+import { ErrorCode, StrataError } from '../api/errors.ts';
+import type { Role } from '../auth/principal.ts';
+import { isoOf } from '../planner/interval.ts';
+import { runTimeseries, type TimeseriesResult } from '../pipeline/timeseries-pipeline.ts';
+import type { TimeseriesArgs } from '../pipeline/normalize.ts';
+import { runUsage, type UsageArgs } from '../pipeline/usage-pipeline.ts';
+
+/** Thin resolvers: arguments in, domain call, result out. */
+
+const BigIntScalar = new GraphQLScalarType({
+  name: 'BigInt',
+  description: 'An integer of any size, as a decimal string.',
+  serialize: (value) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+    throw new TypeError('BigInt fields must resolve to a bigint');
+  },
+  parseValue: (value) => {
+    if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+    throw new TypeError('BigInt takes a decimal string');
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind === Kind.STRING && /^-?\d+$/.test(ast.value)) return BigInt(ast.value);
+    throw new TypeError('BigInt takes a decimal string');
+  },
+});
+
+function requireRole(ctx: RequestContext, roles: readonly Role[], what: string): void {
+  if (!roles.includes(ctx.principal.role)) {
+    throw new StrataError(ErrorCode.FORBIDDEN, `The ${ctx.principal.role} role cannot read ${what}; it is for: ${roles.join(', ')}.`);
+  }
+}
+
+interface TimeseriesInput extends TimeseriesArgs {
+  readonly source?: 'AUTO' | 'RAW' | null;
+}
+
+async function timeseries(_: unknown, args: { query: TimeseriesInput }, ctx: RequestContext): Promise<TimeseriesResult> {
+  requireRole(ctx, ['customer', 'internal'], 'timeseries');
+  const { limits } = ctx.services.config;
+  ctx.timeseriesFields += 1;
+  if (ctx.timeseriesFields > limits.maxTimeseriesFields) {
+    throw new StrataError(ErrorCode.QUERY_TOO_COMPLEX, `An operation may hold at most ${limits.maxTimeseriesFields} timeseries fields; split it into several operations.`);
+  }
+  const forceRaw = args.query.source === 'RAW';
+  if (forceRaw) requireRole(ctx, ['internal'], 'timeseries with source RAW');
+  return runTimeseries(
+    args.query,
+    {
+      scope: ctx.scope,
+      now: ctx.now,
+      limits,
+      plannerState: () => ({ now: ctx.now, watermarks: ctx.services.watermarks.snapshot() }),
+      resources: ctx.services.resources,
+      pieces: ctx.pieces,
+      stats: ctx.stats,
+    },
+    { forceRaw },
+  );
+}
+
+export const resolvers = {
+  BigInt: BigIntScalar,
+  Query: {
+    metrics: () => METRICS,
+    resources: (_: unknown, __: unknown, ctx: RequestContext) => {
+      requireRole(ctx, ['customer', 'internal', 'billing'], 'resources');
+      return ctx.services.resources.list(ctx.scope.kind === 'tenant' ? ctx.scope.tenantId : undefined).map((r) => ({ id: r.resourceId, tenantId: r.tenantId }));
+    },
+    timeseries,
+    usage: (_: unknown, args: UsageArgs, ctx: RequestContext) => {
+      requireRole(ctx, ['billing', 'internal'], 'usage');
+      return runUsage(args, {
+        scope: ctx.scope,
+        now: ctx.now,
+        store: ctx.services.store,
+        rollup1dWatermark: ctx.services.watermarks.snapshot().rollup_1d,
+        signal: ctx.signal,
+      });
+    },
+  },
+  Point: { timestamp: (p: { timestamp: number }) => isoOf(p.timestamp) },
+  QueryPlan: { operation: (p: TimeseriesResult['plan']) => p.stats },
+};

@@ -1,0 +1,88 @@
+import { GROUP_KEYS, levelId, type GroupKey } from '../../catalog/catalog.ts';
+import type { Filter, TenantScope } from '../../planner/query.ts';
+import type { Branch } from '../piece-batch.ts';
+
+/** A parameterized SQL text: values never enter the text, only `?` placeholders. */
+export interface SqlText {
+  readonly sql: string;
+  readonly params: (string | number)[];
+}
+
+/** Identifiers come from the catalog only; quoting also guards reserved words such as "partition". */
+export const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
+
+export function tenantPredicate(scope: TenantScope, params: (string | number)[]): string {
+  if (scope.kind === 'tenant') {
+    params.push(scope.tenantId);
+    return 'tenant_id = ?';
+  }
+  // The all-tenants scope is an explicit widening for internal and billing roles.
+  return 'tenant_id IS NOT NULL';
+}
+
+export function filterSql(filter: Filter | undefined, params: (string | number)[]): string {
+  if (!filter) return 'TRUE';
+  switch (filter.kind) {
+    case 'and':
+      return `(${filter.filters.map((f) => filterSql(f, params)).join(' AND ')})`;
+    case 'or':
+      return `(${filter.filters.map((f) => filterSql(f, params)).join(' OR ')})`;
+    case 'not':
+      return `(NOT ${filterSql(filter.filter, params)})`;
+    case 'field': {
+      const column = quote(filter.field);
+      params.push(...filter.values);
+      if (filter.op === 'IN') return `${column} IN (${filter.values.map(() => '?').join(', ')})`;
+      return `${column} ${OPERATORS[filter.op]} ?`;
+    }
+  }
+}
+
+const OPERATORS = { EQ: '=', NEQ: '<>', GT: '>', GTE: '>=', LT: '<', LTE: '<=' } as const;
+
+/** The uniform output columns of every branch, so branches can be UNION ALLed. */
+function groupColumns(groupBy: readonly GroupKey[]): string {
+  return GROUP_KEYS.map((k) => (groupBy.includes(k) ? `${quote(k)}` : `CAST(NULL AS VARCHAR) AS ${quote(k)}`)).join(', ');
+}
+
+function groupList(groupBy: readonly GroupKey[]): string {
+  return groupBy.map(quote).join(', ');
+}
+
+const TIME_RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))';
+
+/**
+ * Raw: first the per-minute SUM across the series of each group (space), then
+ * the time aggregates over those minutes within each bucket.
+ */
+function rawBranch(branch: Branch, params: (string | number)[]): string {
+  const p = branch.sample;
+  const inner = p.groupBy.length ? `, ${groupList(p.groupBy)}` : '';
+  params.push(branch.id, p.bucketMs, p.bucketMs);
+  const head = `SELECT ? AS branch, CAST(floor(epoch_ms(__time) / ?) * ? AS BIGINT) AS bucket, ${groupColumns(p.groupBy)},
+    SUM(s) AS v_sum, MIN(s) AS v_min, MAX(s) AS v_max, COUNT(*) AS minutes, SUM(n) AS samples`;
+  const where: string[] = [tenantPredicate(p.scope, params), 'metric = ?'];
+  params.push(p.metric, branch.interval.start, branch.interval.end);
+  where.push(TIME_RANGE, filterSql(p.filter, params));
+  return `${head} FROM (SELECT __time${inner}, SUM(value) AS s, COUNT(*) AS n FROM telemetry_raw
+    WHERE ${where.join(' AND ')} GROUP BY __time${inner}) GROUP BY bucket${inner}`;
+}
+
+/** Rollups: re-aggregate stored bucket aggregates at the level the planner chose. */
+function rollupBranch(branch: Branch, params: (string | number)[]): string {
+  const p = branch.sample;
+  const group = p.groupBy.length ? `, ${groupList(p.groupBy)}` : '';
+  params.push(branch.id, p.bucketMs, p.bucketMs);
+  const head = `SELECT ? AS branch, CAST(floor(epoch_ms(__time) / ?) * ? AS BIGINT) AS bucket, ${groupColumns(p.groupBy)},
+    SUM(v_sum) AS v_sum, MIN(v_min) AS v_min, MAX(v_max) AS v_max, SUM(minutes) AS minutes, SUM(samples) AS samples`;
+  const where: string[] = [tenantPredicate(p.scope, params), 'metric = ?', 'level = ?'];
+  params.push(p.metric, levelId(p.level ?? []), branch.interval.start, branch.interval.end);
+  where.push(TIME_RANGE, filterSql(p.filter, params));
+  return `${head} FROM ${quote(p.source)} WHERE ${where.join(' AND ')} GROUP BY bucket${group}`;
+}
+
+export function piecesSql(branches: readonly Branch[]): SqlText {
+  const params: (string | number)[] = [];
+  const parts = branches.map((b) => (b.sample.source === 'raw' ? rawBranch(b, params) : rollupBranch(b, params)));
+  return { sql: parts.map((s) => `(${s})`).join('\nUNION ALL\n'), params };
+}

@@ -1,0 +1,178 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../../catalog/catalog.ts';
+import { ErrorCode, StrataError } from '../../api/errors.ts';
+import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
+import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
+import { branchesOf, distribute } from '../piece-batch.ts';
+import { piecesSql, tenantPredicate } from './duckdb-sql.ts';
+import { SCHEMA_DDL, rollupStatements } from './duckdb-schema.ts';
+import { usageSql } from './duckdb-usage.ts';
+import { seedStatements, type SeedOptions } from './seed-dataset.ts';
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded store: a DuckDB file (or memory). Every read is one
+ * parameterized statement on its own connection, so concurrent queries run in
+ * parallel inside DuckDB, and an AbortSignal interrupts exactly that query.
+ */
+export class DuckDbStore implements MetricStore {
+  readonly name = 'duckdb';
+  private constructor(private readonly instance: DuckDBInstance) {}
+
+  static async open(path: string): Promise<DuckDbStore> {
+    const instance = await DuckDBInstance.create(path);
+    const store = new DuckDbStore(instance);
+    for (const ddl of SCHEMA_DDL) await store.exec(ddl, []);
+    return store;
+  }
+
+  async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
+    const branches = branchesOf(request.pieces);
+    const result = new Map<string, PartialRow[]>();
+    if (branches.length === 0) return result;
+    const { sql, params } = piecesSql(branches);
+    const rows = await this.read(sql, params, request.signal);
+    const byBranch = new Map<string, PartialRow[]>();
+    for (const row of rows) {
+      const id = String(row['branch']);
+      const list = byBranch.get(id) ?? [];
+      list.push(toPartialRow(row));
+      byBranch.set(id, list);
+    }
+    for (const branch of branches) distribute(branch, byBranch.get(branch.id) ?? [], result);
+    return result;
+  }
+
+  async listResources(scope: TenantScope): Promise<ResourceRow[]> {
+    const params: string[] = [];
+    const rows = await this.read(`SELECT tenant_id, resource_id FROM resources WHERE ${tenantPredicate(scope, params)} ORDER BY tenant_id, resource_id`, params);
+    return rows.map((r) => ({ tenantId: String(r['tenant_id']), resourceId: String(r['resource_id']) }));
+  }
+
+  async usage(request: UsageRequest): Promise<UsageRow[]> {
+    const { sql, params } = usageSql(request);
+    const rows = await this.read(sql, params, request.signal);
+    const big = (v: unknown): bigint => BigInt(v === null || v === undefined ? 0 : String(v));
+    return rows.map((r) => ({
+      tenantId: String(r['tenant_id']),
+      resourceId: String(r['resource_id']),
+      day: Number(r['day']),
+      ingressBytes: big(r['ingress']),
+      egressBytes: big(r['egress']),
+      storageByteMinutes: big(r['storage']),
+      partitionMinutes: big(r['partitions']),
+    }));
+  }
+
+  async readWatermarks(): Promise<Record<RollupName, number>> {
+    const rows = await this.read('SELECT datasource, watermark_ms FROM strata_watermarks', []);
+    const marks: Record<RollupName, number> = { rollup_1h: 0, rollup_1d: 0 };
+    for (const r of rows) if (r['datasource'] === 'rollup_1h' || r['datasource'] === 'rollup_1d') marks[r['datasource']] = Number(r['watermark_ms']);
+    return marks;
+  }
+
+  async rawDataRange(): Promise<Interval | undefined> {
+    const rows = await this.read('SELECT CAST(epoch_ms(min(__time)) AS BIGINT) AS s, CAST(epoch_ms(max(__time)) AS BIGINT) AS e FROM telemetry_raw', []);
+    const start = rows[0]?.['s'];
+    const end = rows[0]?.['e'];
+    return start === null || start === undefined ? undefined : { start: Number(start), end: Number(end) + 60_000 };
+  }
+
+  async buildRollup(name: RollupName, interval: Interval): Promise<{ tenants: string[]; metrics: string[] }> {
+    const rollup = findRollup(name);
+    const connection = await this.instance.connect();
+    try {
+      await connection.run('BEGIN TRANSACTION');
+      for (const s of rollupStatements(rollup, interval)) await connection.run(s.sql, s.params);
+      // The watermark only moves forward, and only over a contiguous interval.
+      await connection.run(
+        `INSERT INTO strata_watermarks VALUES (?, CAST(? AS BIGINT)) ON CONFLICT (datasource) DO UPDATE
+         SET watermark_ms = CASE WHEN strata_watermarks.watermark_ms >= CAST(? AS BIGINT) THEN greatest(strata_watermarks.watermark_ms, excluded.watermark_ms) ELSE strata_watermarks.watermark_ms END`,
+        [name, interval.end, interval.start],
+      );
+      const touched = await connection.runAndReadAll(
+        `SELECT DISTINCT tenant_id, metric FROM ${name} WHERE __time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))`,
+        [interval.start, interval.end],
+      );
+      await connection.run('COMMIT');
+      const rows = touched.getRowObjectsJS() as Row[];
+      return { tenants: unique(rows.map((r) => String(r['tenant_id']))), metrics: unique(rows.map((r) => String(r['metric']))) };
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Writes a synthetic dataset (raw rows and resources) into this store. */
+  async seed(options: SeedOptions): Promise<void> {
+    const connection = await this.instance.connect();
+    try {
+      for (const sql of seedStatements(options)) await connection.run(sql);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Sets a watermark directly: used when seeding rollups that were built in one go. */
+  async setWatermark(name: RollupName, watermark: number): Promise<void> {
+    await this.exec('INSERT OR REPLACE INTO strata_watermarks VALUES (?, CAST(? AS BIGINT))', [name, watermark]);
+  }
+
+  async exec(sql: string, params: (string | number)[]): Promise<void> {
+    const connection = await this.instance.connect();
+    try {
+      await connection.run(sql, params);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.read('SELECT 1', []);
+  }
+
+  async close(): Promise<void> {
+    this.instance.closeSync();
+  }
+
+  /** Runs one read; an abort interrupts it and surfaces as UPSTREAM_TIMEOUT. */
+  async read(sql: string, params: (string | number)[], signal?: AbortSignal): Promise<Row[]> {
+    const connection: DuckDBConnection = await this.instance.connect();
+    const onAbort = (): void => connection.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
+      const reader = await connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJS() as Row[];
+    } catch (error) {
+      if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      connection.closeSync();
+    }
+  }
+}
+
+function toPartialRow(row: Row): PartialRow {
+  const labels: Partial<Record<GroupKey, string | null>> = {};
+  for (const key of GROUP_KEYS) {
+    const v = row[key];
+    if (v !== null && v !== undefined) labels[key] = String(v);
+  }
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    bucket: Number(row['bucket']),
+    labels,
+    sum: Number(row['v_sum'] ?? 0),
+    min: num(row['v_min']),
+    max: num(row['v_max']),
+    minutes: num(row['minutes']),
+    samples: Number(row['samples'] ?? 0),
+  };
+}
+
+const unique = (values: string[]): string[] => [...new Set(values)].sort();
