@@ -1,8 +1,8 @@
 import type DataLoader from 'dataloader';
-import type { Principal } from '../auth/principal.ts';
+import { scopeOf, type Principal } from '../auth/principal.ts';
 import type { Config } from '../config/config.ts';
 import type { WatermarkRegistry } from '../events/watermark-registry.ts';
-import type { LoadStats, PieceLoaderFactory, PieceResult } from '../pipeline/piece-loader.ts';
+import { newStats, type LoadStats, type PieceLoaderFactory, type PieceResult } from '../pipeline/piece-loader.ts';
 import type { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { TenantScope } from '../planner/query.ts';
@@ -28,4 +28,19 @@ export interface RequestContext {
   readonly pieces: DataLoader<Piece, PieceResult, string>;
   readonly services: Services;
   timeseriesFields: number;
+}
+
+/** A fresh context for one operation of a verified principal. */
+export function requestContext(services: Services, principal: Principal, signal: AbortSignal): RequestContext {
+  const stats = newStats();
+  return {
+    principal,
+    scope: scopeOf(principal),
+    now: services.clock(),
+    signal,
+    stats,
+    pieces: services.loaders.create(principal.role, signal, stats),
+    services,
+    timeseriesFields: 0,
+  };
 }

@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap } from '@apollo/server';
 import { bearerToken, verifyToken } from '../auth/verify-token.ts';
-import { scopeOf } from '../auth/principal.ts';
-import { newStats } from '../pipeline/piece-loader.ts';
 import type { App } from './app.ts';
-import type { RequestContext } from './context.ts';
+import { requestContext, type RequestContext } from './context.ts';
 import { ErrorCode, StrataError, isStrataError } from './errors.ts';
 
 /**
@@ -63,20 +61,8 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
 }
 
 function buildContext(app: App, req: IncomingMessage, signal: AbortSignal): RequestContext {
-  const { services } = app;
-  const principal = verifyToken(bearerToken(req.headers.authorization), services.config.jwt, Date.now());
-  const stats = newStats();
-  const scope = scopeOf(principal);
-  return {
-    principal,
-    scope,
-    now: services.clock(),
-    signal,
-    stats,
-    pieces: services.loaders.create(principal.role, signal, stats),
-    services,
-    timeseriesFields: 0,
-  };
+  const principal = verifyToken(bearerToken(req.headers.authorization), app.services.config.jwt, Date.now());
+  return requestContext(app.services, principal, signal);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {

@@ -4,7 +4,8 @@
 #
 #   scripts/druid.sh start    resolve jars (first time only), start ZooKeeper + coordinator(+overlord)
 #                             + historical + indexer + broker, wait until the broker answers SQL
-#   scripts/druid.sh stop     SIGTERM all, wait up to 45s, then SIGKILL (data is kept)
+#   scripts/druid.sh stop     SIGTERM in order (broker/indexer/historical, coordinator, ZooKeeper), each
+#                             group waited for (20s/15s/10s) then SIGKILLed; data is kept
 #   scripts/druid.sh status   exit 0 if every process is up and the broker answers SELECT 1
 #   scripts/druid.sh env      print DRUID_URL=http://127.0.0.1:<broker port> (also DRUID_COORDINATOR_URL)
 #   scripts/druid.sh reset    stop and delete .it/druid/ (segments, metadata, logs)
@@ -55,7 +56,6 @@ PORTS_FILE="$STATE_DIR/ports.env"
 LOCK_FILE="$REPO_ROOT/.it/.druid.lock"   # outside STATE_DIR so "reset" can delete STATE_DIR while holding it
 
 START_TIMEOUT_S="${STRATA_DRUID_START_TIMEOUT:-240}"
-STOP_TIMEOUT_S=45
 FIRST_PORT=18081
 LAST_PORT=18299
 
@@ -96,7 +96,7 @@ usage() {
   cat >&2 <<EOF
 usage: scripts/druid.sh start|stop|status|env|reset
   start   start Druid $DRUID_VERSION (ZK, coordinator+overlord, historical, indexer, broker) on 127.0.0.1
-  stop    stop it (SIGTERM, wait ${STOP_TIMEOUT_S}s, then SIGKILL); data is kept for the next start
+  stop    stop it (SIGTERM in dependency order, bounded waits, then SIGKILL); data is kept
   status  exit 0 if every process runs and the broker answers SQL
   env     print DRUID_URL=http://127.0.0.1:PORT (broker) and DRUID_COORDINATOR_URL=... (coordinator+overlord)
   reset   stop and delete $STATE_DIR
@@ -401,33 +401,39 @@ cmd_start() {
       "(coordinator+overlord http://127.0.0.1:$COORDINATOR_PORT)"
 }
 
-stop_all() {
-  local p pid pids=() names=()
-  # Broker and workers first, coordinator (Derby) and ZooKeeper last.
-  for p in broker indexer historical coordinator-overlord zk; do
+# SIGTERM a group of our processes, wait up to $2 seconds, then SIGKILL what is left.
+stop_group() { # stop_group "names..." TIMEOUT
+  local names=($1) timeout="$2" p pid pids=() stopped=() left
+  for p in "${names[@]}"; do
     pid="$(running_pid "$p")"
     [[ -n "$pid" ]] || continue
     kill -TERM "$pid" 2>/dev/null || true
-    pids+=("$pid"); names+=("$p")
+    pids+=("$pid"); stopped+=("$p")
   done
-  if ((${#pids[@]} == 0)); then
-    rm -f "$PID_DIR"/*.pid 2>/dev/null || true
-    return 0
-  fi
-  log "stopping ${names[*]}"
-  local deadline=$((SECONDS + STOP_TIMEOUT_S)) left
+  ((${#pids[@]} > 0)) || return 0
+  log "stopping ${stopped[*]}"
+  local deadline=$((SECONDS + timeout))
   while :; do
     left=()
     for pid in "${pids[@]}"; do alive "$pid" && left+=("$pid"); done
-    ((${#left[@]} == 0)) && break
+    ((${#left[@]} == 0)) && return 0
     if ((SECONDS >= deadline)); then
-      log "still running after ${STOP_TIMEOUT_S}s, sending SIGKILL to ${left[*]}"
+      log "still running after ${timeout}s, sending SIGKILL to pid(s) ${left[*]}"
       for pid in "${left[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
       sleep 1
-      break
+      return 0
     fi
-    sleep 0.5
+    sleep 0.3
   done
+}
+
+# Ordered: Druid processes unannounce themselves from ZooKeeper and the coordinator hosts
+# Derby, so a Druid JVM whose ZooKeeper is already gone hangs in its shutdown hook
+# (Curator retries). Hence: broker/indexer/historical, then coordinator, then ZooKeeper.
+stop_all() {
+  stop_group "broker indexer historical" 20
+  stop_group "coordinator-overlord" 15
+  stop_group "zk" 10
   rm -f "$PID_DIR"/*.pid 2>/dev/null || true
 }
 

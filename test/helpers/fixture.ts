@@ -1,0 +1,65 @@
+import { createApp, type App } from '../../api/app.ts';
+import { requestContext } from '../../api/context.ts';
+import type { Principal, Role } from '../../auth/principal.ts';
+import { loadConfig, type Env } from '../../config/config.ts';
+import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import type { SeedOptions } from '../../store/duckdb/seed-dataset.ts';
+import { seedStore } from '../../store/duckdb/seed-file.ts';
+import type { TimeseriesArgs } from '../../pipeline/normalize.ts';
+import { runTimeseries, type TimeseriesResult } from '../../pipeline/timeseries-pipeline.ts';
+
+/** A small dataset: 3 tenants x 2 clusters, 3 days to END (rollups lag the end by 2 hours). */
+export const END = Date.parse('2026-11-20T00:00:00Z');
+export const SMALL: SeedOptions = { seed: 7, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: END };
+
+export async function seededStore(options: SeedOptions = SMALL): Promise<DuckDbStore> {
+  const store = await DuckDbStore.open(':memory:');
+  await seedStore(store, options);
+  return store;
+}
+
+/** The whole service in-process (no HTTP): real planner, store, cache and bus. */
+export async function testApp(store: DuckDbStore, env: Partial<Record<keyof Env, string>> = {}): Promise<App> {
+  const config = loadConfig({}, { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', ...env });
+  return createApp(config, { store });
+}
+
+export function principal(role: Role, tenantId?: string): Principal {
+  return { subject: `test:${role}:${tenantId ?? 'all'}`, role, tenantId };
+}
+
+export interface GqlResult {
+  readonly data: Record<string, unknown> | null | undefined;
+  readonly errors: readonly { message: string; extensions?: Record<string, unknown> }[] | undefined;
+}
+
+/** Runs one operation as `who`, with a fresh request context (as the HTTP edge does). */
+export async function execute(app: App, who: Principal, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult> {
+  const contextValue = requestContext(app.services, who, new AbortController().signal);
+  const response = await app.apollo.executeOperation({ query, variables }, { contextValue });
+  if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+  const { data, errors } = response.body.singleResult;
+  return { data: data as Record<string, unknown> | null | undefined, errors: errors as GqlResult['errors'] };
+}
+
+export const TIMESERIES_FIELDS = `series { labels { key value } points { timestamp value } }
+  pageInfo { hasNextPage endCursor totalSeries }
+  plan { fragments { source interval level reason pieces cacheHits } operation { storeQueries cacheHits cacheMisses } }`;
+
+/** Calls the query path directly (bypassing GraphQL), e.g. to force raw for any role. */
+export async function runDirect(app: App, who: Principal, args: TimeseriesArgs, forceRaw = false): Promise<TimeseriesResult> {
+  const ctx = requestContext(app.services, who, new AbortController().signal);
+  return runTimeseries(
+    args,
+    {
+      scope: ctx.scope,
+      now: ctx.now,
+      limits: app.services.config.limits,
+      plannerState: () => ({ now: ctx.now, watermarks: app.services.watermarks.snapshot() }),
+      resources: app.services.resources,
+      pieces: ctx.pieces,
+      stats: ctx.stats,
+    },
+    { forceRaw },
+  );
+}
