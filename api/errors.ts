@@ -82,8 +82,16 @@ export function maskError(
     return { message: cause.message, path: formatted.path, extensions: { code: cause.code, ...cause.details } };
   }
   const code = formatted.extensions?.['code'];
-  if (typeof code === 'string' && GRAPHQL_CODES.has(code) && !(cause instanceof Error && cause !== original)) {
-    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code } };
+  // Errors GraphQL itself raised (parse, validation, armor limits) carry no secrets; plain Errors might.
+  const fromGraphQL = !(cause instanceof Error) || cause instanceof GraphQLError;
+  if (typeof code === 'string' && GRAPHQL_CODES.has(code) && fromGraphQL) {
+    const limit = /limit of \d+ exceeded/i.test(formatted.message);
+    return {
+      message: limit ? `${formatted.message.replace(/^Syntax Error: /, '')} Split the operation or ask for fewer fields.` : formatted.message,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code },
+    };
   }
   const errorId = Math.random().toString(36).slice(2, 10);
   log({ level: 'error', msg: 'unexpected error', errorId, error: describe(cause) });

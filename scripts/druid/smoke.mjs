@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Smoke test / measurement for the private Druid cluster started by scripts/druid.sh.
 //
-//   node scripts/druid/smoke.mjs [--rows N] [--datasource NAME] [--no-cancel]
+//   node scripts/druid/smoke.mjs [--rows N] [--datasource NAME] [--no-cancel] [--wait sql|loadstatus]
 //
 // Reads DRUID_URL / DRUID_COORDINATOR_URL from the environment, else from `scripts/druid.sh env`.
 // Steps (each prints timings and the raw HTTP shapes seen):
@@ -24,6 +24,9 @@ const opt = (name, dflt) => {
 const ROWS = Number(opt('--rows', '12'));
 const DS = opt('--datasource', 'telemetry_raw');
 const DO_CANCEL = !args.includes('--no-cancel');
+// sql: poll the SQL count of this batch's rows (robust). loadstatus: poll the coordinator's
+// loadstatus until 100.0, then check once that SQL already sees the rows.
+const WAIT = opt('--wait', 'sql');
 
 function urls() {
   let druid = process.env.DRUID_URL;
@@ -119,11 +122,25 @@ if (status.json.status.statusCode !== 'SUCCESS') {
 // --- 3. wait until the new rows are queryable ---------------------------------
 let seen;
 let polls = 0;
+const countBatch = () => sql(`SELECT COUNT(*) AS "n" FROM "${DS}" WHERE "topic" = ?`, {
+  parameters: [{ type: 'VARCHAR', value: `telemetry.${batch}` }],
+});
+if (WAIT === 'loadstatus') {
+  for (;;) {
+    polls++;
+    const ls = await http('GET', `${COORD_URL}/druid/coordinator/v1/datasources/${DS}/loadstatus?forceMetadataRefresh=true&interval=1970-01-01/2100-01-01`);
+    if (ls.status === 200 && ls.json?.[DS] === 100) break;
+    if (Date.now() - tSuccess > 120_000) fail(`loadstatus not 100 after 120s: ${ls.status} ${ls.text}`);
+    await sleep(250);
+  }
+  const tLoaded = Date.now();
+  const once = await countBatch();
+  console.log(`LOADSTATUS 100 after ${(tLoaded - tSuccess) / 1000}s (${polls} polls); SQL right after: HTTP ${once.status} ${once.text.trim()}`);
+  polls = 0;
+}
 for (;;) {
   polls++;
-  seen = await sql(`SELECT COUNT(*) AS "n" FROM "${DS}" WHERE "topic" = ?`, {
-    parameters: [{ type: 'VARCHAR', value: `telemetry.${batch}` }],
-  });
+  seen = await countBatch();
   if (seen.status === 200 && seen.json?.[0]?.n === ROWS) break;
   if (Date.now() - tSuccess > 120_000) fail(`rows not queryable 120s after SUCCESS: ${seen.status} ${seen.text}`);
   await sleep(250);

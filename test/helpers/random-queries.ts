@@ -70,7 +70,7 @@ export function randomCase(dataStart: number, dataEnd: number, clustersOf: Recor
       const room = r.tail ? 72 - r.startHour : Math.max(1, 70 - r.startHour);
       const maxHours = r.coarse ? 1 + (r.hours % room) : Math.min(r.hours, 5);
       const end = Math.min(start + maxHours * HOUR_MS + r.raggedEnd * 60_000, dataEnd + HOUR_MS);
-      const groupBy = r.metric.labels.filter((_, i) => (r.groupSeed >> i) & 1);
+      const groupBy: string[] = r.metric.labels.filter((_, i) => (r.groupSeed >> i) & 1);
       const tenant = r.tenant ?? undefined;
       const clusters = tenant ? (clustersOf[tenant] ?? []) : Object.values(clustersOf).flat();
       const one = clusters[r.extra % clusters.length] ?? '';

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { CacheStore } from '../../cache/cache-store.ts';
+
+/**
+ * The cache contract, run against every implementation (in-process LRU,
+ * Redis). Keys are namespaced per run so that suites can share a server.
+ */
+export function cacheContract(name: string, open: () => Promise<CacheStore>): void {
+  let cache: CacheStore;
+  const ns = `contract:${name}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+  before(async () => {
+    cache = await open();
+  });
+  after(async () => cache.close());
+
+  test(`${name}: getMany returns values in key order, undefined where absent`, async () => {
+    await cache.setMany([
+      { key: `${ns}:a`, value: 'A', ttlMs: 60_000 },
+      { key: `${ns}:c`, value: 'C'.repeat(10_000), ttlMs: 60_000 },
+    ]);
+    assert.deepEqual(await cache.getMany([`${ns}:a`, `${ns}:b`, `${ns}:c`]), ['A', undefined, 'C'.repeat(10_000)]);
+    assert.deepEqual(await cache.getMany([]), []);
+  });
+
+  test(`${name}: entries expire after their TTL`, async () => {
+    await cache.setMany([{ key: `${ns}:short`, value: 'x', ttlMs: 50 }]);
+    assert.deepEqual(await cache.getMany([`${ns}:short`]), ['x']);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(await cache.getMany([`${ns}:short`]), [undefined]);
+  });
+
+  test(`${name}: a set overwrites`, async () => {
+    await cache.setMany([{ key: `${ns}:o`, value: '1', ttlMs: 60_000 }]);
+    await cache.setMany([{ key: `${ns}:o`, value: '2', ttlMs: 60_000 }]);
+    assert.deepEqual(await cache.getMany([`${ns}:o`]), ['2']);
+  });
+
+  test(`${name}: generations start equal and every bump makes them differ from all earlier values`, async () => {
+    const [g1, g2] = [`${ns}:g1`, `${ns}:g2`];
+    const start = await cache.getGenerations([g1, g2]);
+    assert.equal(start.length, 2);
+    const seen = new Set([start[0]]);
+    for (let i = 0; i < 5; i++) {
+      await cache.bumpGenerations([g1, g1]);
+      const [now] = await cache.getGenerations([g1]);
+      assert.ok(!seen.has(now), `generation ${now} repeated`);
+      seen.add(now);
+    }
+    assert.deepEqual(await cache.getGenerations([g2]), [start[1]], 'an unrelated counter does not move');
+  });
+
+  test(`${name}: ping answers`, async () => {
+    await cache.ping();
+  });
+}

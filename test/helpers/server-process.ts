@@ -1,0 +1,63 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface RunningServer {
+  readonly url: string;
+  readonly process: ChildProcess;
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Starts the real server process (`npm start -- --db FILE`) on a free loopback port and waits for /healthz. */
+export async function startServer(db: string, env: Record<string, string>): Promise<RunningServer> {
+  const child = spawn('npm', ['start', '--silent', '--', '--db', db, '--port', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 60_000;
+  let url: string | undefined;
+  while (!url) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`);
+    url = /GraphQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(out)?.[1];
+    if (!url) await new Promise((r) => setTimeout(r, 100));
+  }
+  const health = await fetch(`${url}/healthz`);
+  if (health.status !== 200) throw new Error(`healthz answered ${health.status}`);
+  return {
+    url,
+    process: child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return;
+      process.kill(-(child.pid ?? 0), 'SIGTERM');
+      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
+    },
+  };
+}
+
+/** Mints a token the way a user does: `npm run token -- ...`. */
+export function npmToken(args: string[], env: Record<string, string> = {}): string {
+  const result = spawnSync('npm', ['run', '--silent', 'token', '--', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`npm run token failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+export interface GraphQLResponse {
+  readonly status: number;
+  readonly body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
+}
+
+export async function graphql(url: string, token: string | undefined, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  return { status: response.status, body: (await response.json()) as GraphQLResponse['body'] };
+}

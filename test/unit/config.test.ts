@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../../config/config.ts';
+
+test('defaults: embedded store, loopback, dev signing key outside production', () => {
+  const c = loadConfig({});
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 4000);
+  assert.equal(c.store, 'duckdb');
+  assert.ok(c.jwt.kind === 'hmac' && c.jwt.secret === DEV_JWT_SECRET && c.jwt.isDevSecret);
+  assert.equal(c.cache.freshTtlMs, 15_000);
+});
+
+test('a bad value fails fast, naming the variable, the value and the fix', () => {
+  assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message) && /"eighty"/.test(e.message) && /README/.test(e.message));
+  assert.throws(() => loadConfig({ STRATA_CACHE_FRESH_TTL: 'soon' }), /STRATA_CACHE_FRESH_TTL: a duration such as/);
+  assert.throws(() => loadConfig({ STRATA_JWT_SECRET: 'short' }), /STRATA_JWT_SECRET: at least 32 characters/);
+});
+
+test('production never verifies with the development key', () => {
+  assert.throws(() => loadConfig({ STRATA_ENV: 'production' }), /STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production/);
+  const pem = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----';
+  assert.equal(loadConfig({ STRATA_ENV: 'production', STRATA_JWT_PUBLIC_KEY: pem }).jwt.kind, 'public-key');
+});
