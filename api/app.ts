@@ -3,12 +3,10 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { CacheStore } from '../cache/cache-store.ts';
-import { MemoryCache } from '../cache/memory-cache.ts';
 import { ResultCache } from '../cache/result-cache.ts';
 import type { Config } from '../config/config.ts';
 import { AggregationListener } from '../events/aggregation-listener.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { MemoryBus } from '../events/memory-bus.ts';
 import { WatermarkRegistry } from '../events/watermark-registry.ts';
 import { PieceLoaderFactory } from '../pipeline/piece-loader.ts';
 import { ResourceDirectory } from '../pipeline/resource-directory.ts';
@@ -16,6 +14,7 @@ import { resolvers } from '../resolvers/resolvers.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from './context.ts';
 import { maskError } from './errors.ts';
+import { busFromConfig, cacheFromConfig } from './parts.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export const SCHEMA_SDL = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
@@ -46,8 +45,8 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const log = createLogger(config.logLevel);
   const clock = (): number => config.fixedNow ?? Date.now();
   const store = parts.store;
-  const cacheStore = parts.cacheStore ?? new MemoryCache({ maxBytes: config.cache.maxBytes });
-  const bus = parts.bus ?? new MemoryBus();
+  const cacheStore = parts.cacheStore ?? (await cacheFromConfig(config));
+  const bus = parts.bus ?? busFromConfig(config);
   const resultCache = new ResultCache(cacheStore, { completeTtlMs: config.cache.completeTtlMs, freshTtlMs: config.cache.freshTtlMs });
   const watermarks = new WatermarkRegistry(await store.readWatermarks());
   const resources = new ResourceDirectory(store);
@@ -73,7 +72,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
       await apollo.stop();
       await bus.close();
       await cacheStore.close();
-      await store.close();
+      // The store belongs to whoever opened it (main.ts, a test): several apps may share one.
     },
   };
 }

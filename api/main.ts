@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     console.log(`${signal}: draining requests and stopping.`);
     if (timer) clearInterval(timer);
-    server.close(() => void app.close().then(() => process.exit(0)));
+    server.close(() => void app.close().then(() => store.close()).then(() => process.exit(0)));
     setTimeout(() => process.exit(1), 10_000).unref();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));

@@ -93,7 +93,7 @@ export class ResultCache {
   }
 }
 
-const genKey = (scope: string, metric: string, unit: 'h' | 'd', start: number): string => `strata:gen:${scope}:${metric}:${unit}${start}`;
+const genKey = (scope: string, metric: string, unit: 'h' | 'd', start: number): string => `strata:gen:{${scope}}:${metric}:${unit}${start}`;
 
 /** The counters a piece depends on: its hour for hour chunks, its day for day chunks. */
 function generationKeys(p: Piece): string[] {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -33,8 +34,14 @@ const EnvSchema = z.object({
   PORT: int(0, 65535).default(4000),
   STRATA_DB: z.string().min(1).default('data/strata.duckdb'),
   STRATA_STORE: z.enum(['duckdb']).default('duckdb'),
-  STRATA_CACHE: z.enum(['memory']).default('memory'),
-  STRATA_EVENTS: z.enum(['memory']).default('memory'),
+  STRATA_CACHE: z.enum(['memory', 'redis']).default('memory'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'a URL such as redis://127.0.0.1:6379').optional(),
+  STRATA_REDIS_CLUSTER_NODES: z.string().regex(/^rediss?:\/\/\S+(,rediss?:\/\/\S+)*$/, 'comma-separated redis:// URLs').optional(),
+  STRATA_REDIS_TIMEOUT: durationMs('50ms'),
+  STRATA_EVENTS: z.enum(['memory', 'kafka']).default('memory'),
+  KAFKA_BROKERS: z.string().regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, 'comma-separated host:port pairs').optional(),
+  STRATA_KAFKA_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('strata.aggregations'),
+  STRATA_REPLICA_ID: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional(),
   STRATA_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   STRATA_JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'a PEM public key' }).optional(),
   STRATA_JWT_ISSUER: z.string().min(1).default('strata-dev'),
@@ -58,8 +65,16 @@ export interface Config {
   readonly port: number;
   readonly dbPath: string;
   readonly store: Env['STRATA_STORE'];
-  readonly cache: { readonly kind: Env['STRATA_CACHE']; readonly maxBytes: number; readonly completeTtlMs: number; readonly freshTtlMs: number };
-  readonly events: Env['STRATA_EVENTS'];
+  readonly cache: {
+    readonly kind: Env['STRATA_CACHE'];
+    readonly maxBytes: number;
+    readonly completeTtlMs: number;
+    readonly freshTtlMs: number;
+    readonly redisUrl: string | undefined;
+    readonly redisClusterNodes: readonly string[];
+    readonly redisTimeoutMs: number;
+  };
+  readonly events: { readonly kind: Env['STRATA_EVENTS']; readonly brokers: readonly string[]; readonly topic: string; readonly replicaId: string };
   readonly jwt: JwtConfig;
   readonly fixedNow: number | undefined;
   readonly aggregateEveryMs: number;
@@ -80,14 +95,30 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix the variables above (see README.md, "Configuration") and start again.`);
   }
   const e = parsed.data;
+  requireFor(e.STRATA_CACHE === 'redis' && !e.REDIS_URL && !e.STRATA_REDIS_CLUSTER_NODES, 'REDIS_URL', 'required when STRATA_CACHE=redis (e.g. redis://127.0.0.1:6379; or STRATA_REDIS_CLUSTER_NODES)');
+  requireFor(e.STRATA_EVENTS === 'kafka' && !e.KAFKA_BROKERS, 'KAFKA_BROKERS', 'required when STRATA_EVENTS=kafka (e.g. 127.0.0.1:9092)');
   return {
     env: e.STRATA_ENV,
     host: e.HOST,
     port: e.PORT,
     dbPath: e.STRATA_DB,
     store: e.STRATA_STORE,
-    cache: { kind: e.STRATA_CACHE, maxBytes: e.STRATA_CACHE_MAX_MB * 1024 * 1024, completeTtlMs: e.STRATA_CACHE_COMPLETE_TTL, freshTtlMs: e.STRATA_CACHE_FRESH_TTL },
-    events: e.STRATA_EVENTS,
+    cache: {
+      kind: e.STRATA_CACHE,
+      maxBytes: e.STRATA_CACHE_MAX_MB * 1024 * 1024,
+      completeTtlMs: e.STRATA_CACHE_COMPLETE_TTL,
+      freshTtlMs: e.STRATA_CACHE_FRESH_TTL,
+      redisUrl: e.REDIS_URL,
+      redisClusterNodes: e.STRATA_REDIS_CLUSTER_NODES?.split(',') ?? [],
+      redisTimeoutMs: e.STRATA_REDIS_TIMEOUT,
+    },
+    events: {
+      kind: e.STRATA_EVENTS,
+      brokers: e.KAFKA_BROKERS?.split(',') ?? [],
+      topic: e.STRATA_KAFKA_TOPIC,
+      // Stable across restarts (the consumer group resumes); give each replica on one host its own.
+      replicaId: e.STRATA_REPLICA_ID ?? hostname(),
+    },
     jwt: jwtConfig(e),
     fixedNow: e.STRATA_NOW ? Date.parse(e.STRATA_NOW) : undefined,
     aggregateEveryMs: e.STRATA_AGGREGATE_EVERY,
@@ -107,6 +138,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     },
     logLevel: e.STRATA_LOG_LEVEL,
   };
+}
+
+function requireFor(missing: boolean, variable: string, why: string): void {
+  if (missing) throw new ConfigError(`Invalid configuration:\n  ${variable}: ${why}.`);
 }
 
 function jwtConfig(e: Env): JwtConfig {

@@ -1,6 +1,7 @@
 import type { ResultCache } from '../cache/result-cache.ts';
 import { parseAggregationEvent } from './aggregation-event.ts';
 import type { BusMessage } from './event-bus.ts';
+import { parseTraceparent } from './trace-context.ts';
 import type { WatermarkRegistry } from './watermark-registry.ts';
 
 export interface ListenerStats {
@@ -27,6 +28,8 @@ export interface ListenerDeps {
 export class AggregationListener {
   readonly stats: ListenerStats = { applied: 0, duplicates: 0, rejected: 0, lastAppliedAt: undefined };
   private readonly seen = new Set<string>();
+  /** The trace context of the last applied event (tracing links the invalidation to its producer). */
+  lastTraceparent: string | undefined;
 
   constructor(private readonly deps: ListenerDeps) {}
 
@@ -45,7 +48,8 @@ export class AggregationListener {
     this.remember(event.eventId);
     this.stats.applied += 1;
     this.stats.lastAppliedAt = this.deps.now();
-    this.deps.log({ level: 'debug', msg: 'aggregation event applied', eventId: event.eventId, datasource, interval: event.interval, traceparent: message.headers['traceparent'] });
+    this.lastTraceparent = parseTraceparent(message.headers['traceparent']);
+    this.deps.log({ level: 'debug', msg: 'aggregation event applied', eventId: event.eventId, datasource, interval: event.interval, traceparent: parseTraceparent(message.headers['traceparent']) });
   };
 
   private remember(id: string): void {

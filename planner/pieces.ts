@@ -42,7 +42,8 @@ export function piecesOf(plan: Plan): Piece[] {
       groupBy: q.groupBy,
       bucketMs,
     };
-    const shape = `${scopeId(q.scope)}:${hash(shapeParts)}`;
+    // The braces are a Redis Cluster hash tag: one tenant's keys share a slot.
+    const shape = `{${scopeId(q.scope)}}:${hash(shapeParts)}`;
     for (let start = fragment.interval.start; start < fragment.interval.end; ) {
       const end = Math.min(alignDown(start, chunk) + chunk, fragment.interval.end);
       const interval = { start, end };

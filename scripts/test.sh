@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: install (first run), type-check, then every test file.
+# The whole test suite: install (first run), type-check, start the real servers
+# the tests name (Redis, Kafka) on loopback, run every test file, stop the servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # `npm install`, not `npm ci`: npm 11 rejects this lock file for lacking other platforms'
@@ -8,5 +9,16 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 npx tsc --noEmit -p .
+
+stop_services() {
+  scripts/kafka.sh stop || true
+  scripts/redis.sh stop || true
+}
+trap stop_services EXIT
+scripts/redis.sh start
+scripts/kafka.sh start
+export "$(scripts/redis.sh env)" "$(scripts/kafka.sh env)"
+
 mapfile -t files < <(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-reporter=spec "${files[@]}"
+# One file at a time: fault tests stop and restart the shared broker.
+node --import tsx --test --test-concurrency=1 --test-timeout=600000 --test-force-exit --test-reporter=spec "${files[@]}"

@@ -38,7 +38,7 @@ test('watermarks move only forward and over contiguous intervals; duplicates are
   const fill = newAggregationEvent('rollup_1h', { start: 10 * H, end: 12 * H }, ['t-1'], [METRIC], 0);
   await listener.handle({ value: Buffer.from(JSON.stringify(fill)), headers: {} });
   assert.equal(watermarks.snapshot().rollup_1h, 13 * H, 'the gap filled, both apply');
-  const genKey = `strata:gen:t:t-1:${METRIC}:h${10 * H}`;
+  const genKey = `strata:gen:{t:t-1}:${METRIC}:h${10 * H}`;
   const [g1] = await cacheStore.getGenerations([genKey]);
   await listener.handle({ value: Buffer.from(JSON.stringify(fill)), headers: {} });
   const [g2] = await cacheStore.getGenerations([genKey]);

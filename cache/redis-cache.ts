@@ -1,0 +1,111 @@
+import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import type { CacheEntryWrite, CacheStore } from './cache-store.ts';
+
+export interface RedisCacheOptions {
+  /** redis://host:port for one server, or several nodes for Redis Cluster. */
+  readonly url?: string;
+  readonly clusterNodes?: readonly string[];
+  /** Bound on every command: a slow or hung Redis costs a query at most this. */
+  readonly commandTimeoutMs: number;
+}
+
+type Client = Redis | Cluster;
+
+/**
+ * The production cache on Redis (ioredis). A cache outage must never fail or
+ * stall a query, so: every command has a short timeout, nothing queues while
+ * disconnected (the offline queue is off), and reconnection runs in the
+ * background with backoff. Callers treat any rejection as a miss.
+ *
+ * Keys carry a hash tag (`{t:tenant}`) so that a tenant's keys share one
+ * Cluster slot: the one-round-trip MGET of a DataLoader batch works there too.
+ * Generation counters are keys without TTL; run Redis with a `volatile-*`
+ * eviction policy so that they are never evicted before the values they guard.
+ */
+export class RedisCache implements CacheStore {
+  readonly name = 'redis';
+  private readonly client: Client;
+
+  constructor(options: RedisCacheOptions) {
+    const common = {
+      commandTimeout: options.commandTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    };
+    if (options.clusterNodes && options.clusterNodes.length > 0) {
+      const nodes: ClusterNode[] = options.clusterNodes.map((n) => {
+        const u = new URL(n);
+        return { host: u.hostname, port: Number(u.port || 6379) };
+      });
+      this.client = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: false, clusterRetryStrategy: common.retryStrategy });
+    } else {
+      this.client = new Redis(options.url ?? 'redis://127.0.0.1:6379', common);
+    }
+    // Errors surface through command rejections; an unhandled 'error' event would crash the process.
+    this.client.on('error', () => undefined);
+  }
+
+  /**
+   * Waits until connected, up to a bound. Start-up uses it so the first
+   * requests find the cache; a Redis that is down only means misses until it
+   * comes back, so this never fails.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.client.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return [];
+    const values = await this.client.mget(...keys);
+    return values.map((v) => v ?? undefined);
+  }
+
+  async setMany(entries: readonly CacheEntryWrite[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const e of entries) pipeline.set(e.key, e.value, 'PX', Math.max(1, Math.round(e.ttlMs)));
+    await execOrThrow(pipeline.exec());
+  }
+
+  async getGenerations(keys: readonly string[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    const values = await this.client.mget(...keys);
+    return values.map((v) => Number(v ?? 0));
+  }
+
+  async bumpGenerations(keys: readonly string[]): Promise<void> {
+    const unique = [...new Set(keys)];
+    if (unique.length === 0) return;
+    if (this.client instanceof Cluster) {
+      // Keys of several tenants span slots: one INCR each, sent concurrently.
+      await Promise.all(unique.map((k) => this.client.incr(k)));
+      return;
+    }
+    const pipeline = this.client.pipeline();
+    for (const k of unique) pipeline.incr(k);
+    await execOrThrow(pipeline.exec());
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
+
+async function execOrThrow(result: Promise<[Error | null, unknown][] | null>): Promise<void> {
+  const replies = await result;
+  const failed = replies?.find(([error]) => error);
+  if (failed?.[0]) throw failed[0];
+}
