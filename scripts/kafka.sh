@@ -66,8 +66,11 @@ TOOL_JAVA_OPTS=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.hea
   -Djava.net.preferIPv4Stack=true
   "-Dlog4j.configuration=file:$LOG4J_TOOLS")
 
-log() { echo "[kafka.sh] $*" >&2; }
-die() { echo "[kafka.sh] ERROR: $*" >&2; exit 1; }
+SERVICE=kafka.sh
+# shellcheck source=scripts/lib/service.sh
+source "$SCRIPT_DIR/lib/service.sh"
+
+owns_pid() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "kafka.Kafka $CONFIG_FILE"; }
 
 usage() {
   cat >&2 <<EOF
@@ -80,47 +83,6 @@ usage: scripts/kafka.sh start|stop|status|env|reset
 env: STRATA_KAFKA_PORT, STRATA_KAFKA_VERSION
 state: $STATE_DIR/{kafka.pid,port,controller.port,logs/server.log,data/}
 EOF
-}
-
-# Serialise start/stop/reset between concurrent callers. The broker JVM must not
-# inherit the lock fd (9>&- at launch), or the lock would be held until it exits.
-take_lock() {
-  mkdir -p "$(dirname "$LOCK_FILE")"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$LOCK_FILE"
-    flock -w 120 9 || die "could not take $LOCK_FILE within 120s"
-  fi
-}
-
-# kill -0 also succeeds for a zombie; here PID 1 may reap orphans late, so a
-# zombie counts as dead.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != "Z" ]]
-}
-
-# Pid of our broker if alive (a SIGSTOPped broker still counts), else empty.
-# The cmdline check guards against a stale pid file whose pid was reused.
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 0
-  local pid
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" ]] || return 0
-  if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $CONFIG_FILE"; then
-    echo "$pid"
-  fi
-}
-
-# True if something listens on the port (on 127.0.0.1 or a wildcard address).
-port_in_use() {
-  local port="$1"
-  if command -v ss >/dev/null 2>&1; then
-    [[ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
 }
 
 # First free port in [from, LAST_PORT], skipping $2 (the broker port, which is
@@ -416,17 +378,6 @@ cmd_stop() {
   done
   rm -f "$PID_FILE"
   log "stopped in $((SECONDS - t0))s"
-}
-
-cmd_status() {
-  local pid
-  pid="$(running_pid)"
-  if [[ -n "$pid" ]]; then
-    log "running: pid $pid on 127.0.0.1:$(cat "$PORT_FILE" 2>/dev/null || echo '?')"
-    return 0
-  fi
-  log "not running"
-  return 1
 }
 
 cmd_env() {

@@ -35,8 +35,11 @@ LAST_PORT=16479
 START_TIMEOUT_S=20     # how long to wait for PONG
 STOP_TIMEOUT_S=10      # how long to wait after SIGTERM before SIGKILL
 
-log() { echo "[redis.sh] $*" >&2; }
-die() { echo "[redis.sh] ERROR: $*" >&2; exit 1; }
+SERVICE=redis.sh
+# shellcheck source=scripts/lib/service.sh
+source "$SCRIPT_DIR/lib/service.sh"
+
+owns_pid() { grep -qa 'redis-server' "/proc/$1/cmdline" 2>/dev/null; }
 
 usage() {
   cat >&2 <<EOF
@@ -47,42 +50,6 @@ usage: scripts/redis.sh start|stop|status|env
   env     print REDIS_URL=redis://127.0.0.1:PORT
 state: $STATE_DIR/{redis.pid,port,redis.log}
 EOF
-}
-
-# Serialise start/stop so two test workers calling "start" at once do not race.
-# The lock fd (9) is closed for redis-server itself (9>&- below), otherwise the
-# daemon would hold the lock forever.
-take_lock() {
-  mkdir -p "$STATE_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$LOCK_FILE"
-    flock -w 60 9 || die "could not take $LOCK_FILE within 60s"
-  fi
-}
-
-# Pid of our redis-server if it is alive, else empty. We check the command name
-# too, so a stale pid file whose pid was reused by something else is not "running".
-# A SIGSTOPped redis still counts as running (kill -0 succeeds), which is what a
-# test that pauses it wants.
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 0
-  local pid
-  pid="$(tr -dc '0-9' <"$PID_FILE")"
-  [[ -n "$pid" ]] || return 0
-  if alive "$pid" && grep -qa 'redis-server' "/proc/$pid/cmdline" 2>/dev/null; then
-    echo "$pid"
-  fi
-}
-
-# True if something already listens on 127.0.0.1:$1 (or on 0.0.0.0:$1, which also
-# answers on loopback). Prefer ss (no connection made); fall back to bash /dev/tcp.
-port_in_use() {
-  local port="$1"
-  if command -v ss >/dev/null 2>&1; then
-    [[ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
 }
 
 pick_port() {
@@ -116,15 +83,6 @@ ensure_redis_installed() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server
   command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
-}
-
-# kill -0 also succeeds for a zombie; in containers whose PID 1 does not reap
-# promptly, a dead daemon can linger as a zombie for a while. Treat it as dead.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != "Z" ]]
 }
 
 ping_ok() {
@@ -203,17 +161,6 @@ cmd_stop() {
   done
   rm -f "$PID_FILE"
   log "stopped"
-}
-
-cmd_status() {
-  local pid
-  pid="$(running_pid)"
-  if [[ -n "$pid" ]]; then
-    log "running: pid $pid on 127.0.0.1:$(cat "$PORT_FILE" 2>/dev/null || echo '?')"
-    return 0
-  fi
-  log "not running"
-  return 1
 }
 
 cmd_env() {
