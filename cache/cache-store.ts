@@ -9,10 +9,30 @@ export interface CacheEntryWrite {
   readonly ttlMs: number;
 }
 
+/** A value guarded by generation counters: read under `key` + the counters' current values. */
+export interface VersionedRead {
+  readonly key: string;
+  readonly generationKeys: readonly string[];
+}
+
+export interface VersionedValue {
+  /** The key the value lives under: `key:g<gen>.<gen>…` (see versionedKey). */
+  readonly entryKey: string;
+  readonly value: string | undefined;
+}
+
+/** The one definition of a versioned entry key (the Redis script builds the same string). */
+export const versionedKey = (key: string, generations: readonly (number | string)[]): string => `${key}:g${generations.join('.')}`;
+
 export interface CacheStore {
   readonly name: string;
   /** Values in key order; undefined where absent or expired. */
   getMany(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /**
+   * Reads the generations of each item and the value under its versioned key,
+   * all in one round trip (a DataLoader batch costs one lookup).
+   */
+  getVersioned(reads: readonly VersionedRead[]): Promise<VersionedValue[]>;
   setMany(entries: readonly CacheEntryWrite[]): Promise<void>;
   /** Generation counters in key order; 0 where never bumped. */
   getGenerations(keys: readonly string[]): Promise<number[]>;

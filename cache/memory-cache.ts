@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { CacheEntryWrite, CacheStore } from './cache-store.ts';
+import { versionedKey, type CacheEntryWrite, type CacheStore, type VersionedRead, type VersionedValue } from './cache-store.ts';
 
 export interface MemoryCacheOptions {
   /** Upper bound on the bytes of cached values (approximate: string lengths). */
@@ -39,6 +39,13 @@ export class MemoryCache implements CacheStore {
 
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     return keys.map((k) => this.values.get(k));
+  }
+
+  async getVersioned(reads: readonly VersionedRead[]): Promise<VersionedValue[]> {
+    return reads.map((r) => {
+      const entryKey = versionedKey(r.key, r.generationKeys.map((k) => this.generations.get(k) ?? this.floor));
+      return { entryKey, value: this.values.get(entryKey) };
+    });
   }
 
   async setMany(entries: readonly CacheEntryWrite[]): Promise<void> {

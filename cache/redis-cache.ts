@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
-import type { CacheEntryWrite, CacheStore } from './cache-store.ts';
+import type { CacheEntryWrite, CacheStore, VersionedRead, VersionedValue } from './cache-store.ts';
 
 export interface RedisCacheOptions {
   /** redis://host:port for one server, or several nodes for Redis Cluster. */
@@ -10,6 +10,27 @@ export interface RedisCacheOptions {
 }
 
 type Client = Redis | Cluster;
+type VersionedClient = { strataGetVersioned(...args: string[]): Promise<unknown> };
+
+/**
+ * One round trip for a whole lookup: for each item, read its generation
+ * counters, build the versioned key exactly as versionedKey() does, and read
+ * the value. ARGV: n, then per item: key, count, counter keys...
+ */
+const GET_VERSIONED = `
+local out = {}
+local i = 2
+for _ = 1, tonumber(ARGV[1]) do
+  local key = ARGV[i]
+  local count = tonumber(ARGV[i + 1])
+  local gens = {}
+  for j = 1, count do gens[j] = redis.call('GET', ARGV[i + 1 + j]) or '0' end
+  local entry = key .. ':g' .. table.concat(gens, '.')
+  out[#out + 1] = entry
+  out[#out + 1] = redis.call('GET', entry) or false
+  i = i + 2 + count
+end
+return out`;
 
 /**
  * The production cache on Redis (ioredis). A cache outage must never fail or
@@ -43,6 +64,8 @@ export class RedisCache implements CacheStore {
     } else {
       this.client = new Redis(options.url ?? 'redis://127.0.0.1:6379', common);
     }
+    // A defined command is sent as EVALSHA (the script body travels once per connection).
+    this.client.defineCommand('strataGetVersioned', { numberOfKeys: 1, lua: GET_VERSIONED });
     // Errors surface through command rejections; an unhandled 'error' event would crash the process.
     this.client.on('error', () => undefined);
   }
@@ -67,6 +90,19 @@ export class RedisCache implements CacheStore {
     if (keys.length === 0) return [];
     const values = await this.client.mget(...keys);
     return values.map((v) => v ?? undefined);
+  }
+
+  async getVersioned(reads: readonly VersionedRead[]): Promise<VersionedValue[]> {
+    if (reads.length === 0) return [];
+    const args: string[] = [String(reads.length)];
+    for (const r of reads) args.push(r.key, String(r.generationKeys.length), ...r.generationKeys);
+    // Keys are passed as ARGV because they are built from counters inside the script; all of a
+    // batch's keys share one hash tag (one tenant), hence one Cluster slot: routed by the first.
+    const first = reads[0]?.key ?? '';
+    const reply = (await (this.client as unknown as VersionedClient).strataGetVersioned(first, ...args)) as (string | null)[];
+    const values: VersionedValue[] = [];
+    for (let i = 0; i < reply.length; i += 2) values.push({ entryKey: String(reply[i]), value: reply[i + 1] ?? undefined });
+    return values;
   }
 
   async setMany(entries: readonly CacheEntryWrite[]): Promise<void> {

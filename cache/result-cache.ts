@@ -44,21 +44,15 @@ export class ResultCache {
     const entryKeys = new Map<string, string>();
     const hits = new Map<string, PartialRow[]>();
     try {
-      const genKeys = [...new Set(pieces.flatMap(generationKeys))];
-      const gens = await this.store.getGenerations(genKeys);
-      const genOf = new Map(genKeys.map((k, i) => [k, gens[i] ?? 0]));
-      for (const p of pieces) entryKeys.set(p.key, `${p.key}:g${generationKeys(p).map((k) => genOf.get(k)).join('.')}`);
-      const keys = [...new Set(entryKeys.values())];
-      const values = await this.store.getMany(keys);
-      const found = new Map<string, PartialRow[]>();
-      keys.forEach((key, i) => {
-        const rows = decode(key, values[i]);
-        if (rows) found.set(key, rows);
-      });
-      for (const p of pieces) {
-        const rows = found.get(entryKeys.get(p.key) ?? '');
+      const reads = pieces.map((p) => ({ key: p.key, generationKeys: generationKeys(p) }));
+      const answers = await this.store.getVersioned(reads);
+      pieces.forEach((p, i) => {
+        const answer = answers[i];
+        if (!answer) return;
+        entryKeys.set(p.key, answer.entryKey);
+        const rows = decode(answer.entryKey, answer.value);
         if (rows) hits.set(p.key, rows);
-      }
+      });
       return { hits, entryKeys, available: true };
     } catch {
       // A failing cache never fails a query: everything is a miss, nothing is written.

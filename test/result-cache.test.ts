@@ -16,6 +16,7 @@ test('a failing cache never fails a query: it falls through to the store', async
   const broken: CacheStore = {
     name: 'broken',
     getMany: async () => Promise.reject(new Error('down')),
+    getVersioned: async () => Promise.reject(new Error('down')),
     setMany: async () => Promise.reject(new Error('down')),
     getGenerations: async () => Promise.reject(new Error('down')),
     bumpGenerations: async () => Promise.reject(new Error('down')),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { CacheStore } from '../../cache/cache-store.ts';
+import { versionedKey, type CacheStore } from '../../cache/cache-store.ts';
 
 /**
  * The cache contract, run against every implementation (in-process LRU,
@@ -48,6 +48,25 @@ export function cacheContract(name: string, open: () => Promise<CacheStore>): vo
       seen.add(now);
     }
     assert.deepEqual(await cache.getGenerations([g2]), [start[1]], 'an unrelated counter does not move');
+  });
+
+  test(`${name}: getVersioned reads counters and the value under the versioned key in one call`, async () => {
+    const [ga, gb] = [`${ns}:va`, `${ns}:vb`];
+    const [first] = await cache.getVersioned([{ key: `${ns}:piece`, generationKeys: [ga, gb] }]);
+    const [a0, b0] = await cache.getGenerations([ga, gb]);
+    assert.equal(first?.entryKey, versionedKey(`${ns}:piece`, [a0 ?? 0, b0 ?? 0]));
+    assert.equal(first?.value, undefined);
+    await cache.setMany([{ key: first?.entryKey ?? '', value: 'v1', ttlMs: 60_000 }]);
+    const [hit, none] = await cache.getVersioned([
+      { key: `${ns}:piece`, generationKeys: [ga, gb] },
+      { key: `${ns}:other`, generationKeys: [] },
+    ]);
+    assert.deepEqual(hit, { entryKey: first?.entryKey, value: 'v1' });
+    assert.deepEqual(none, { entryKey: versionedKey(`${ns}:other`, []), value: undefined });
+    await cache.bumpGenerations([gb]);
+    const [after] = await cache.getVersioned([{ key: `${ns}:piece`, generationKeys: [ga, gb] }]);
+    assert.notEqual(after?.entryKey, first?.entryKey, 'a bump moves the key');
+    assert.equal(after?.value, undefined);
   });
 
   test(`${name}: ping answers`, async () => {
