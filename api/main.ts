@@ -1,36 +1,50 @@
 /**
- * npm start [-- --db FILE]
- * Serves GraphQL on the embedded default: a DuckDB file (generated with demo
- * data on first start, reused after), the in-process cache and event bus.
+ * npm start [-- --db FILE] [-- --port N]
+ * Serves GraphQL. By default on the embedded store: a DuckDB file (generated
+ * with demo data on first start, reused after), the in-process cache and bus.
+ * STRATA_STORE=druid, STRATA_CACHE=redis, STRATA_EVENTS=kafka select the
+ * production components.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/config.ts';
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { DruidStore } from '../store/druid/druid-store.ts';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import { DEFAULT_SEED } from '../store/duckdb/seed-dataset.ts';
 import { seedFile } from '../store/duckdb/seed-file.ts';
+import type { MetricStore } from '../store/metric-store.ts';
 import { createApp } from './app.ts';
 import { createHttpServer } from './http-server.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
 
-async function main(): Promise<void> {
-  const config = loadConfig(process.env, { ...(values.db ? { STRATA_DB: values.db } : {}), ...(values.port ? { PORT: values.port } : {}) });
+/** Druid in production; else the DuckDB file, with demo data generated on first start. */
+async function openStore(config: Config): Promise<MetricStore> {
+  if (config.store.kind === 'druid') {
+    return new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl, timeoutMs: config.limits.queryTimeoutMs });
+  }
   if (!existsSync(config.dbPath)) {
     if (values.db) throw new ConfigError(`--db ${values.db}: no such file. Create one with \`npm run seed -- --db ${values.db}\`, or omit --db for the demo data.`);
     const end = Math.floor((config.fixedNow ?? Date.now()) / 3_600_000) * 3_600_000;
     console.log(`Generating demo data in ${config.dbPath} (first start only)...`);
     await seedFile(config.dbPath, { ...DEFAULT_SEED, end });
   }
-  const store = await DuckDbStore.open(config.dbPath);
+  return DuckDbStore.open(config.dbPath);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env, { ...(values.db ? { STRATA_DB: values.db } : {}), ...(values.port ? { PORT: values.port } : {}) });
+  const store = await openStore(config);
   const app = await createApp(config, { store });
   const caughtUp = await app.aggregator.runOnce();
-  const timer = config.aggregateEveryMs > 0 ? setInterval(() => void app.aggregator.runOnce().catch((e: unknown) => app.log.error('aggregator failed', { error: String(e) })), config.aggregateEveryMs) : undefined;
+  const catchUp = (): void => void app.aggregator.runOnce().catch((e: unknown) => app.log.error('aggregator failed', { error: String(e) }));
+  const timer = config.aggregateEveryMs > 0 ? setInterval(catchUp, config.aggregateEveryMs) : undefined;
   const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  console.log(`Strata is serving ${config.dbPath} (${caughtUp.length} aggregation events published at start-up).`);
+  const source = config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath;
+  console.log(`Strata is serving ${source} (${caughtUp.length} aggregation events published at start-up).`);
   console.log(`GraphQL: http://${config.host}:${port}/graphql   health: http://${config.host}:${port}/healthz`);
   console.log('Get a token:  npm run token -- --role internal    (or --role customer --tenant t-1, --role billing)');
   const shutdown = (signal: string): void => {

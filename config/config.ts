@@ -33,7 +33,9 @@ const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(4000),
   STRATA_DB: z.string().min(1).default('data/strata.duckdb'),
-  STRATA_STORE: z.enum(['duckdb']).default('duckdb'),
+  STRATA_STORE: z.enum(['duckdb', 'druid']).default('duckdb'),
+  DRUID_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DRUID_COORDINATOR_URL: z.url({ protocol: /^https?$/ }).optional(),
   STRATA_CACHE: z.enum(['memory', 'redis']).default('memory'),
   REDIS_URL: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'a URL such as redis://127.0.0.1:6379').optional(),
   STRATA_REDIS_CLUSTER_NODES: z.string().regex(/^rediss?:\/\/\S+(,rediss?:\/\/\S+)*$/, 'comma-separated redis:// URLs').optional(),
@@ -64,7 +66,7 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dbPath: string;
-  readonly store: Env['STRATA_STORE'];
+  readonly store: { readonly kind: Env['STRATA_STORE']; readonly druidUrl: string | undefined; readonly druidCoordinatorUrl: string | undefined };
   readonly cache: {
     readonly kind: Env['STRATA_CACHE'];
     readonly maxBytes: number;
@@ -96,13 +98,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
   }
   const e = parsed.data;
   requireFor(e.STRATA_CACHE === 'redis' && !e.REDIS_URL && !e.STRATA_REDIS_CLUSTER_NODES, 'REDIS_URL', 'required when STRATA_CACHE=redis (e.g. redis://127.0.0.1:6379; or STRATA_REDIS_CLUSTER_NODES)');
+  requireFor(e.STRATA_STORE === 'druid' && !e.DRUID_URL, 'DRUID_URL', 'required when STRATA_STORE=druid: the broker (or router) URL, e.g. http://127.0.0.1:8082');
   requireFor(e.STRATA_EVENTS === 'kafka' && !e.KAFKA_BROKERS, 'KAFKA_BROKERS', 'required when STRATA_EVENTS=kafka (e.g. 127.0.0.1:9092)');
   return {
     env: e.STRATA_ENV,
     host: e.HOST,
     port: e.PORT,
     dbPath: e.STRATA_DB,
-    store: e.STRATA_STORE,
+    store: { kind: e.STRATA_STORE, druidUrl: e.DRUID_URL, druidCoordinatorUrl: e.DRUID_COORDINATOR_URL },
     cache: {
       kind: e.STRATA_CACHE,
       maxBytes: e.STRATA_CACHE_MAX_MB * 1024 * 1024,

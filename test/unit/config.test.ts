@@ -6,7 +6,7 @@ test('defaults: embedded store, loopback, dev signing key outside production', (
   const c = loadConfig({});
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.port, 4000);
-  assert.equal(c.store, 'duckdb');
+  assert.equal(c.store.kind, 'duckdb');
   assert.ok(c.jwt.kind === 'hmac' && c.jwt.secret === DEV_JWT_SECRET && c.jwt.isDevSecret);
   assert.equal(c.cache.freshTtlMs, 15_000);
 });
@@ -15,6 +15,9 @@ test('a bad value fails fast, naming the variable, the value and the fix', () =>
   assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message) && /"eighty"/.test(e.message) && /README/.test(e.message));
   assert.throws(() => loadConfig({ STRATA_CACHE_FRESH_TTL: 'soon' }), /STRATA_CACHE_FRESH_TTL: a duration such as/);
   assert.throws(() => loadConfig({ STRATA_JWT_SECRET: 'short' }), /STRATA_JWT_SECRET: at least 32 characters/);
+  assert.throws(() => loadConfig({ STRATA_STORE: 'druid' }), /DRUID_URL: required when STRATA_STORE=druid/);
+  assert.throws(() => loadConfig({ STRATA_CACHE: 'redis' }), /REDIS_URL: required when STRATA_CACHE=redis/);
+  assert.throws(() => loadConfig({ STRATA_EVENTS: 'kafka' }), /KAFKA_BROKERS: required when STRATA_EVENTS=kafka/);
 });
 
 test('production never verifies with the development key', () => {

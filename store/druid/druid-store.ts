@@ -1,0 +1,234 @@
+import { L } from 'druid-query-toolkit';
+import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../../catalog/catalog.ts';
+import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
+import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
+import { branchesOf, distribute } from '../piece-batch.ts';
+import { DruidClient, type DruidClientOptions, type DruidParam } from './druid-client.ts';
+import { col, piecesSql, rollupMsqStatements, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
+
+type Row = Record<string, unknown>;
+
+export interface DruidStoreOptions extends DruidClientOptions {
+  /** How long to wait for an MSQ task and for its segments to become queryable. */
+  readonly ingestTimeoutMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The production store: Apache Druid over its SQL HTTP API. Reads are plain SQL
+ * with dynamic parameters; rollup builds and loads are MSQ tasks, resolved only
+ * once their segments are queryable.
+ *
+ * Datasources: telemetry_raw, rollup_1h (HOUR segments, so one hour can be
+ * replaced), rollup_1d (DAY segments), resources and strata_watermarks (one
+ * segment each, at epoch 0), with the columns of duckdb-schema.ts.
+ */
+export class DruidStore implements MetricStore {
+  readonly name = 'druid';
+  readonly client: DruidClient;
+  private readonly ingestTimeoutMs: number;
+
+  constructor(options: DruidStoreOptions) {
+    this.client = new DruidClient(options);
+    this.ingestTimeoutMs = options.ingestTimeoutMs ?? 180_000;
+  }
+
+  /** All branches in one UNION ALL query (one round trip); rows are handed back to pieces by branch and bucket. */
+  async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
+    const branches = branchesOf(request.pieces);
+    const result = new Map<string, PartialRow[]>();
+    if (branches.length === 0) return result;
+    const { sql, params } = piecesSql(branches);
+    const rows = await this.client.sql(sql, params, { signal: request.signal, lane: request.lane });
+    const byBranch = new Map<string, PartialRow[]>();
+    for (const row of rows) {
+      const id = String(row['branch']);
+      const list = byBranch.get(id) ?? [];
+      list.push(toPartialRow(row));
+      byBranch.set(id, list);
+    }
+    for (const branch of branches) distribute(branch, byBranch.get(branch.id) ?? [], result);
+    return result;
+  }
+
+  async listResources(scope: TenantScope): Promise<ResourceRow[]> {
+    const params: DruidParam[] = [];
+    const rows = await this.client.sql(
+      `SELECT ${col('tenant_id')}, ${col('resource_id')} FROM ${table('resources')} WHERE ${tenantPredicate(scope, params)} GROUP BY 1, 2`,
+      params,
+    );
+    return rows
+      .map((r) => ({ tenantId: String(r['tenant_id']), resourceId: String(r['resource_id']) }))
+      .sort((a, b) => cmp(a.tenantId, b.tenantId) || cmp(a.resourceId, b.resourceId));
+  }
+
+  async usage(request: UsageRequest): Promise<UsageRow[]> {
+    const parts = await Promise.all(usageSqls(request).map((q) => this.client.sql(q.sql, q.params, { signal: request.signal, lane: 'billing' })));
+    const merged = new Map<string, { tenantId: string; resourceId: string; day: number; sums: [bigint, bigint, bigint, bigint] }>();
+    const big = (v: unknown): bigint => (v === null || v === undefined || v === '' ? 0n : BigInt(String(v)));
+    for (const row of parts.flat()) {
+      const tenantId = String(row['tenant_id']);
+      const resourceId = String(row['resource_id']);
+      const day = Number(row['day']);
+      const key = `${day}\u0000${tenantId}\u0000${resourceId}`;
+      const entry = merged.get(key) ?? { tenantId, resourceId, day, sums: [0n, 0n, 0n, 0n] };
+      entry.sums = [
+        entry.sums[0] + big(row['ingress']),
+        entry.sums[1] + big(row['egress']),
+        entry.sums[2] + big(row['storage']),
+        entry.sums[3] + big(row['partitions']),
+      ];
+      merged.set(key, entry);
+    }
+    return [...merged.values()]
+      .sort((a, b) => a.day - b.day || cmp(a.tenantId, b.tenantId) || cmp(a.resourceId, b.resourceId))
+      .map((e) => ({
+        tenantId: e.tenantId,
+        resourceId: e.resourceId,
+        day: e.day,
+        ingressBytes: e.sums[0],
+        egressBytes: e.sums[1],
+        storageByteMinutes: e.sums[2],
+        partitionMinutes: e.sums[3],
+      }));
+  }
+
+  async readWatermarks(): Promise<Record<RollupName, number>> {
+    const rows = await this.client.sql(
+      `SELECT ${col('datasource')}, MAX(${col('watermark_ms')}) AS "w" FROM ${table('strata_watermarks')} GROUP BY 1`,
+      [],
+    );
+    const marks: Record<RollupName, number> = { rollup_1h: 0, rollup_1d: 0 };
+    for (const r of rows) if (r['datasource'] === 'rollup_1h' || r['datasource'] === 'rollup_1d') marks[r['datasource']] = Number(r['w']);
+    return marks;
+  }
+
+  async rawDataRange(): Promise<Interval | undefined> {
+    const rows = await this.client.sql(
+      `SELECT COUNT(*) AS "n", MIN(TIMESTAMP_TO_MILLIS(${col('__time')})) AS "s", MAX(TIMESTAMP_TO_MILLIS(${col('__time')})) AS "e" FROM ${table('telemetry_raw')}`,
+      [],
+    );
+    const row = rows[0];
+    if (!row || Number(row['n']) === 0) return undefined;
+    return { start: Number(row['s']), end: Number(row['e']) + 60_000 };
+  }
+
+  async buildRollup(name: RollupName, interval: Interval): Promise<{ tenants: string[]; metrics: string[] }> {
+    const rollup = findRollup(name);
+    // REPLACE the interval with the first (metric, level), then INSERT the others (no UNION ALL in MSQ 27).
+    for (const statement of rollupMsqStatements(rollup, interval)) await this.runTask(statement.sql, statement.params);
+    await this.waitLoaded(name);
+    // The watermark only moves forward, and only over a contiguous interval.
+    const marks = await this.readWatermarks();
+    if (marks[name] >= interval.start) marks[name] = Math.max(marks[name], interval.end);
+    await this.writeWatermarks(marks);
+    const params: DruidParam[] = [];
+    const rows = await this.client.sql(
+      `SELECT ${col('tenant_id')}, ${col('metric')} FROM ${table(name)} WHERE ${timeRange(interval, params)} GROUP BY 1, 2`,
+      params,
+    );
+    return { tenants: unique(rows.map((r) => String(r['tenant_id']))), metrics: unique(rows.map((r) => String(r['metric']))) };
+  }
+
+  /** Replaces the whole strata_watermarks datasource with these values. */
+  async writeWatermarks(marks: Record<RollupName, number>): Promise<void> {
+    const data = Object.entries(marks)
+      .map(([datasource, watermark]) => JSON.stringify({ datasource, watermark_ms: watermark }))
+      .join('\n');
+    await this.ingest(
+      'strata_watermarks',
+      `REPLACE INTO ${table('strata_watermarks')} OVERWRITE ALL
+SELECT MILLIS_TO_TIMESTAMP(0) AS ${col('__time')}, ${col('datasource')}, ${col('watermark_ms')}
+FROM TABLE(EXTERN(${L(JSON.stringify({ type: 'inline', data }))}, ${L('{"type":"json"}')}, ${L(
+        JSON.stringify([
+          { name: 'datasource', type: 'string' },
+          { name: 'watermark_ms', type: 'long' },
+        ]),
+      )}))
+PARTITIONED BY ALL`,
+    );
+    // loadstatus can reach 100 before the broker swaps segments: wait until the values read back.
+    const deadline = Date.now() + this.ingestTimeoutMs;
+    for (;;) {
+      const seen = await this.readWatermarks().catch(() => undefined);
+      if (seen && seen.rollup_1h === marks.rollup_1h && seen.rollup_1d === marks.rollup_1d) return;
+      if (Date.now() > deadline) throw new Error('watermarks not visible in Druid in time');
+      await sleep(200);
+    }
+  }
+
+  /** Runs one MSQ statement and waits until its datasource is fully loaded. */
+  async ingest(datasource: string, sql: string, params: DruidParam[] = []): Promise<void> {
+    await this.runTask(sql, params);
+    await this.waitLoaded(datasource);
+  }
+
+  /** Submits an MSQ task to the broker and polls the overlord until it succeeds (or throws). */
+  async runTask(sql: string, params: DruidParam[]): Promise<string> {
+    const submit = await this.client.http('POST', `${this.client.url}/druid/v2/sql/task`, {
+      query: sql,
+      parameters: params,
+      context: { maxNumTasks: 2, finalizeAggregations: true },
+    });
+    const taskId = (submit.json as { taskId?: string } | undefined)?.taskId;
+    if (submit.status !== 202 || !taskId) throw new Error(`Druid MSQ submit failed (HTTP ${submit.status}): ${submit.text.slice(0, 2000)}`);
+    const coordinator = this.coordinator();
+    const deadline = Date.now() + this.ingestTimeoutMs;
+    for (;;) {
+      const status = await this.client.http('GET', `${coordinator}/druid/indexer/v1/task/${encodeURIComponent(taskId)}/status`);
+      const s = (status.json as { status?: { statusCode?: string; errorMsg?: string } } | undefined)?.status;
+      if (s?.statusCode === 'SUCCESS') return taskId;
+      if (s?.statusCode === 'FAILED') throw new Error(`Druid MSQ task ${taskId} failed: ${s.errorMsg ?? status.text}`);
+      if (Date.now() > deadline) throw new Error(`Druid MSQ task ${taskId} not done in time: ${status.text}`);
+      await sleep(250);
+    }
+  }
+
+  /** Polls the coordinator's loadstatus (all time) until the datasource is 100% loaded. */
+  async waitLoaded(datasource: string): Promise<void> {
+    const deadline = Date.now() + this.ingestTimeoutMs;
+    const url = `${this.coordinator()}/druid/coordinator/v1/datasources/${encodeURIComponent(datasource)}/loadstatus?forceMetadataRefresh=true&interval=1970-01-01/2100-01-01`;
+    for (;;) {
+      const load = await this.client.http('GET', url);
+      if (load.status === 200 && (load.json as Record<string, number> | undefined)?.[datasource] === 100) return;
+      if (Date.now() > deadline) throw new Error(`Druid datasource ${datasource} not loaded in time: ${load.status} ${load.text}`);
+      await sleep(250);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.client.sql('SELECT 1 AS "one"', [], { timeoutMs: 5_000 });
+  }
+
+  async close(): Promise<void> {
+    // Stateless HTTP: nothing to release.
+  }
+
+  private coordinator(): string {
+    if (!this.client.coordinatorUrl) throw new Error('DruidStore needs coordinatorUrl for MSQ tasks');
+    return this.client.coordinatorUrl;
+  }
+}
+
+function toPartialRow(row: Row): PartialRow {
+  const labels: Partial<Record<GroupKey, string | null>> = {};
+  for (const key of GROUP_KEYS) {
+    const v = row[key];
+    // Druid 27 (default-value null handling) returns null labels as '': treat both as absent.
+    if (v !== null && v !== undefined && v !== '') labels[key] = String(v);
+  }
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    bucket: Number(row['bucket']),
+    labels,
+    sum: Number(row['v_sum'] ?? 0),
+    min: num(row['v_min']),
+    max: num(row['v_max']),
+    minutes: num(row['minutes']),
+    samples: Number(row['samples'] ?? 0),
+  };
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const unique = (values: string[]): string[] => [...new Set(values)].sort();
