@@ -92,8 +92,10 @@ JAVA_COMMON=(
   "-Djava.io.tmpdir=$VAR_DIR/tmp"
 )
 
-log() { echo "[druid.sh] $*" >&2; }
-die() { echo "[druid.sh] ERROR: $*" >&2; exit 1; }
+SERVICE=druid.sh
+LOCK_WAIT_S=300   # a cold start downloads jars while holding the lock
+# shellcheck source=scripts/lib/service.sh
+source "$SCRIPT_DIR/lib/service.sh"
 
 usage() {
   cat >&2 <<EOF
@@ -108,24 +110,6 @@ env: STRATA_DRUID_ROUTER_OR_BROKER_PORT, STRATA_DRUID_VERSION, STRATA_DRUID_STAR
 EOF
 }
 
-# Serialise start/stop/reset between concurrent callers. JVMs must not inherit the
-# lock fd (9>&- at launch), or the lock would be held until they exit.
-take_lock() {
-  mkdir -p "$(dirname "$LOCK_FILE")"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$LOCK_FILE"
-    flock -w 300 9 || die "could not take $LOCK_FILE within 300s"
-  fi
-}
-
-# kill -0 also succeeds for a zombie; count a zombie as dead.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != "Z" ]]
-}
-
 # The marker that identifies each of our JVMs on its command line (guards against reused pids).
 cmd_marker() {
   case "$1" in
@@ -134,7 +118,7 @@ cmd_marker() {
   esac
 }
 
-# Pid of our process $1 if alive, else empty.
+# Pid of our process $1 if alive, else empty (several JVMs: replaces the one-process helper).
 running_pid() {
   local name="$1" f="$PID_DIR/$1.pid" pid
   [[ -f "$f" ]] || return 0
@@ -142,15 +126,6 @@ running_pid() {
   [[ -n "$pid" ]] || return 0
   if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(cmd_marker "$name")"; then
     echo "$pid"
-  fi
-}
-
-port_in_use() {
-  local port="$1"
-  if command -v ss >/dev/null 2>&1; then
-    [[ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
   fi
 }
 

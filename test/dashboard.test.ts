@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import type { App } from '../api/app.ts';
 import { HOUR_MS } from '../catalog/catalog.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
-import { END, TIMESERIES_FIELDS, execute, principal, seededStore, testApp, type GqlResult } from './helpers/fixture.ts';
+import { dashboardDocument } from './helpers/documents.ts';
+import { END, execute, principal, seededStore, testApp, type GqlResult } from './helpers/fixture.ts';
 
 /**
  * A 12-panel dashboard is one GraphQL operation with 12 aliased timeseries
@@ -15,30 +16,7 @@ let app: App;
 let cluster: string;
 
 const M = 'io.confluent.kafka.server/';
-const PANELS: [string, string, string, string][] = [
-  ['received_bytes', 'PT1H', 'now-24h/now', 'topic'],
-  ['sent_bytes', 'PT1H', 'now-24h/now', 'topic'],
-  ['received_records', 'PT5M', 'now-6h/now', ''],
-  ['sent_records', 'PT5M', 'now-6h/now', ''],
-  ['request_count', 'PT1H', 'now-24h/now', 'request_type'],
-  ['retained_bytes', 'PT1H', 'now-48h/now', ''],
-  ['retained_bytes', 'P1D', 'now-2d|d/now|d', 'topic'],
-  ['active_connection_count', 'PT15M', 'now-12h/now', ''],
-  ['partition_count', 'PT1H', 'now-24h/now', ''],
-  ['consumer_lag_offsets', 'PT1M', 'now-1h/now', 'consumer_group_id'],
-  ['received_bytes', 'ALL', 'now-7d/now', 'topic'],
-  ['request_count', 'PT1M', 'now-1h/now', ''],
-];
-
-function dashboard(): string {
-  const fields = PANELS.map(([metric, granularity, interval, group], i) => {
-    const groupBy = group ? `, groupBy: ["${group}"]` : '';
-    const agg = metric === 'retained_bytes' ? ', aggregation: MAX' : '';
-    return `p${i}: timeseries(query: { metric: "${M}${metric}", granularity: ${granularity}, interval: "${interval}"${agg}${groupBy},
-      filter: { field: "resource_id", op: EQ, value: "${cluster}" } }) { ${TIMESERIES_FIELDS} }`;
-  });
-  return `query Dashboard { ${fields.join('\n')} }`;
-}
+const dashboard = (): string => dashboardDocument(cluster);
 
 function storeQueries(result: GqlResult): number {
   assert.equal(result.errors, undefined, JSON.stringify(result.errors));

@@ -1,7 +1,9 @@
 # Shared helpers for the scripts that start real servers for the tests
 # (redis.sh, kafka.sh). Source it after setting SERVICE (log prefix),
-# STATE_DIR, LOCK_FILE, PID_FILE and PORT_FILE; define `owns_pid PID`
-# (does this pid run our server?) before calling running_pid.
+# STATE_DIR, LOCK_FILE, PID_FILE and PORT_FILE (and optionally LOCK_WAIT_S);
+# define `owns_pid PID` (does this pid run our server?) before calling
+# running_pid. A script with several processes (druid.sh) defines its own
+# running_pid and cmd_status after sourcing this.
 
 log() { echo "[$SERVICE] $*" >&2; }
 die() { echo "[$SERVICE] ERROR: $*" >&2; exit 1; }
@@ -12,7 +14,7 @@ take_lock() {
   mkdir -p "$(dirname "$LOCK_FILE")"
   if command -v flock >/dev/null 2>&1; then
     exec 9>"$LOCK_FILE"
-    flock -w 120 9 || die "could not take $LOCK_FILE within 120s"
+    flock -w "${LOCK_WAIT_S:-120}" 9 || die "could not take $LOCK_FILE within ${LOCK_WAIT_S:-120}s"
   fi
 }
 

@@ -10,7 +10,8 @@ import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { loadDruidFromDuckDb } from '../../store/druid/druid-fixture.ts';
 import { DruidStore } from '../../store/druid/druid-store.ts';
 import { col, table } from '../../store/druid/druid-sql.ts';
-import { END, principal, runDirect, seededStore, testApp } from '../helpers/fixture.ts';
+import { INTERNAL_DOCUMENT, USAGE_DOCUMENT, dashboardDocument, withoutStats } from '../helpers/documents.ts';
+import { END, execute, principal, runDirect, seededStore, testApp, type GqlResult } from '../helpers/fixture.ts';
 import { randomCase } from '../helpers/random-queries.ts';
 
 /**
@@ -72,6 +73,27 @@ test('the same resources and watermarks in both stores', async () => {
   assert.deepEqual(await druid.listResources({ kind: 'tenant', tenantId: tenant }), await duck.listResources({ kind: 'tenant', tenantId: tenant }));
   assert.deepEqual(await druid.readWatermarks(), await duck.readWatermarks());
   assert.deepEqual(await druid.rawDataRange(), await duck.rawDataRange());
+});
+
+test('the GraphQL operations (dashboard, internal panels, billing usage) answer the same on Druid and DuckDB', async () => {
+  const cluster = clustersOf['t-1']?.[0] ?? '';
+  const operations: [ReturnType<typeof principal>, string][] = [
+    [principal('customer', 't-1'), dashboardDocument(cluster)],
+    [principal('internal'), INTERNAL_DOCUMENT],
+    [principal('billing'), USAGE_DOCUMENT],
+  ];
+  for (const [who, document] of operations) {
+    const onDruid: GqlResult = await execute(druidApp, who, document);
+    const onDuck: GqlResult = await execute(duckApp, who, document);
+    assert.equal(onDruid.errors, undefined, JSON.stringify(onDruid.errors));
+    assert.equal(onDuck.errors, undefined, JSON.stringify(onDuck.errors));
+    assert.deepEqual(withoutStats(onDruid.data), withoutStats(onDuck.data), `${who.role} operation differs`);
+  }
+  const dashboard = await execute(druidApp, principal('customer', 't-1'), dashboardDocument(clustersOf['t-2']?.[0] ?? ''));
+  assert.equal(dashboard.errors?.[0]?.extensions?.['code'], 'RESOURCE_NOT_FOUND', 'tenant scoping holds on Druid too');
+  const cold = await execute(druidApp, principal('customer', 't-2'), dashboardDocument(clustersOf['t-2']?.[0] ?? ''));
+  const stats = (cold.data?.['p0'] as { plan: { operation: { storeQueries: number } } }).plan.operation;
+  assert.ok(stats.storeQueries <= 2, `a 12-panel dashboard on Druid costs ${stats.storeQueries} store queries`);
 });
 
 test('250 random queries: Druid routed == Druid forced raw == DuckDB routed', async () => {
