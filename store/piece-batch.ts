@@ -54,3 +54,21 @@ export function distribute(branch: Branch, rows: readonly PartialRow[], into: Ma
   }
   branch.pieces.forEach((p, i) => into.set(p.key, slots[i]?.rows ?? []));
 }
+
+/** Splits one store answer (rows tagged with their branch id) into per-piece row lists. */
+export function distributeRows<R extends Record<string, unknown>>(
+  branches: readonly Branch[],
+  rows: readonly R[],
+  toPartialRow: (row: R) => PartialRow,
+): Map<string, PartialRow[]> {
+  const byBranch = new Map<string, PartialRow[]>();
+  for (const row of rows) {
+    const id = String(row['branch']);
+    const list = byBranch.get(id) ?? [];
+    list.push(toPartialRow(row));
+    byBranch.set(id, list);
+  }
+  const result = new Map<string, PartialRow[]>();
+  for (const branch of branches) distribute(branch, byBranch.get(branch.id) ?? [], result);
+  return result;
+}

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { App } from '../api/app.ts';
-import { isStrataError } from '../api/errors.ts';
 import { DAY_MS } from '../catalog/catalog.ts';
-import type { TimeseriesResult } from '../pipeline/timeseries-pipeline.ts';
-import { END, principal, runDirect, seededStore, testApp } from './helpers/fixture.ts';
+import { END, outcome, principal, runDirect, seededStore, testApp } from './helpers/fixture.ts';
 import { randomCase } from './helpers/random-queries.ts';
 
 /**
@@ -22,17 +20,6 @@ before(async () => {
   for (const r of app.services.resources.list(undefined)) (clustersOf[r.tenantId] ??= []).push(r.resourceId);
 });
 after(async () => app.close());
-
-type Outcome = { ok: true; result: TimeseriesResult } | { ok: false; code: string };
-
-async function outcome(run: () => Promise<TimeseriesResult>): Promise<Outcome> {
-  try {
-    return { ok: true, result: await run() };
-  } catch (error) {
-    if (isStrataError(error)) return { ok: false, code: error.code };
-    throw error;
-  }
-}
 
 test('500 random queries: routed == forced raw, and most never touch raw', async () => {
   let runs = 0;

@@ -2,6 +2,7 @@ import { C, T } from 'druid-query-toolkit';
 import { DAY_MS, GROUP_KEYS, METRICS, levelId, type GroupKey, type RollupDefinition } from '../../catalog/catalog.ts';
 import type { Filter, Interval, TenantScope } from '../../planner/query.ts';
 import type { UsageRequest } from '../metric-store.ts';
+import { filterPredicate } from '../filter-sql.ts';
 import type { Branch } from '../piece-batch.ts';
 import { USAGE_COLUMNS } from '../duckdb/duckdb-usage.ts';
 import type { DruidParam } from './druid-client.ts';
@@ -31,24 +32,8 @@ export function tenantPredicate(scope: TenantScope, params: DruidParam[]): strin
   return `${col('tenant_id')} IS NOT NULL`;
 }
 
-const OPERATORS = { EQ: '=', NEQ: '<>', GT: '>', GTE: '>=', LT: '<', LTE: '<=' } as const;
-
 export function filterSql(filter: Filter | undefined, params: DruidParam[]): string {
-  if (!filter) return '1 = 1';
-  switch (filter.kind) {
-    case 'and':
-      return `(${filter.filters.map((f) => filterSql(f, params)).join(' AND ')})`;
-    case 'or':
-      return `(${filter.filters.map((f) => filterSql(f, params)).join(' OR ')})`;
-    case 'not':
-      return `(NOT ${filterSql(filter.filter, params)})`;
-    case 'field': {
-      const column = col(filter.field);
-      params.push(...filter.values.map(str));
-      if (filter.op === 'IN') return `${column} IN (${filter.values.map(() => '?').join(', ')})`;
-      return `${column} ${OPERATORS[filter.op]} ?`;
-    }
-  }
+  return filterPredicate(filter, { quote: col, bind: (v) => params.push(str(v)), alwaysTrue: '1 = 1' });
 }
 
 export function timeRange(interval: Interval, params: DruidParam[]): string {

@@ -2,7 +2,7 @@ import { L } from 'druid-query-toolkit';
 import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../../catalog/catalog.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
-import { branchesOf, distribute } from '../piece-batch.ts';
+import { branchesOf, distributeRows } from '../piece-batch.ts';
 import { DruidClient, type DruidClientOptions, type DruidParam } from './druid-client.ts';
 import { col, piecesSql, rollupMsqStatements, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
 
@@ -37,19 +37,9 @@ export class DruidStore implements MetricStore {
   /** All branches in one UNION ALL query (one round trip); rows are handed back to pieces by branch and bucket. */
   async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
     const branches = branchesOf(request.pieces);
-    const result = new Map<string, PartialRow[]>();
-    if (branches.length === 0) return result;
+    if (branches.length === 0) return new Map();
     const { sql, params } = piecesSql(branches);
-    const rows = await this.client.sql(sql, params, { signal: request.signal, lane: request.lane });
-    const byBranch = new Map<string, PartialRow[]>();
-    for (const row of rows) {
-      const id = String(row['branch']);
-      const list = byBranch.get(id) ?? [];
-      list.push(toPartialRow(row));
-      byBranch.set(id, list);
-    }
-    for (const branch of branches) distribute(branch, byBranch.get(branch.id) ?? [], result);
-    return result;
+    return distributeRows(branches, await this.client.sql(sql, params, { signal: request.signal, lane: request.lane }), toPartialRow);
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {

@@ -1,5 +1,6 @@
 import { GROUP_KEYS, levelId, type GroupKey } from '../../catalog/catalog.ts';
 import type { Filter, TenantScope } from '../../planner/query.ts';
+import { filterPredicate } from '../filter-sql.ts';
 import type { Branch } from '../piece-batch.ts';
 
 /** A parameterized SQL text: values never enter the text, only `?` placeholders. */
@@ -21,24 +22,8 @@ export function tenantPredicate(scope: TenantScope, params: (string | number)[])
 }
 
 export function filterSql(filter: Filter | undefined, params: (string | number)[]): string {
-  if (!filter) return 'TRUE';
-  switch (filter.kind) {
-    case 'and':
-      return `(${filter.filters.map((f) => filterSql(f, params)).join(' AND ')})`;
-    case 'or':
-      return `(${filter.filters.map((f) => filterSql(f, params)).join(' OR ')})`;
-    case 'not':
-      return `(NOT ${filterSql(filter.filter, params)})`;
-    case 'field': {
-      const column = quote(filter.field);
-      params.push(...filter.values);
-      if (filter.op === 'IN') return `${column} IN (${filter.values.map(() => '?').join(', ')})`;
-      return `${column} ${OPERATORS[filter.op]} ?`;
-    }
-  }
+  return filterPredicate(filter, { quote, bind: (v) => params.push(v), alwaysTrue: 'TRUE' });
 }
-
-const OPERATORS = { EQ: '=', NEQ: '<>', GT: '>', GTE: '>=', LT: '<', LTE: '<=' } as const;
 
 /** The uniform output columns of every branch, so branches can be UNION ALLed. */
 function groupColumns(groupBy: readonly GroupKey[]): string {

@@ -3,7 +3,7 @@ import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../../ca
 import { ErrorCode, StrataError } from '../../api/errors.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
-import { branchesOf, distribute } from '../piece-batch.ts';
+import { branchesOf, distributeRows } from '../piece-batch.ts';
 import { piecesSql, tenantPredicate } from './duckdb-sql.ts';
 import { SCHEMA_DDL, rollupStatements } from './duckdb-schema.ts';
 import { usageSql } from './duckdb-usage.ts';
@@ -29,19 +29,9 @@ export class DuckDbStore implements MetricStore {
 
   async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
     const branches = branchesOf(request.pieces);
-    const result = new Map<string, PartialRow[]>();
-    if (branches.length === 0) return result;
+    if (branches.length === 0) return new Map();
     const { sql, params } = piecesSql(branches);
-    const rows = await this.read(sql, params, request.signal);
-    const byBranch = new Map<string, PartialRow[]>();
-    for (const row of rows) {
-      const id = String(row['branch']);
-      const list = byBranch.get(id) ?? [];
-      list.push(toPartialRow(row));
-      byBranch.set(id, list);
-    }
-    for (const branch of branches) distribute(branch, byBranch.get(branch.id) ?? [], result);
-    return result;
+    return distributeRows(branches, await this.read(sql, params, request.signal), toPartialRow);
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {

@@ -1,4 +1,5 @@
 import { createApp, type App } from '../../api/app.ts';
+import { isStrataError } from '../../api/errors.ts';
 import { requestContext } from '../../api/context.ts';
 import type { Principal, Role } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
@@ -62,4 +63,16 @@ export async function runDirect(app: App, who: Principal, args: TimeseriesArgs, 
     },
     { forceRaw },
   );
+}
+
+export type Outcome = { ok: true; result: TimeseriesResult } | { ok: false; code: string };
+
+/** A query's result, or the stable code it was rejected with (other errors propagate). */
+export async function outcome(run: () => Promise<TimeseriesResult>): Promise<Outcome> {
+  try {
+    return { ok: true, result: await run() };
+  } catch (error) {
+    if (isStrataError(error)) return { ok: false, code: error.code };
+    throw error;
+  }
 }

@@ -11,7 +11,7 @@ import { loadDruidFromDuckDb } from '../../store/druid/druid-fixture.ts';
 import { DruidStore } from '../../store/druid/druid-store.ts';
 import { col, table } from '../../store/druid/druid-sql.ts';
 import { INTERNAL_DOCUMENT, USAGE_DOCUMENT, dashboardDocument, withoutStats } from '../helpers/documents.ts';
-import { END, execute, principal, runDirect, seededStore, testApp, type GqlResult } from '../helpers/fixture.ts';
+import { END, execute, outcome, principal, runDirect, seededStore, testApp, type GqlResult, type Outcome } from '../helpers/fixture.ts';
 import { randomCase } from '../helpers/random-queries.ts';
 
 /**
@@ -55,17 +55,6 @@ after(async () => {
   await druid?.close();
   await duck?.close();
 });
-
-type Outcome = { ok: true; result: TimeseriesResult } | { ok: false; code: string };
-
-async function outcome(run: () => Promise<TimeseriesResult>): Promise<Outcome> {
-  try {
-    return { ok: true, result: await run() };
-  } catch (error) {
-    if (isStrataError(error)) return { ok: false, code: error.code };
-    throw error;
-  }
-}
 
 test('the same resources and watermarks in both stores', async () => {
   assert.deepEqual(await druid.listResources({ kind: 'all' }), await duck.listResources({ kind: 'all' }));
