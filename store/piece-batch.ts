@@ -1,3 +1,4 @@
+import { GROUP_KEYS, type GroupKey } from '../catalog/catalog.ts';
 import { alignDown } from '../planner/interval.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { Interval, PartialRow } from '../planner/query.ts';
@@ -56,19 +57,39 @@ export function distribute(branch: Branch, rows: readonly PartialRow[], into: Ma
 }
 
 /** Splits one store answer (rows tagged with their branch id) into per-piece row lists. */
-export function distributeRows<R extends Record<string, unknown>>(
-  branches: readonly Branch[],
-  rows: readonly R[],
-  toPartialRow: (row: R) => PartialRow,
-): Map<string, PartialRow[]> {
+export function distributeRows(branches: readonly Branch[], rows: readonly Record<string, unknown>[], options: RowOptions = {}): Map<string, PartialRow[]> {
   const byBranch = new Map<string, PartialRow[]>();
   for (const row of rows) {
     const id = String(row['branch']);
     const list = byBranch.get(id) ?? [];
-    list.push(toPartialRow(row));
+    list.push(partialRowOf(row, options));
     byBranch.set(id, list);
   }
   const result = new Map<string, PartialRow[]>();
   for (const branch of branches) distribute(branch, byBranch.get(branch.id) ?? [], result);
   return result;
+}
+
+export interface RowOptions {
+  /** Druid 27 (default-value null handling) returns null labels as '': treat '' as absent too. */
+  readonly emptyLabelIsAbsent?: boolean;
+}
+
+/** A store row (columns bucket, the group keys, v_sum, v_min, v_max, minutes, samples) as a partial state. */
+export function partialRowOf(row: Record<string, unknown>, options: RowOptions = {}): PartialRow {
+  const labels: Partial<Record<GroupKey, string | null>> = {};
+  for (const key of GROUP_KEYS) {
+    const v = row[key];
+    if (v !== null && v !== undefined && !(options.emptyLabelIsAbsent && v === '')) labels[key] = String(v);
+  }
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  return {
+    bucket: Number(row['bucket']),
+    labels,
+    sum: Number(row['v_sum'] ?? 0),
+    min: num(row['v_min']),
+    max: num(row['v_max']),
+    minutes: num(row['minutes']),
+    samples: Number(row['samples'] ?? 0),
+  };
 }

@@ -1,12 +1,11 @@
 import { L } from 'druid-query-toolkit';
-import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../../catalog/catalog.ts';
+import { findRollup, type RollupName } from '../../catalog/catalog.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeRows } from '../piece-batch.ts';
 import { DruidClient, type DruidClientOptions, type DruidParam } from './druid-client.ts';
 import { col, piecesSql, rollupMsqStatements, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
 
-type Row = Record<string, unknown>;
 
 export interface DruidStoreOptions extends DruidClientOptions {
   /** How long to wait for an MSQ task and for its segments to become queryable. */
@@ -39,7 +38,7 @@ export class DruidStore implements MetricStore {
     const branches = branchesOf(request.pieces);
     if (branches.length === 0) return new Map();
     const { sql, params } = piecesSql(branches);
-    return distributeRows(branches, await this.client.sql(sql, params, { signal: request.signal, lane: request.lane }), toPartialRow);
+    return distributeRows(branches, await this.client.sql(sql, params, { signal: request.signal, lane: request.lane }), { emptyLabelIsAbsent: true });
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
@@ -199,25 +198,6 @@ PARTITIONED BY ALL`,
     if (!this.client.coordinatorUrl) throw new Error('DruidStore needs coordinatorUrl for MSQ tasks');
     return this.client.coordinatorUrl;
   }
-}
-
-function toPartialRow(row: Row): PartialRow {
-  const labels: Partial<Record<GroupKey, string | null>> = {};
-  for (const key of GROUP_KEYS) {
-    const v = row[key];
-    // Druid 27 (default-value null handling) returns null labels as '': treat both as absent.
-    if (v !== null && v !== undefined && v !== '') labels[key] = String(v);
-  }
-  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-  return {
-    bucket: Number(row['bucket']),
-    labels,
-    sum: Number(row['v_sum'] ?? 0),
-    min: num(row['v_min']),
-    max: num(row['v_max']),
-    minutes: num(row['minutes']),
-    samples: Number(row['samples'] ?? 0),
-  };
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

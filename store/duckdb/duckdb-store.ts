@@ -1,5 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../../catalog/catalog.ts';
+import { findRollup, type RollupName } from '../../catalog/catalog.ts';
 import { ErrorCode, StrataError } from '../../api/errors.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
@@ -31,7 +31,7 @@ export class DuckDbStore implements MetricStore {
     const branches = branchesOf(request.pieces);
     if (branches.length === 0) return new Map();
     const { sql, params } = piecesSql(branches);
-    return distributeRows(branches, await this.read(sql, params, request.signal), toPartialRow);
+    return distributeRows(branches, await this.read(sql, params, request.signal));
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
@@ -145,24 +145,6 @@ export class DuckDbStore implements MetricStore {
       connection.closeSync();
     }
   }
-}
-
-function toPartialRow(row: Row): PartialRow {
-  const labels: Partial<Record<GroupKey, string | null>> = {};
-  for (const key of GROUP_KEYS) {
-    const v = row[key];
-    if (v !== null && v !== undefined) labels[key] = String(v);
-  }
-  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-  return {
-    bucket: Number(row['bucket']),
-    labels,
-    sum: Number(row['v_sum'] ?? 0),
-    min: num(row['v_min']),
-    max: num(row['v_max']),
-    minutes: num(row['minutes']),
-    samples: Number(row['samples'] ?? 0),
-  };
 }
 
 const unique = (values: string[]): string[] => [...new Set(values)].sort();
