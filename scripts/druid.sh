@@ -47,13 +47,13 @@ LAUNCHER_SRC="$TMPL_DIR/launcher/StrataDruidMain.java"
 LAUNCHER_DIR="$CACHE_DIR/launcher"
 LAUNCHER_CLASS="$LAUNCHER_DIR/strata/druid/StrataDruidMain.class"
 
-STATE_DIR="$REPO_ROOT/.it/druid"
+STATE_DIR="${STRATA_IT_DIR:-$REPO_ROOT/.it}/druid"
 CONF_DIR="$STATE_DIR/conf"
 VAR_DIR="$STATE_DIR/var"
 LOG_DIR="$STATE_DIR/log"
 PID_DIR="$STATE_DIR/pids"
 PORTS_FILE="$STATE_DIR/ports.env"
-LOCK_FILE="$REPO_ROOT/.it/.druid.lock"   # outside STATE_DIR so "reset" can delete STATE_DIR while holding it
+LOCK_FILE="${STRATA_IT_DIR:-$REPO_ROOT/.it}/.druid.lock"   # outside STATE_DIR so "reset" can delete STATE_DIR while holding it
 
 START_TIMEOUT_S="${STRATA_DRUID_START_TIMEOUT:-240}"
 FIRST_PORT=18081

@@ -39,7 +39,7 @@ CACHE_DIR="$REPO_ROOT/.cache/kafka-$KAFKA_VERSION"
 LIBS_DIR="$CACHE_DIR/libs"
 LIBS_MARKER="$LIBS_DIR/.complete"
 
-STATE_DIR="$REPO_ROOT/.it/kafka"
+STATE_DIR="${STRATA_IT_DIR:-$REPO_ROOT/.it}/kafka"
 DATA_DIR="$STATE_DIR/data"
 LOG_DIR="$STATE_DIR/logs"
 LOG_FILE="$LOG_DIR/server.log"
@@ -49,7 +49,7 @@ CTRL_PORT_FILE="$STATE_DIR/controller.port"
 CONFIG_FILE="$STATE_DIR/server.properties"
 LOG4J_SERVER="$STATE_DIR/log4j.properties"
 LOG4J_TOOLS="$STATE_DIR/log4j-tools.properties"
-LOCK_FILE="$REPO_ROOT/.it/.kafka.lock"   # outside STATE_DIR so "reset" can delete STATE_DIR while holding it
+LOCK_FILE="${STRATA_IT_DIR:-$REPO_ROOT/.it}/.kafka.lock"   # outside STATE_DIR so "reset" can delete STATE_DIR while holding it
 
 FIRST_PORT=19092
 LAST_PORT=19192

@@ -23,7 +23,7 @@ set -euo pipefail
 # Resolve the repo root from this file's location, so the script works from any cwd.
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-STATE_DIR="$REPO_ROOT/.it/redis"
+STATE_DIR="${STRATA_IT_DIR:-$REPO_ROOT/.it}/redis"
 PID_FILE="$STATE_DIR/redis.pid"
 PORT_FILE="$STATE_DIR/port"
 LOG_FILE="$STATE_DIR/redis.log"
