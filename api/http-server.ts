@@ -1,17 +1,37 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap } from '@apollo/server';
-import { bearerToken, verifyToken } from '../auth/verify-token.ts';
+import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
 import type { App } from './app.ts';
 import { requestContext, type RequestContext } from './context.ts';
-import { ErrorCode, StrataError, isStrataError } from './errors.ts';
+import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
+import { InFlightGate } from './in-flight-gate.ts';
+import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
+import { checkReadiness } from './readiness.ts';
+import { readBody } from './request-body.ts';
+
+/** The Node server plus what a graceful stop needs. */
+export type StrataServer = Server & {
+  readonly gate: InFlightGate;
+  /** Stops admitting, lets in-flight requests finish (up to timeoutMs), then closes every connection. */
+  drain(timeoutMs?: number): Promise<void>;
+};
+
+interface Edge {
+  readonly app: App;
+  readonly gate: InFlightGate;
+  readonly limiter: RequestRateLimiter | undefined;
+}
 
 /**
- * The HTTP edge: health, then GraphQL. Authentication and the body limit run
- * before Apollo parses anything, so a bad token or a huge body costs no parse.
+ * The HTTP edge. A GraphQL request passes these steps, in this order, and the
+ * cheap refusals come first so that abuse costs the least:
+ *   route → admit (in-flight cap, draining) → authenticate → rate limit →
+ *   read body (size limit, also after decompression) → execute (deadline, cancel on disconnect).
  */
-export function createHttpServer(app: App): Server {
+export function createHttpServer(app: App): StrataServer {
+  const edge: Edge = { app, gate: new InFlightGate(app.services.config.edge.maxInFlight), limiter: rateLimiterFromConfig(app.services.config) };
   const server = createServer((req, res) => {
-    handle(app, req, res).catch((error: unknown) => {
+    route(edge, req, res).catch((error: unknown) => {
       app.log.error('request failed', { error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) });
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal error.', extensions: { code: ErrorCode.INTERNAL } }] });
       else res.destroy();
@@ -20,39 +40,72 @@ export function createHttpServer(app: App): Server {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
-  return server;
+  server.on('close', () => edge.limiter?.close());
+  const drain = (timeoutMs = app.services.config.edge.drainTimeoutMs): Promise<void> => drainServer(server, edge.gate, timeoutMs);
+  return Object.assign(server, { gate: edge.gate, drain });
 }
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-  if (url.pathname !== '/graphql') return sendJson(res, 404, { errors: [{ message: `No route ${url.pathname}; GraphQL is at /graphql.` }] });
+async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?', 1)[0];
+  if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path === '/readyz') {
+    const readiness = await checkReadiness(edge.app, edge.gate.isDraining);
+    return sendJson(res, readiness.httpStatus, readiness.body);
+  }
+  if (path !== '/graphql') return sendJson(res, 404, { errors: [{ message: `No route ${path}; GraphQL is at /graphql.` }] });
   if (req.method !== 'POST' && req.method !== 'GET') {
     res.setHeader('Allow', 'GET, POST');
     return sendJson(res, 405, { errors: [{ message: 'Use POST (or GET for queries) on /graphql.' }] });
   }
-  let context: RequestContext;
-  const controller = new AbortController();
+  const admitted = edge.gate.tryEnter();
+  if (admitted !== 'ok') return refuseAdmission(res, admitted);
   try {
-    context = buildContext(app, req, controller.signal);
+    await graphqlRequest(edge, req, res);
+  } finally {
+    edge.gate.leave();
+  }
+}
+
+async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { app } = edge;
+  const controller = new AbortController();
+  let context: RequestContext;
+  let token: string;
+  try {
+    token = bearerToken(req.headers.authorization);
+    context = await buildContext(app, token, controller.signal);
   } catch (error) {
     return sendError(res, error);
   }
+  if (edge.limiter) {
+    const decision = await edge.limiter.admit(context.principal, token);
+    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+    if (!decision.allowed) {
+      const message = `Rate limit exceeded for this ${decision.quota}; retry in ${decision.retryAfterS} s (see the RateLimit and RateLimit-Policy headers).`;
+      return sendError(res, new StrataError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: decision.retryAfterS }));
+    }
+  }
   const body = await readBody(req, app.services.config.limits.maxBodyBytes).catch((e: unknown) => e);
-  if (body instanceof Error) return sendError(res, body);
+  if (body instanceof Error) return sendError(res, body, true);
   // A client that goes away, or a request past its deadline, cancels its store queries.
   const timer = setTimeout(() => controller.abort(), app.services.config.limits.queryTimeoutMs);
   res.on('close', () => {
     clearTimeout(timer);
     if (!res.writableFinished) controller.abort();
   });
+  if (edge.gate.isDraining) res.setHeader('Connection', 'close');
+  await execute(app, req, res, body as string, context);
+  clearTimeout(timer);
+}
+
+async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: string, context: RequestContext): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
   const result = await app.apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method, headers, search: url.search, body: parseJson(body as string) },
+    httpGraphQLRequest: { method: req.method ?? 'POST', headers, search, body: parseJson(body) },
     context: async () => context,
   });
-  clearTimeout(timer);
   for (const [key, value] of result.headers) res.setHeader(key, value);
   res.statusCode = result.status ?? 200;
   if (result.body.kind === 'complete') return void res.end(result.body.string);
@@ -60,32 +113,15 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   res.end();
 }
 
-function buildContext(app: App, req: IncomingMessage, signal: AbortSignal): RequestContext {
-  const principal = verifyToken(bearerToken(req.headers.authorization), app.services.config.jwt, Date.now());
-  return requestContext(app.services, principal, signal);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.reject(tooLarge(declared, limit));
-  if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
-    return Promise.reject(new StrataError(ErrorCode.BAD_REQUEST, 'Compressed request bodies are not accepted; send plain JSON.'));
+/** Verifies the token (a JWKS key may need a fetch); the client sees one generic 401, the log the reason. */
+async function buildContext(app: App, token: string, signal: AbortSignal): Promise<RequestContext> {
+  try {
+    const principal = await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
+    return requestContext(app.services, principal, signal);
+  } catch (error) {
+    if (error instanceof AuthenticationError) app.log.warn('authentication failed', { reason: error.reason });
+    throw error;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(tooLarge(size, limit));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function parseJson(text: string): unknown {
@@ -97,18 +133,39 @@ function parseJson(text: string): unknown {
   }
 }
 
-const tooLarge = (size: number, limit: number): StrataError =>
-  new StrataError(ErrorCode.PAYLOAD_TOO_LARGE, `The request body has ${size} bytes, over the limit of ${limit}. Send a smaller document.`);
+function refuseAdmission(res: ServerResponse, reason: 'full' | 'draining'): void {
+  res.setHeader('Retry-After', '1');
+  if (reason === 'draining') res.setHeader('Connection', 'close');
+  const message =
+    reason === 'full'
+      ? 'The server is at its limit of concurrent requests; retry after the Retry-After delay.'
+      : 'The server is shutting down; retry (another replica will answer).';
+  sendJson(res, 503, { errors: [{ message, extensions: { code: ErrorCode.OVERLOADED } }] });
+}
 
-function sendError(res: ServerResponse, error: unknown): void {
+/** The body was not read when `unread`: close the connection rather than parse leftovers as a next request. */
+function sendError(res: ServerResponse, error: unknown, unread = false): void {
   if (!isStrataError(error)) throw error;
-  const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : error.code === ErrorCode.PAYLOAD_TOO_LARGE ? 413 : 400;
+  const status = HTTP_STATUS[error.code] ?? 400;
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
+  if (unread) res.setHeader('Connection', 'close');
+  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
+}
+
+async function drainServer(server: Server, gate: InFlightGate, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+  await Promise.race([gate.drain(), deadline]);
+  clearTimeout(timer);
+  // Whatever is left past the deadline is cut; idle keep-alive sockets go now.
+  server.closeAllConnections();
+  await closed;
 }

@@ -21,7 +21,11 @@ const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 
 /** Druid in production; else the DuckDB file, with demo data generated on first start. */
 async function openStore(config: Config): Promise<MetricStore> {
   if (config.store.kind === 'druid') {
-    return new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl, timeoutMs: config.limits.queryTimeoutMs });
+    // Serves what is in Druid (no demo data there); stops at once, saying why, if it cannot.
+    const druid = new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl, timeoutMs: config.limits.queryTimeoutMs });
+    const problem = await druid.whyNotServing();
+    if (problem) throw new ConfigError(`Cannot serve from Druid: ${problem}`);
+    return druid;
   }
   if (!existsSync(config.dbPath)) {
     if (values.db) throw new ConfigError(`--db ${values.db}: no such file. Create one with \`npm run seed -- --db ${values.db}\`, or omit --db for the demo data.`);
@@ -50,8 +54,11 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     console.log(`${signal}: draining requests and stopping.`);
     if (timer) clearInterval(timer);
-    server.close(() => void app.close().then(() => store.close()).then(() => process.exit(0)));
-    setTimeout(() => process.exit(1), 10_000).unref();
+    // In-flight requests finish (up to STRATA_DRAIN_TIMEOUT), then the consumer stops after
+    // committing what it applied, then the store closes.
+    const stop = server.drain().then(() => app.close()).then(() => store.close());
+    stop.then(() => process.exit(0), (e: unknown) => (console.error(e), process.exit(1)));
+    setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

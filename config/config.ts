@@ -48,6 +48,12 @@ const EnvSchema = z.object({
   STRATA_JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'a PEM public key' }).optional(),
   STRATA_JWT_ISSUER: z.string().min(1).default('strata-dev'),
   STRATA_JWT_AUDIENCE: z.string().min(1).default('strata-api'),
+  STRATA_JWT_CLOCK_TOLERANCE: durationMs('30s').refine((ms) => ms <= 60_000, 'at most 60s: a longer tolerance keeps expired tokens alive'),
+  STRATA_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STRATA_JWKS_TIMEOUT: durationMs('2s').refine((ms) => ms >= 100 && ms <= 10_000, 'between 100ms and 10s'),
+  STRATA_JWKS_REFRESH: durationMs('10m').refine((ms) => ms >= 1000 && ms <= 86_400_000, 'between 1s and 24h'),
+  STRATA_JWKS_MAX_STALE: durationMs('1h').refine((ms) => ms <= 86_400_000, 'at most 24h'),
+  STRATA_JWKS_FETCHES_PER_MINUTE: int(1, 60).default(10),
   STRATA_NOW: z.iso.datetime({ offset: true }).optional(),
   STRATA_CACHE_MAX_MB: int(1, 65536).default(64),
   STRATA_CACHE_COMPLETE_TTL: durationMs('6h'),
@@ -56,6 +62,10 @@ const EnvSchema = z.object({
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
   STRATA_MAX_BODY_BYTES: int(1024, 10_000_000).default(65_536),
+  STRATA_RATE_LIMIT: int(0, 1_000_000).default(6000),
+  STRATA_TOKEN_RATE_LIMIT: int(0, 1_000_000).default(3000),
+  STRATA_MAX_IN_FLIGHT: int(1, 100_000).default(64),
+  STRATA_DRAIN_TIMEOUT: durationMs('10s'),
   STRATA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -81,12 +91,38 @@ export interface Config {
   readonly fixedNow: number | undefined;
   readonly aggregateEveryMs: number;
   readonly limits: Limits;
+  readonly edge: EdgeConfig;
   readonly logLevel: Env['STRATA_LOG_LEVEL'];
 }
 
+/** Admission at the HTTP edge: quotas per minute (0 turns one off), in-flight cap, drain deadline. */
+export interface EdgeConfig {
+  readonly tenantPerMinute: number;
+  readonly tokenPerMinute: number;
+  readonly maxInFlight: number;
+  readonly drainTimeoutMs: number;
+}
+
+interface JwtClaimsConfig {
+  readonly issuer: string;
+  readonly audience: string;
+  /** Leeway on exp and nbf for clock skew; never over 60 s. */
+  readonly clockToleranceSeconds: number;
+}
+
+/** Rotating public keys: where they are published, and how they are fetched and cached. */
+export interface JwksConfig {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly refreshMs: number;
+  readonly maxStaleMs: number;
+  readonly fetchesPerMinute: number;
+}
+
 export type JwtConfig =
-  | { readonly kind: 'hmac'; readonly secret: string; readonly issuer: string; readonly audience: string; readonly isDevSecret: boolean }
-  | { readonly kind: 'public-key'; readonly publicKey: string; readonly issuer: string; readonly audience: string };
+  | (JwtClaimsConfig & { readonly kind: 'hmac'; readonly secret: string; readonly isDevSecret: boolean })
+  | (JwtClaimsConfig & { readonly kind: 'public-key'; readonly publicKey: string })
+  | (JwtClaimsConfig & { readonly kind: 'jwks'; readonly jwks: JwksConfig });
 
 export class ConfigError extends Error {}
 
@@ -139,6 +175,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxBodyBytes: e.STRATA_MAX_BODY_BYTES,
       queryTimeoutMs: e.STRATA_QUERY_TIMEOUT,
     },
+    edge: {
+      tenantPerMinute: e.STRATA_RATE_LIMIT,
+      tokenPerMinute: e.STRATA_TOKEN_RATE_LIMIT,
+      maxInFlight: e.STRATA_MAX_IN_FLIGHT,
+      drainTimeoutMs: e.STRATA_DRAIN_TIMEOUT,
+    },
     logLevel: e.STRATA_LOG_LEVEL,
   };
 }
@@ -148,16 +190,24 @@ function requireFor(missing: boolean, variable: string, why: string): void {
 }
 
 function jwtConfig(e: Env): JwtConfig {
-  const base = { issuer: e.STRATA_JWT_ISSUER, audience: e.STRATA_JWT_AUDIENCE };
+  const base = { issuer: e.STRATA_JWT_ISSUER, audience: e.STRATA_JWT_AUDIENCE, clockToleranceSeconds: Math.floor(e.STRATA_JWT_CLOCK_TOLERANCE / 1000) };
+  if (e.STRATA_JWKS_URL) return { kind: 'jwks', jwks: jwksConfig(e, e.STRATA_JWKS_URL), ...base };
   if (e.STRATA_JWT_PUBLIC_KEY) return { kind: 'public-key', publicKey: e.STRATA_JWT_PUBLIC_KEY, ...base };
   if (e.STRATA_JWT_SECRET) return { kind: 'hmac', secret: e.STRATA_JWT_SECRET, isDevSecret: false, ...base };
   if (e.STRATA_ENV === 'production') {
     throw new ConfigError(
-      'Invalid configuration:\n  STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production (a PEM public key to verify RS256/ES256 tokens); ' +
+      'Invalid configuration:\n  STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production (the issuer\'s JWKS URL, or a PEM public key, to verify RS256/ES256 tokens); ' +
         'the development signing key is never used in production.',
     );
   }
   return { kind: 'hmac', secret: DEV_JWT_SECRET, isDevSecret: true, ...base };
+}
+
+function jwksConfig(e: Env, url: string): JwksConfig {
+  requireFor(Boolean(e.STRATA_JWT_PUBLIC_KEY || e.STRATA_JWT_SECRET), 'STRATA_JWKS_URL', 'set it alone: unset STRATA_JWT_PUBLIC_KEY and STRATA_JWT_SECRET (one key source at a time)');
+  requireFor(e.STRATA_ENV === 'production' && !url.startsWith('https:'), 'STRATA_JWKS_URL', `must be https:// when STRATA_ENV=production (got ${url})`);
+  requireFor(e.STRATA_JWKS_MAX_STALE < e.STRATA_JWKS_REFRESH, 'STRATA_JWKS_MAX_STALE', `must be at least STRATA_JWKS_REFRESH (${e.STRATA_JWKS_REFRESH} ms)`);
+  return { url, timeoutMs: e.STRATA_JWKS_TIMEOUT, refreshMs: e.STRATA_JWKS_REFRESH, maxStaleMs: e.STRATA_JWKS_MAX_STALE, fetchesPerMinute: e.STRATA_JWKS_FETCHES_PER_MINUTE };
 }
 
 function toMs(text: string): number {

@@ -56,7 +56,7 @@ export class KafkaBus implements EventBus {
     this.consumer = consumer;
     await consumer.connect();
     await this.ensureTopic();
-    const start = await this.startOffsets();
+    const start = await retryRetriable(() => this.startOffsets());
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
     consumer.on(consumer.events.CONNECT, () => (this.connected = true));
     consumer.on(consumer.events.DISCONNECT, () => (this.connected = false));
@@ -64,7 +64,9 @@ export class KafkaBus implements EventBus {
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
         await this.handleWithRetry(handler, toBusMessage(message));
-        if (!this.stopping) await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        // Also while stopping: disconnect() waits for this handler, so a drained replica
+        // commits what it applied and its successor does not apply it twice.
+        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
       },
     });
     // A new group starts at the end offsets read *before* subscribe returned, so an event
@@ -88,7 +90,8 @@ export class KafkaBus implements EventBus {
   }
 
   async ping(): Promise<void> {
-    const admin = this.kafka.admin();
+    // No retries: readiness wants the answer now, not after kafkajs' reconnect schedule.
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
     try {
       await admin.connect();
       await admin.describeCluster();
@@ -157,4 +160,21 @@ function toBusMessage(message: KafkaMessage): BusMessage {
     if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
   }
   return { value: message.value ?? Buffer.alloc(0), headers };
+}
+
+/**
+ * Group-coordinator lookups fail with retriable errors (NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS) while a broker is still loading its offsets
+ * topic, and kafkajs' admin does not retry them: retry a few times here.
+ */
+async function retryRetriable<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 1000)));
+    }
+  }
 }
