@@ -37,6 +37,8 @@ export interface SqlOptions {
 type Json = Record<string, unknown>;
 
 const MAX_MESSAGE = 500;
+/** Druid enforces `timeout` itself; our guard fires only if it does not answer at all. */
+const CLIENT_GRACE_MS = 2_000;
 const truncate = (s: string): string => (s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE)}…` : s);
 
 /** Druid SQL over HTTP (Node's fetch). Every error maps to a StrataError or, for our own bugs, a plain Error. */
@@ -51,55 +53,76 @@ export class DruidClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** Runs one SQL query; returns rows as objects keyed by column name. */
+  /**
+   * Runs one SQL query; returns rows as objects keyed by column name. Results
+   * come as `arrayLines`, whose closing blank line tells a complete answer from
+   * one cut off mid-stream (Druid sends 200 before it has the rows, so a
+   * failure after that only shows as a short body).
+   */
   async sql(query: string, parameters: readonly DruidParam[], options: SqlOptions = {}): Promise<Json[]> {
     const queryId = options.queryId ?? randomUUID();
-    const { signal } = options;
-    if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const body = {
       query,
       parameters,
-      context: { sqlQueryId: queryId, timeout: options.timeoutMs ?? this.timeoutMs, priority: LANE_PRIORITY[options.lane ?? 'internal'] },
-      resultFormat: 'array',
+      context: { sqlQueryId: queryId, timeout: timeoutMs, priority: LANE_PRIORITY[options.lane ?? 'internal'] },
+      resultFormat: 'arrayLines',
       header: true,
     };
+    const { status, text } = await this.send(body, queryId, timeoutMs, options.signal);
+    if (status !== 200) throw druidError(status, text);
+    return parseArrayLines(text);
+  }
+
+  /**
+   * POSTs one query. The caller's signal and our own guard (Druid's timeout
+   * plus a grace, for a broker that hangs without answering) both abort the
+   * request and ask Druid to stop working on it.
+   */
+  private async send(body: Json, queryId: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+    if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
     const controller = new AbortController();
+    let timedOut = false;
     const onAbort = (): void => {
       controller.abort();
-      // Best effort: tell Druid to stop working on it (the fetch abort alone only closes our socket).
+      // Best effort: the fetch abort alone only closes our socket.
       void this.cancel(queryId).catch(() => undefined);
     };
+    const guard = setTimeout(() => {
+      timedOut = true;
+      onAbort();
+    }, timeoutMs + CLIENT_GRACE_MS);
     signal?.addEventListener('abort', onAbort, { once: true });
-    let status: number;
-    let text: string;
+    const stopped = (): StrataError | undefined =>
+      timedOut
+        ? new StrataError(ErrorCode.UPSTREAM_TIMEOUT, `The metrics store did not answer within ${timeoutMs + CLIENT_GRACE_MS} ms.`, { timeoutMs })
+        : signal?.aborted
+          ? new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).')
+          : undefined;
     try {
-      const response = await fetch(`${this.url}/druid/v2/sql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: controller.signal,
-      });
-      status = response.status;
-      text = await response.text();
-    } catch (error) {
-      if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
-      throw withCause(new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store is unreachable.'), error);
+      let response: Response;
+      try {
+        response = await fetch(`${this.url}/druid/v2/sql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        });
+      } catch (error) {
+        throw stopped() ?? withCause(new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store is unreachable.'), error);
+      }
+      try {
+        const text = await response.text();
+        const early = stopped();
+        if (early) throw early;
+        return { status: response.status, text };
+      } catch (error) {
+        throw stopped() ?? withCause(new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store broke off its answer.'), error);
+      }
     } finally {
+      clearTimeout(guard);
       signal?.removeEventListener('abort', onAbort);
     }
-    if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
-    if (status !== 200) throw druidError(status, text);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store returned a truncated or malformed response.');
-    }
-    if (!Array.isArray(parsed) || parsed.length === 0 || !Array.isArray(parsed[0])) {
-      throw new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store returned an unexpected response shape.');
-    }
-    const header = parsed[0] as string[];
-    return (parsed.slice(1) as unknown[][]).map((row) => Object.fromEntries(header.map((h, i) => [h, row[i]])));
   }
 
   /** DELETE /druid/v2/sql/{id}: 202 when it was running, 404 when it is not (any more). */
@@ -137,35 +160,82 @@ function withCause<E extends Error>(error: E, cause: unknown): E {
   return error;
 }
 
+const malformed = (what: string): StrataError =>
+  new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, `The metrics store returned a ${what} response; the query can be retried.`);
+
 /**
- * Maps a non-200 Druid answer: overload and outages are UPSTREAM_UNAVAILABLE,
- * timeouts and cancellations UPSTREAM_TIMEOUT, and invalid SQL is our own bug
- * (a plain Error, masked as INTERNAL at the edge, keeping Druid's message for the log).
+ * Parses an `arrayLines` body: a header line, one JSON array per row, and a
+ * closing blank line. No closing blank line means the body was cut off.
+ */
+export function parseArrayLines(text: string): Json[] {
+  if (!text.endsWith('\n\n')) throw malformed('truncated');
+  const lines = text.slice(0, -2).split('\n');
+  let rows: unknown[];
+  try {
+    rows = lines.map((line) => JSON.parse(line) as unknown);
+  } catch {
+    throw malformed('malformed');
+  }
+  const [header, ...data] = rows;
+  if (!Array.isArray(header) || !header.every((h) => typeof h === 'string') || !data.every((r) => Array.isArray(r) && r.length === header.length)) {
+    throw malformed('malformed');
+  }
+  return (data as unknown[][]).map((row) => Object.fromEntries(header.map((h: string, i) => [h, row[i]])));
+}
+
+/** Legacy (pre-druidException) error names, by what they mean to a caller. */
+const LEGACY_TIMEOUT = new Set(['Query timeout', 'Query cancelled']);
+const LEGACY_OVERLOAD = new Set(['Query capacity exceeded']);
+const LEGACY_TOO_BIG = new Set(['Resource limit exceeded']);
+
+/**
+ * Maps a non-200 Druid answer, in either of its shapes: the legacy
+ * `{error, errorMessage, errorClass}` and the `druidException`
+ * `{error: "druidException", errorCode, category, persona, errorMessage}`.
+ * Overload, outages and refused credentials are UPSTREAM_UNAVAILABLE (an
+ * operator's problem, retryable); timeouts and cancellations
+ * UPSTREAM_TIMEOUT; a query over Druid's resource limits QUERY_TOO_COMPLEX
+ * (the caller can narrow it); invalid SQL is our own bug (a plain Error,
+ * masked as INTERNAL at the edge, keeping Druid's message for the log).
  */
 export function druidError(status: number, text: string): Error {
-  let body: Json | undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Json;
-  } catch {
-    body = undefined;
-  }
-  const category = typeof body?.['category'] === 'string' ? body['category'] : undefined;
-  const errorCode = typeof body?.['errorCode'] === 'string' ? body['errorCode'] : undefined;
-  const message = truncate(String(body?.['errorMessage'] ?? body?.['error'] ?? text ?? ''));
+  const body = jsonObject(text);
+  const str = (key: string): string | undefined => (typeof body?.[key] === 'string' ? (body[key] as string) : undefined);
+  const category = str('category');
+  const legacy = str('error');
+  const errorCode = str('errorCode');
+  const message = truncate(str('errorMessage') ?? legacy ?? text);
   const details = { druidStatus: status, druidCategory: category ?? null };
-  if (status === 504 || category === 'TIMEOUT' || category === 'CANCELED' || body?.['error'] === 'Query timeout') {
+  if (status === 504 || category === 'TIMEOUT' || category === 'CANCELED' || (legacy && LEGACY_TIMEOUT.has(legacy))) {
     return new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The metrics store did not answer in time.', details);
   }
-  if (status === 429 || category === 'CAPACITY_EXCEEDED') {
-    return new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store is overloaded.', details);
+  if (status === 429 || status === 503 || category === 'CAPACITY_EXCEEDED' || (legacy && LEGACY_OVERLOAD.has(legacy))) {
+    return new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store is overloaded; retry shortly.', details);
   }
-  if (status === 400 || category === 'INVALID_INPUT' || errorCode === 'invalidInput') {
-    // Both the legacy {error, errorMessage} and the druidException shape: a query we built is wrong.
-    return new Error(`Druid rejected the query (HTTP ${status}, ${errorCode ?? String(body?.['error'] ?? 'unknown')}): ${message}`);
+  if (legacy && LEGACY_TOO_BIG.has(legacy)) {
+    return new StrataError(
+      ErrorCode.QUERY_TOO_COMPLEX,
+      'The query needs more than the metrics store allows for one query: narrow the interval, coarsen the granularity or group by fewer labels.',
+      details,
+    );
+  }
+  if (status === 401 || status === 403 || category === 'UNAUTHORIZED' || category === 'FORBIDDEN') {
+    return new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store refused Strata\'s credentials.', details);
+  }
+  if (status === 400 || category === 'INVALID_INPUT' || category === 'UNSUPPORTED' || errorCode === 'invalidInput') {
+    return new Error(`Druid rejected the query (HTTP ${status}, ${errorCode ?? legacy ?? 'unknown'}): ${message}`);
   }
   if (status >= 500 || !body) {
     return new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store failed to answer.', details);
   }
   return new Error(`Unexpected Druid answer (HTTP ${status}): ${message}`);
+}
+
+function jsonObject(text: string): Json | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Json) : undefined;
+  } catch {
+    return undefined;
+  }
 }
