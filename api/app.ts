@@ -9,6 +9,7 @@ import { AggregationListener } from '../events/aggregation-listener.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { WatermarkRegistry } from '../events/watermark-registry.ts';
 import { PieceLoaderFactory } from '../pipeline/piece-loader.ts';
+import { DEFAULT_BREAKER } from '../pipeline/store-breaker.ts';
 import { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import { resolvers } from '../resolvers/resolvers.ts';
 import type { MetricStore } from '../store/metric-store.ts';
@@ -47,11 +48,13 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const store = parts.store;
   const cacheStore = parts.cacheStore ?? (await cacheFromConfig(config));
   const bus = parts.bus ?? busFromConfig(config);
-  const resultCache = new ResultCache(cacheStore, { completeTtlMs: config.cache.completeTtlMs, freshTtlMs: config.cache.freshTtlMs });
+  const resultCache = new ResultCache(cacheStore, { completeTtlMs: config.cache.completeTtlMs, freshTtlMs: config.cache.freshTtlMs, staleTtlMs: config.cache.staleTtlMs });
   const watermarks = new WatermarkRegistry(await store.readWatermarks());
   const resources = new ResourceDirectory(store);
   await resources.start(30_000);
-  const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h });
+  const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h,
+    breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
+  });
   const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock });
   await bus.subscribe(listener.handle);
   const aggregator = new ReferenceAggregator(store, bus, clock);
@@ -69,6 +72,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     log,
     async close() {
       resources.stop();
+      loaders.breaker.shutdown();
       await apollo.stop();
       await bus.close();
       await cacheStore.close();

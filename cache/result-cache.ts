@@ -2,13 +2,15 @@ import { DAY_MS, HOUR_MS } from '../catalog/catalog.ts';
 import { alignDown } from '../planner/interval.ts';
 import type { Piece } from '../planner/pieces.ts';
 import { scopeId, type Interval, type PartialRow } from '../planner/query.ts';
-import type { CacheStore } from './cache-store.ts';
+import type { CacheEntryWrite, CacheStore } from './cache-store.ts';
 
 export interface ResultCacheOptions {
   /** TTL of a piece that ends at or before the completeness watermark. */
   readonly completeTtlMs: number;
   /** TTL of a piece that reaches into the fresh tail (data may still arrive). */
   readonly freshTtlMs: number;
+  /** TTL of the last good copy served (flagged stale) when the store fails; 0 keeps none. */
+  readonly staleTtlMs?: number;
 }
 
 export interface CacheLookup {
@@ -70,7 +72,30 @@ export class ResultCache {
       return ttlMs > 0 ? [{ key, value: JSON.stringify({ key, rows } satisfies StoredValue), ttlMs }] : [];
     });
     if (entries.length === 0) return;
-    await this.store.setMany(entries).catch(() => undefined);
+    await this.store.setMany([...entries, ...this.staleCopies(pieces, results)]).catch(() => undefined);
+  }
+
+  /** The last good copy of each piece, by piece key alone (no generations): read only when the store fails. */
+  async lookupStale(pieces: readonly Piece[]): Promise<Map<string, PartialRow[]>> {
+    const found = new Map<string, PartialRow[]>();
+    if (!this.options.staleTtlMs) return found;
+    const keys = pieces.map((p) => staleKey(p.key));
+    const values = await this.store.getMany(keys).catch(() => []);
+    pieces.forEach((p, i) => {
+      const rows = decode(keys[i]!, values[i]);
+      if (rows) found.set(p.key, rows);
+    });
+    return found;
+  }
+
+  private staleCopies(pieces: readonly Piece[], results: Map<string, PartialRow[]>): CacheEntryWrite[] {
+    const ttlMs = this.options.staleTtlMs ?? 0;
+    if (ttlMs <= 0) return [];
+    return pieces.flatMap((p) => {
+      const rows = results.get(p.key);
+      const key = staleKey(p.key);
+      return rows ? [{ key, value: JSON.stringify({ key, rows } satisfies StoredValue), ttlMs }] : [];
+    });
   }
 
   /** Invalidates every piece of these scopes and metrics that overlaps the interval. */
@@ -86,6 +111,9 @@ export class ResultCache {
     return keys.length;
   }
 }
+
+/** Stale copies live beside the entries, under the same hash tag (same Cluster slot). */
+const staleKey = (pieceKey: string): string => `${pieceKey}:stale`;
 
 const genKey = (scope: string, metric: string, unit: 'h' | 'd', start: number): string => `strata:gen:{${scope}}:${metric}:${unit}${start}`;
 

@@ -58,6 +58,10 @@ const EnvSchema = z.object({
   STRATA_CACHE_MAX_MB: int(1, 65536).default(64),
   STRATA_CACHE_COMPLETE_TTL: durationMs('6h'),
   STRATA_CACHE_FRESH_TTL: durationMs('15s'),
+  STRATA_CACHE_STALE_TTL: durationMs('24h'),
+  STRATA_RESPONSE_CACHE_TTL: durationMs('1s'),
+  STRATA_RESPONSE_CACHE_MAX_MB: int(1, 65536).default(32),
+  STRATA_WORKERS: int(1, 64).default(1),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
@@ -66,6 +70,7 @@ const EnvSchema = z.object({
   STRATA_TOKEN_RATE_LIMIT: int(0, 1_000_000).default(3000),
   STRATA_MAX_IN_FLIGHT: int(1, 100_000).default(64),
   STRATA_DRAIN_TIMEOUT: durationMs('10s'),
+  STRATA_BREAKER_RESET: durationMs('5s'),
   STRATA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -82,6 +87,7 @@ export interface Config {
     readonly maxBytes: number;
     readonly completeTtlMs: number;
     readonly freshTtlMs: number;
+    readonly staleTtlMs: number;
     readonly redisUrl: string | undefined;
     readonly redisClusterNodes: readonly string[];
     readonly redisTimeoutMs: number;
@@ -93,6 +99,10 @@ export interface Config {
   readonly limits: Limits;
   readonly edge: EdgeConfig;
   readonly logLevel: Env['STRATA_LOG_LEVEL'];
+  /** Whole responses replayed for repeated operations (api/response-cache.ts); ttlMs 0 = off. */
+  readonly responseCache: { readonly ttlMs: number; readonly maxBytes: number };
+  /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
+  readonly workers: number;
 }
 
 /** Admission at the HTTP edge: quotas per minute (0 turns one off), in-flight cap, drain deadline. */
@@ -101,6 +111,8 @@ export interface EdgeConfig {
   readonly tokenPerMinute: number;
   readonly maxInFlight: number;
   readonly drainTimeoutMs: number;
+  /** How long the store circuit breaker stays open before a trial call. */
+  readonly breakerResetMs: number;
 }
 
 interface JwtClaimsConfig {
@@ -147,6 +159,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxBytes: e.STRATA_CACHE_MAX_MB * 1024 * 1024,
       completeTtlMs: e.STRATA_CACHE_COMPLETE_TTL,
       freshTtlMs: e.STRATA_CACHE_FRESH_TTL,
+      staleTtlMs: e.STRATA_CACHE_STALE_TTL,
       redisUrl: e.REDIS_URL,
       redisClusterNodes: e.STRATA_REDIS_CLUSTER_NODES?.split(',') ?? [],
       redisTimeoutMs: e.STRATA_REDIS_TIMEOUT,
@@ -180,8 +193,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       tokenPerMinute: e.STRATA_TOKEN_RATE_LIMIT,
       maxInFlight: e.STRATA_MAX_IN_FLIGHT,
       drainTimeoutMs: e.STRATA_DRAIN_TIMEOUT,
+      breakerResetMs: e.STRATA_BREAKER_RESET,
     },
     logLevel: e.STRATA_LOG_LEVEL,
+    responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
+    workers: e.STRATA_WORKERS,
   };
 }
 

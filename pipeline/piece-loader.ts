@@ -3,10 +3,13 @@ import type { ResultCache } from '../cache/result-cache.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { PartialRow } from '../planner/query.ts';
 import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
+import { servesStale, StoreBreaker, type StoreBreakerOptions } from './store-breaker.ts';
 
 export interface PieceResult {
   readonly rows: readonly PartialRow[];
   readonly cached: boolean;
+  /** The store failed and this is the last good copy, possibly out of date. */
+  readonly stale: boolean;
 }
 
 /** Counters of one request (or of the whole process): shown in `plan` and metrics. */
@@ -15,15 +18,17 @@ export interface LoadStats {
   cacheHits: number;
   cacheMisses: number;
   cacheUnavailable: number;
+  staleServed: number;
 }
 
-export const newStats = (): LoadStats => ({ storeQueries: 0, cacheHits: 0, cacheMisses: 0, cacheUnavailable: 0 });
+export const newStats = (): LoadStats => ({ storeQueries: 0, cacheHits: 0, cacheMisses: 0, cacheUnavailable: 0, staleServed: 0 });
 
 export interface PieceLoaderDeps {
   readonly store: MetricStore;
   readonly cache: ResultCache;
   /** Pieces ending at or before this instant are complete and cached long. */
   readonly completeBefore: () => number;
+  readonly breaker?: StoreBreakerOptions;
 }
 
 /**
@@ -34,8 +39,11 @@ export interface PieceLoaderDeps {
 export class PieceLoaderFactory {
   readonly totals: LoadStats = newStats();
   private readonly inflight = new Map<string, Promise<Map<string, PartialRow[]>>>();
+  readonly breaker: StoreBreaker;
 
-  constructor(private readonly deps: PieceLoaderDeps) {}
+  constructor(private readonly deps: PieceLoaderDeps) {
+    this.breaker = new StoreBreaker(deps.store, deps.breaker);
+  }
 
   create(lane: StoreRequest['lane'], signal: AbortSignal | undefined, stats: LoadStats): DataLoader<Piece, PieceResult, string> {
     return new DataLoader<Piece, PieceResult, string>((pieces) => this.loadBatch(pieces, lane, signal, stats), {
@@ -61,16 +69,27 @@ export class PieceLoaderFactory {
       const fetched = this.fetch(toFetch, lookup.entryKeys, lookup.available, lane, signal, stats);
       for (const p of toFetch) waits.set(p.key, fetched);
     }
+    let staleCopies: Promise<Map<string, PartialRow[]>> | undefined;
     const results: PieceResult[] = [];
     for (const p of pieces) {
       const hit = lookup.hits.get(p.key);
       if (hit) {
-        results.push({ rows: hit, cached: true });
+        results.push({ rows: hit, cached: true, stale: false });
         continue;
       }
-      const rows = (await waits.get(p.key))?.get(p.key);
-      if (!rows) throw new Error(`store returned no result for piece ${p.key}`);
-      results.push({ rows, cached: false });
+      try {
+        const rows = (await waits.get(p.key))?.get(p.key);
+        if (!rows) throw new Error(`store returned no result for piece ${p.key}`);
+        results.push({ rows, cached: false, stale: false });
+      } catch (error) {
+        // The store failed: answer from the last good copies if every missing piece has one.
+        if (!servesStale(error)) throw error;
+        staleCopies ??= this.deps.cache.lookupStale(pieces.filter((q) => !lookup.hits.has(q.key)));
+        const rows = (await staleCopies).get(p.key);
+        if (!rows) throw error;
+        this.count(stats, 'staleServed', 1);
+        results.push({ rows, cached: true, stale: true });
+      }
     }
     return results;
   }
@@ -86,7 +105,7 @@ export class PieceLoaderFactory {
     this.count(stats, 'storeQueries', 1);
     const completeBefore = this.deps.completeBefore();
     const run = (async () => {
-      const results = await this.deps.store.queryPieces({ pieces, lane, ...(signal ? { signal } : {}) });
+      const results = await this.breaker.queryPieces({ pieces, lane, ...(signal ? { signal } : {}) });
       // Errors never reach this line, so they are never cached.
       if (cacheable) await this.deps.cache.fill(pieces, results, entryKeys, completeBefore);
       return results;

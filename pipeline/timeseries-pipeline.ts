@@ -36,6 +36,8 @@ export interface FragmentExplanation {
 export interface TimeseriesResult {
   readonly series: Series[];
   readonly pageInfo: { readonly hasNextPage: boolean; readonly endCursor: string | null; readonly totalSeries: number };
+  /** Some pieces are last good copies served while the store failed. */
+  readonly stale: boolean;
   readonly plan: {
     readonly fragments: FragmentExplanation[];
     readonly decisions: readonly RuleDecision[];
@@ -75,6 +77,7 @@ export async function runTimeseries(args: TimeseriesArgs, ctx: TimeseriesContext
       endCursor: merged.nextOffset !== undefined ? encodeCursor(query, merged.nextOffset) : null,
       totalSeries: merged.totalSeries,
     },
+    stale: results.some((r) => r.stale),
     plan: { fragments: explain(routed, pieces, results), decisions: routed.decisions, stats: ctx.stats },
   };
 }
