@@ -1,46 +1,95 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { isStrataError } from '../../api/errors.ts';
 import { mintDevToken } from '../../auth/mint-token.ts';
-import { verifyToken } from '../../auth/verify-token.ts';
-import { DEV_JWT_SECRET, type JwtConfig } from '../../config/config.ts';
+import { AuthenticationError, UNAUTHENTICATED_MESSAGE, verifyToken } from '../../auth/verify-token.ts';
+import { DEV_JWT_SECRET, loadConfig, type JwtConfig } from '../../config/config.ts';
 
-const hmac: JwtConfig = { kind: 'hmac', secret: DEV_JWT_SECRET, issuer: 'strata-dev', audience: 'strata-api', isDevSecret: true };
-const unauthenticated = (e: unknown) => isStrataError(e) && e.code === 'UNAUTHENTICATED';
+const claims = { issuer: 'strata-dev', audience: 'strata-api', clockToleranceSeconds: 30 };
+const hmac: JwtConfig = { kind: 'hmac', secret: DEV_JWT_SECRET, isDevSecret: true, ...claims };
 const opts = { issuer: 'strata-dev', audience: 'strata-api' };
 
-test('a minted token round-trips to a principal', () => {
-  const p = verifyToken(mintDevToken(hmac, { role: 'customer', tenantId: 't-9', ttlSeconds: 60 }), hmac);
+/** Rejected with the generic message, and a reason (for the log) matching `why`. */
+async function rejects(token: string, config: JwtConfig, why: RegExp, now?: number): Promise<void> {
+  await assert.rejects(verifyToken(token, config, now), (e: unknown) => {
+    assert.ok(e instanceof AuthenticationError, String(e));
+    assert.equal(e.code, 'UNAUTHENTICATED');
+    assert.equal(e.message, UNAUTHENTICATED_MESSAGE);
+    assert.match(e.reason, why);
+    return true;
+  });
+}
+
+test('a minted token round-trips to a principal', async () => {
+  const p = await verifyToken(mintDevToken(hmac, { role: 'customer', tenantId: 't-9', ttlSeconds: 60 }), hmac);
   assert.deepEqual([p.role, p.tenantId], ['customer', 't-9']);
-  assert.equal(verifyToken(mintDevToken(hmac, { role: 'internal', tenantId: 'ignored', ttlSeconds: 60 }), hmac).tenantId, undefined);
+  assert.equal((await verifyToken(mintDevToken(hmac, { role: 'internal', tenantId: 'ignored', ttlSeconds: 60 }), hmac)).tenantId, undefined);
 });
 
-test('every bad token is UNAUTHENTICATED', () => {
+test('every bad HS256 token is UNAUTHENTICATED with a precise reason kept off the message', async () => {
   const now = Math.floor(Date.now() / 1000);
-  const sign = (claims: object, o: jwt.SignOptions = {}) => jwt.sign(claims, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, expiresIn: 600, ...o });
-  const bad = [
-    sign({ role: 'customer' }), // customer without tenant
-    sign({ role: 'customer', tenant_id: '' }),
-    sign({ role: 'root' }),
-    sign({ role: 'internal' }, { audience: 'other' }),
-    sign({ role: 'internal' }, { issuer: 'other' }),
-    jwt.sign({ role: 'internal', exp: now - 120 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts }),
-    jwt.sign({ role: 'internal', nbf: now + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, expiresIn: 1200 }),
-    jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts }), // no exp
-    jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS512', ...opts, expiresIn: 600 }), // unlisted alg
-    `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ role: 'internal', exp: now + 60, iss: 'strata-dev', aud: 'strata-api' })).toString('base64url')}.`,
-  ];
-  for (const token of bad) assert.throws(() => verifyToken(token, hmac), unauthenticated, token.slice(0, 30));
+  const sign = (c: object, o: jwt.SignOptions = {}) => jwt.sign(c, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, expiresIn: 600, ...o });
+  await rejects(sign({ role: 'customer' }), hmac, /tenant_id/);
+  await rejects(sign({ role: 'customer', tenant_id: '' }), hmac, /tenant_id/);
+  await rejects(sign({ role: 'root' }), hmac, /role "root"/);
+  await rejects(sign({ role: 'internal' }, { audience: 'other' }), hmac, /audience/);
+  await rejects(sign({ role: 'internal' }, { issuer: 'other' }), hmac, /issuer/);
+  await rejects(jwt.sign({ role: 'internal', exp: now - 120 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts }), hmac, /expired/);
+  await rejects(jwt.sign({ role: 'internal', nbf: now + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, expiresIn: 1200 }), hmac, /not active/);
+  await rejects(jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts }), hmac, /no expiry/);
+  await rejects(jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS512', ...opts, expiresIn: 600 }), hmac, /alg HS512 is not accepted/);
+  const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ role: 'internal', exp: now + 60, ...opts })).toString('base64url')}.`;
+  await rejects(none, hmac, /alg none/);
+  await rejects('x'.repeat(8193), hmac, /over the limit of 8192/);
+  await rejects('a.b', hmac, /3 dot-separated parts/);
 });
 
-test('RS/HS confusion: an HMAC token signed with the public key is rejected', () => {
+test('the clock tolerance is the configured one, and config refuses more than 60 s', async () => {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  const at60: JwtConfig = { ...hmac, clockToleranceSeconds: 60 };
+  const token = (c: object) => jwt.sign({ role: 'internal', ...c }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts });
+  assert.equal((await verifyToken(token({ exp: sec - 59 }), at60, now)).role, 'internal');
+  await rejects(token({ exp: sec - 61 }), at60, /expired/, now);
+  await rejects(token({ exp: sec + 600, nbf: sec + 61 }), at60, /not active/, now);
+  assert.equal(loadConfig({}, { STRATA_JWT_CLOCK_TOLERANCE: '60s' }).jwt.clockToleranceSeconds, 60);
+  assert.equal(loadConfig({}).jwt.clockToleranceSeconds, 30);
+  assert.throws(() => loadConfig({}, { STRATA_JWT_CLOCK_TOLERANCE: '61s' }), /STRATA_JWT_CLOCK_TOLERANCE: at most 60s/);
+});
+
+test('a PEM key verifies its own algorithm only: RS/HS confusion and RS384 are rejected', async () => {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const rs: JwtConfig = { kind: 'public-key', publicKey: pem, issuer: 'strata-dev', audience: 'strata-api' };
+  const rs: JwtConfig = { kind: 'public-key', publicKey: pem, ...claims };
   const good = jwt.sign({ role: 'billing' }, privateKey, { algorithm: 'RS256', ...opts, expiresIn: 60 });
-  assert.equal(verifyToken(good, rs).role, 'billing');
-  const confused = jwt.sign({ role: 'internal' }, pem, { algorithm: 'HS256', ...opts, expiresIn: 60, allowInsecureKeySizes: true } as jwt.SignOptions);
-  assert.throws(() => verifyToken(confused, rs), unauthenticated);
+  assert.equal((await verifyToken(good, rs)).role, 'billing');
+  const header = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ role: 'internal', ...opts, exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+  const confused = `${header}.${payload}.${createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url')}`;
+  await rejects(confused, rs, /alg HS256 is not accepted/);
+  await rejects(jwt.sign({ role: 'internal' }, privateKey, { algorithm: 'RS384', ...opts, expiresIn: 60 }), rs, /alg RS384 is not accepted/);
+  const { privateKey: ec } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  await rejects(jwt.sign({ role: 'internal' }, ec, { algorithm: 'ES256', ...opts, expiresIn: 60 }), rs, /does not match the key/);
+});
+
+test('a weak PEM key (RSA 1024) verifies nothing', async () => {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const weak: JwtConfig = { kind: 'public-key', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), ...claims };
+  const token = jwt.sign({ role: 'internal' }, privateKey, { algorithm: 'RS256', ...opts, expiresIn: 60, allowInsecureKeySizes: true });
+  await rejects(token, weak, /1024 bits, under 2048/);
+});
+
+test('JWKS configuration: defaults, bounds and one key source at a time', () => {
+  const jwks = loadConfig({}, { STRATA_JWKS_URL: 'http://127.0.0.1:1/jwks.json' }).jwt;
+  assert.equal(jwks.kind, 'jwks');
+  if (jwks.kind === 'jwks') assert.deepEqual(jwks.jwks, { url: 'http://127.0.0.1:1/jwks.json', timeoutMs: 2000, refreshMs: 600_000, maxStaleMs: 3_600_000, fetchesPerMinute: 10 });
+  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWT_SECRET: 'a'.repeat(32) }), /STRATA_JWKS_URL: set it alone/);
+  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_ENV: 'production' }), /must be https/);
+  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'ftp://x/j' }), /STRATA_JWKS_URL/);
+  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWKS_TIMEOUT: '30s' }), /STRATA_JWKS_TIMEOUT: between 100ms and 10s/);
+  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWKS_MAX_STALE: '1m' }), /STRATA_JWKS_MAX_STALE: must be at least/);
+  assert.throws(() => loadConfig({}, { STRATA_JWKS_FETCHES_PER_MINUTE: '0' }), /STRATA_JWKS_FETCHES_PER_MINUTE/);
+  assert.throws(() => loadConfig({}, { STRATA_ENV: 'production' }), /STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required/);
+  assert.equal(loadConfig({}, { STRATA_ENV: 'production', STRATA_JWKS_URL: 'https://issuer.example/jwks.json' }).jwt.kind, 'jwks');
 });
