@@ -1,5 +1,6 @@
-import { mkdirSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { L } from 'druid-query-toolkit';
 import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
 import type { DuckDbStore } from '../duckdb/duckdb-store.ts';
@@ -60,13 +61,21 @@ const DATASOURCES: { name: string; select: string; signature: Signature; partiti
 
 /**
  * Copies a seeded DuckDB store into Druid: each table is exported as CSV
- * under `dir` and ingested with one MSQ REPLACE ... OVERWRITE ALL from a local
+ * under a temporary folder and ingested with one MSQ REPLACE ... OVERWRITE ALL from a local
  * input source, then the watermarks. Resolves once every datasource is
  * queryable with the same row count as in DuckDB.
  */
-export async function loadDruidFromDuckDb(duck: DuckDbStore, druid: DruidStore, dir = resolve('.it/druid-fixture')): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+export async function loadDruidFromDuckDb(duck: DuckDbStore, druid: DruidStore): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
+  // A folder of its own per load (loads may run side by side); Druid's indexer on this host reads it.
+  const dir = mkdtempSync(join(tmpdir(), 'strata-druid-load-'));
+  try {
+    return await loadFrom(dir, duck, druid);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function loadFrom(dir: string, duck: DuckDbStore, druid: DruidStore): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
   const counts: Record<string, number> = {};
   const timings: Record<string, number> = {};
   for (const ds of DATASOURCES) {

@@ -190,6 +190,32 @@ PARTITIONED BY ALL`,
     await this.client.sql('SELECT 1 AS "one"', [], { timeoutMs: 5_000 });
   }
 
+  /**
+   * Start-up check for a server on Druid: the broker answers, the overlord
+   * answers (the aggregator's MSQ tasks go there) and Strata's datasources are
+   * there. Resolves to undefined when all is well, else to one sentence
+   * saying what is wrong and what to do.
+   */
+  async whyNotServing(): Promise<string | undefined> {
+    try {
+      await this.ping();
+    } catch (error) {
+      return `Druid is not answering at DRUID_URL=${this.client.url} (${describe(error)}). Start it (scripts/druid.sh start) or fix DRUID_URL.`;
+    }
+    if (!this.client.coordinatorUrl) return 'DRUID_COORDINATOR_URL is not set: the aggregator submits MSQ tasks to the overlord there (e.g. http://127.0.0.1:8081).';
+    const health = await this.client.http('GET', `${this.client.coordinatorUrl}/status/health`).catch((error: unknown) => error);
+    if (health instanceof Error || (health as { status: number }).status !== 200) {
+      return `The Druid overlord is not answering at DRUID_COORDINATOR_URL=${this.client.coordinatorUrl} (${describe(health)}). Fix DRUID_COORDINATOR_URL.`;
+    }
+    const rows = await this.client.sql(`SELECT "TABLE_NAME" AS "t" FROM "INFORMATION_SCHEMA"."TABLES" WHERE "TABLE_SCHEMA" = 'druid'`, [], { timeoutMs: 5_000 });
+    const present = new Set(rows.map((r) => String(r['t'])));
+    const missing = STRATA_DATASOURCES.filter((d) => !present.has(d));
+    if (missing.length > 0) {
+      return `Druid at ${this.client.url} lacks the datasources ${missing.join(', ')}. Load data first: npx tsx scripts/druid/load.ts --db FILE (a DuckDB file made by npm run seed).`;
+    }
+    return undefined;
+  }
+
   async close(): Promise<void> {
     // Stateless HTTP: nothing to release.
   }
@@ -198,6 +224,17 @@ PARTITIONED BY ALL`,
     if (!this.client.coordinatorUrl) throw new Error('DruidStore needs coordinatorUrl for MSQ tasks');
     return this.client.coordinatorUrl;
   }
+}
+
+/** What a Strata deployment on Druid reads and writes. */
+export const STRATA_DATASOURCES = ['telemetry_raw', 'rollup_1h', 'rollup_1d', 'resources', 'strata_watermarks'] as const;
+
+/** An error and its causes in one line (fetch hides ECONNREFUSED two causes down). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return `HTTP ${(error as { status?: number }).status ?? '?'}`;
+  const parts: string[] = [];
+  for (let e: unknown = error; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

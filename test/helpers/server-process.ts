@@ -10,9 +10,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server process (`npm start -- --db FILE`) on a free loopback port and waits for /healthz. */
-export async function startServer(db: string, env: Record<string, string>): Promise<RunningServer> {
-  const child = spawn('npm', ['start', '--silent', '--', '--db', db, '--port', '0'], {
+/**
+ * Starts the real server process (`npm start -- --db FILE`; without a file for STRATA_STORE=druid)
+ * on a free loopback port and waits for /healthz. A start that catches rollups up with MSQ on Druid
+ * may need a longer `startMs`.
+ */
+export async function startServer(db: string | undefined, env: Record<string, string>, startMs = 60_000): Promise<RunningServer> {
+  const child = spawn('npm', ['start', '--silent', '--', ...(db === undefined ? [] : ['--db', db]), '--port', '0'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -21,7 +25,7 @@ export async function startServer(db: string, env: Record<string, string>): Prom
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + startMs;
   let url: string | undefined;
   while (!url) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`);
