@@ -36,6 +36,9 @@ export const MIN_RSA_BITS = 2048;
 /** Why a key could not be had; the verifier turns it into the one generic 401. */
 export class KeyUnavailableError extends Error {}
 
+/** The fetch budget is spent: expected under a flood, so a background refresh does not log it. */
+class BudgetSpentError extends KeyUnavailableError {}
+
 /**
  * The keys published at a JWKS URL, cached as a whole set. jwks-rsa fetches
  * and converts them (its own per-kid cache and limiter are off: with them a
@@ -73,7 +76,9 @@ export class JwksKeySet {
       refreshed = true;
     } else if (age > this.options.refreshMs) {
       // Serve the cached set now; a refresh that fails (outage, budget) leaves it in place.
-      this.refresh(now).catch((error: unknown) => this.onEvent('JWKS refresh failed; serving cached keys', { reason: String(error), ageMs: age }));
+      this.refresh(now).catch((error: unknown) => {
+        if (!(error instanceof BudgetSpentError)) this.onEvent('JWKS refresh failed; serving cached keys', { reason: String(error), ageMs: age });
+      });
     }
     const cached = this.keys.get(kid);
     if (cached) return cached;
@@ -94,7 +99,7 @@ export class JwksKeySet {
     if (this.inflight) return this.inflight;
     while (this.fetchTimes.length > 0 && this.fetchTimes[0]! <= now - 60_000) this.fetchTimes.shift();
     if (this.fetchTimes.length >= this.options.fetchesPerMinute) {
-      return Promise.reject(new KeyUnavailableError(`JWKS fetch budget of ${this.options.fetchesPerMinute}/min is spent`));
+      return Promise.reject(new BudgetSpentError(`JWKS fetch budget of ${this.options.fetchesPerMinute}/min is spent`));
     }
     this.fetchTimes.push(now);
     this.fetches += 1;
