@@ -18,6 +18,9 @@ import { maskError } from './errors.ts';
 import { busFromConfig, cacheFromConfig } from './parts.ts';
 import { createLogger, type Logger } from './logger.ts';
 
+/** Tokens in one document: a dashboard of 24 panels with every field is about 1,200. */
+const MAX_TOKENS = 2000;
+
 export const SCHEMA_SDL = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
 
 export interface App {
@@ -87,7 +90,9 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     maxDepth: { n: limits.maxQueryDepth },
     maxAliases: { n: limits.maxAliases },
     costLimit: { maxCost: limits.maxCost },
-    maxTokens: { n: 2000 },
+    // Tokens are limited by graphql-js' own parser (parseOptions below): Armor's limit fires
+    // in a hook Apollo answers with a 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 10 },
     blockFieldSuggestion: { enabled: config.env === 'production' },
   }).protect();
@@ -100,7 +105,9 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     includeStacktraceInErrorResponses: false,
     // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
     plugins: armor.plugins as unknown as ApolloServerPlugin<RequestContext>[],
+    parseOptions: { maxTokens: MAX_TOKENS },
     validationRules: [...armor.validationRules],
     formatError: (formatted, error) => maskError(formatted, error, log.write),
   });
 }
+
