@@ -12,7 +12,9 @@ import { runUsage, type UsageArgs } from '../pipeline/usage-pipeline.ts';
 
 const BigIntScalar = new GraphQLScalarType({
   name: 'BigInt',
-  description: 'An integer of any size, as a decimal string.',
+  // Replaces the SDL's scalar, description included: keep this text equal to schema/schema.graphql's
+  // (test/schema-sdl.test.ts compares them).
+  description: 'An integer of any size, encoded as a decimal string (exact: never a float).',
   serialize: (value) => {
     if (typeof value === 'bigint') return value.toString();
     if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
