@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { mintDevToken } from '../../auth/mint-token.ts';
+import type { Role } from '../../auth/principal.ts';
+import { loadConfig } from '../../config/config.ts';
+import { ROOT } from './children.ts';
+
+/** A fixed clock for scenarios that must not slide mid-run (the e2e suite's). */
+export const FIXED_END = '2026-11-20T00:00:00Z';
+
+export interface SeedArgs {
+  readonly seed: number;
+  readonly tenants: number;
+  readonly clusters: number;
+  readonly topics: number;
+  readonly partitions: number;
+  readonly days: number;
+  readonly end: string;
+}
+
+/** `npm run seed -- ...` into FILE; with `reuse`, an existing file is kept (the 20M-row set takes a while). */
+export function seed(file: string, args: SeedArgs, reuse = false): string {
+  mkdirSync(join(file, '..'), { recursive: true });
+  if (reuse && existsSync(file) && statSync(file).size > 0) return `reused ${file}`;
+  const flags = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const result = spawnSync('npm', ['run', '--silent', 'seed', '--', '--db', file, ...flags], { cwd: ROOT, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`npm run seed failed: ${result.stderr}${result.stdout}`);
+  return result.stdout.trim().split('\n')[0] ?? '';
+}
+
+/** A development token, as `npm run token` mints it (same secret, issuer and audience). */
+export function token(role: Role, tenantId?: string): string {
+  return mintDevToken(loadConfig({}).jwt, { role, ttlSeconds: 24 * 3600, ...(tenantId ? { tenantId } : {}) });
+}
+
+export const jsonHeaders = (bearer: string): Record<string, string> => ({ 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
