@@ -6,12 +6,16 @@ import { requestContext, type RequestContext } from './context.ts';
 import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
+import { serveExport } from './export-endpoint.ts';
 import { checkReadiness } from './readiness.ts';
 import { readBody } from './request-body.ts';
+import { ResponseCache, type ResponseTicket } from './response-cache.ts';
+import { attachSubscriptions } from '../subscriptions/subscription-server.ts';
 
 /** The Node server plus what a graceful stop needs. */
 export type StrataServer = Server & {
   readonly gate: InFlightGate;
+  readonly responses: ResponseCache;
   /** Stops admitting, lets in-flight requests finish (up to timeoutMs), then closes every connection. */
   drain(timeoutMs?: number): Promise<void>;
 };
@@ -20,6 +24,7 @@ interface Edge {
   readonly app: App;
   readonly gate: InFlightGate;
   readonly limiter: RequestRateLimiter | undefined;
+  readonly responses: ResponseCache;
 }
 
 /**
@@ -29,7 +34,7 @@ interface Edge {
  *   read body (size limit, also after decompression) → execute (deadline, cancel on disconnect).
  */
 export function createHttpServer(app: App): StrataServer {
-  const edge: Edge = { app, gate: new InFlightGate(app.services.config.edge.maxInFlight), limiter: rateLimiterFromConfig(app.services.config) };
+  const edge: Edge = { app, gate: new InFlightGate(app.services.config.edge.maxInFlight), limiter: rateLimiterFromConfig(app.services.config), responses: responseCacheOf(app) };
   const server = createServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
       app.log.error('request failed', { error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) });
@@ -41,9 +46,15 @@ export function createHttpServer(app: App): StrataServer {
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
   server.on('close', () => edge.limiter?.close());
-  const drain = (timeoutMs = app.services.config.edge.drainTimeoutMs): Promise<void> => drainServer(server, edge.gate, timeoutMs);
-  return Object.assign(server, { gate: edge.gate, drain });
+  // Subscriptions upgrade on /graphql; a drain closes them first (1001: reconnect elsewhere), as node:http does not track upgraded sockets.
+  const live = attachSubscriptions(server, app);
+  const drain = (timeoutMs = app.services.config.edge.drainTimeoutMs): Promise<void> => live.close().then(() => drainServer(server, edge.gate, timeoutMs));
+  return Object.assign(server, { gate: edge.gate, responses: edge.responses, drain });
 }
+
+/** Whole answers for repeated operations; any applied aggregation event invalidates them. */
+const responseCacheOf = (app: App): ResponseCache =>
+  new ResponseCache({ ...app.services.config.responseCache, epoch: () => app.listener.stats.applied });
 
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
@@ -52,6 +63,7 @@ async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Pro
     const readiness = await checkReadiness(edge.app, edge.gate.isDraining);
     return sendJson(res, readiness.httpStatus, readiness.body);
   }
+  if (path === '/export') return serveExport(edge, req, res);
   if (path !== '/graphql') return sendJson(res, 404, { errors: [{ message: `No route ${path}; GraphQL is at /graphql.` }] });
   if (req.method !== 'POST' && req.method !== 'GET') {
     res.setHeader('Allow', 'GET, POST');
@@ -87,6 +99,8 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
   }
   const body = await readBody(req, app.services.config.limits.maxBodyBytes).catch((e: unknown) => e);
   if (body instanceof Error) return sendError(res, body, true);
+  const ticket = edge.responses.ticket(req, context, body as string);
+  if (ticket?.serve(res)) return;
   // A client that goes away, or a request past its deadline, cancels its store queries.
   const timer = setTimeout(() => controller.abort(), app.services.config.limits.queryTimeoutMs);
   res.on('close', () => {
@@ -94,11 +108,11 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
     if (!res.writableFinished) controller.abort();
   });
   if (edge.gate.isDraining) res.setHeader('Connection', 'close');
-  await execute(app, req, res, body as string, context);
+  await execute(app, req, res, body as string, context, ticket);
   clearTimeout(timer);
 }
 
-async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: string, context: RequestContext): Promise<void> {
+async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: string, context: RequestContext, ticket?: ResponseTicket): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
@@ -108,7 +122,10 @@ async function execute(app: App, req: IncomingMessage, res: ServerResponse, body
   });
   for (const [key, value] of result.headers) res.setHeader(key, value);
   res.statusCode = result.status ?? 200;
-  if (result.body.kind === 'complete') return void res.end(result.body.string);
+  if (result.body.kind === 'complete') {
+    ticket?.store(res.statusCode, result.headers, result.body.string);
+    return void res.end(result.body.string);
+  }
   for await (const chunk of result.body.asyncIterator) res.write(chunk);
   res.end();
 }

@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import { scopeId } from '../planner/query.ts';
+import type { RequestContext } from './context.ts';
+
+export interface ResponseCacheOptions {
+  /** How long an answer may be replayed, counted from the start of the request that computed it; 0 turns the cache off. */
+  readonly ttlMs: number;
+  readonly maxBytes: number;
+  /**
+   * Changes whenever an aggregation event has been applied (the listener's
+   * applied count): every entry made before is dropped on its next read.
+   */
+  readonly epoch: () => number;
+  /** Wall clock for the TTL (tests pass their own). */
+  readonly wallClock?: () => number;
+}
+
+export interface ResponseCacheStats {
+  /** Answered from the cache, without running GraphQL. */
+  hits: number;
+  /** Cacheable, but not in the cache (or expired): executed. */
+  misses: number;
+  /** Entries dropped on read because an event was applied after they were made. */
+  invalidated: number;
+  /** Not cacheable (GET, billing, not JSON): executed without a lookup. */
+  bypassed: number;
+  /** Misses whose execution needed no store query (every piece came from the piece cache). */
+  missesWithoutStore: number;
+  /** Misses that ran store queries, and how many. */
+  storeQueries: number;
+}
+
+interface Entry {
+  readonly epoch: number;
+  /** Wall-clock instant (of `wallClock`) after which the entry is never served. */
+  readonly expiresAt: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** One request's dealings with the cache: serve a hit, or remember the answer it computes. */
+export interface ResponseTicket {
+  /** Writes the cached answer and returns true, or returns false (then execute and call `store`). */
+  serve(res: ServerResponse): boolean;
+  store(status: number, headers: Iterable<[string, string]>, body: string): void;
+}
+
+/**
+ * Complete GraphQL responses, replayed without parsing, validating or
+ * executing the operation again: a repeated dashboard or panel refresh costs
+ * a map lookup.
+ *
+ * Correctness, in order of importance:
+ * - The key starts with the tenant scope and the role (from the verified
+ *   token, never from the request), then the content type and accept header
+ *   (they select Apollo's CSRF check and response format), then the exact body.
+ * - An applied aggregation event (the same event that bumps the piece cache's
+ *   generations and moves the rollup watermarks) moves the epoch; an entry
+ *   made under an older epoch is never served. The epoch is read when the
+ *   request starts, so an answer computed across an event is stored under the
+ *   old epoch and never read: the cache-aside race of the piece cache, closed
+ *   the same way.
+ * - Relative windows (`now-1h/now`) slide: an answer is replayed for at most
+ *   `ttlMs` after its request started, so its `now` lags by at most that.
+ *   The piece cache already serves the fresh tail up to STRATA_CACHE_FRESH_TTL old.
+ * - Only complete 200 answers without `errors` are kept; billing answers
+ *   (exact figures for invoices) and GET requests are never cached.
+ * A hit replays the bytes of the answer it stores, `plan.operation` included:
+ * those counters describe the execution that computed it.
+ */
+export class ResponseCache {
+  readonly stats: ResponseCacheStats = { hits: 0, misses: 0, invalidated: 0, bypassed: 0, missesWithoutStore: 0, storeQueries: 0 };
+  private readonly entries: LRUCache<string, Entry>;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: ResponseCacheOptions) {
+    this.clock = options.wallClock ?? (() => performance.now());
+    this.entries = new LRUCache<string, Entry>({
+      maxSize: Math.max(1, options.maxBytes),
+      sizeCalculation: (entry, key) => entry.body.length + key.length + 200,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.options.ttlMs > 0;
+  }
+
+  /** The ticket for a request, or undefined when its answer must not be cached. */
+  ticket(req: IncomingMessage, context: RequestContext, body: string): ResponseTicket | undefined {
+    if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing') return this.bypass();
+    const type = req.headers['content-type'] ?? '';
+    if (!type.startsWith('application/json')) return this.bypass();
+    const key = `${scopeId(context.scope)}\n${context.principal.role}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
+    const epoch = this.options.epoch();
+    const startedAt = this.clock();
+    return {
+      serve: (res) => this.serve(key, epoch, res),
+      store: (status, headers, text) => this.store(key, epoch, startedAt, context, status, headers, text),
+    };
+  }
+
+  private bypass(): undefined {
+    this.stats.bypassed += 1;
+    return undefined;
+  }
+
+  private serve(key: string, epoch: number, res: ServerResponse): boolean {
+    const entry = this.entries.get(key);
+    if (entry && (entry.epoch !== epoch || this.clock() >= entry.expiresAt)) {
+      this.entries.delete(key);
+      if (entry.epoch !== epoch) this.stats.invalidated += 1;
+    } else if (entry) {
+      this.stats.hits += 1;
+      res.writeHead(200, entry.headers);
+      res.end(entry.body);
+      return true;
+    }
+    this.stats.misses += 1;
+    return false;
+  }
+
+  private store(key: string, epoch: number, startedAt: number, context: RequestContext, status: number, headers: Iterable<[string, string]>, text: string): void {
+    const queries = context.stats.storeQueries;
+    this.stats.storeQueries += queries;
+    if (queries === 0) this.stats.missesWithoutStore += 1;
+    // `"errors":` also matches a partial answer (a field that failed): never cached. A label that merely
+    // contains the word is escaped (\"errors\") and does not match.
+    if (status !== 200 || text.includes('"errors":')) return;
+    const expiresAt = startedAt + this.options.ttlMs;
+    if (this.clock() >= expiresAt || epoch !== this.options.epoch()) return;
+    this.entries.set(key, { epoch, expiresAt, headers: Object.fromEntries(headers), body: Buffer.from(text) });
+  }
+}
