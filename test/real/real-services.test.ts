@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { App } from '../../api/app.ts';
+import { checkReadiness } from '../../api/readiness.ts';
 import { HOUR_MS } from '../../catalog/catalog.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { END, execute, principal, seededStore, testApp, type GqlResult } from '../helpers/fixture.ts';
@@ -96,7 +97,12 @@ test('the Kafka broker stops and restarts: no event is lost, the listeners recov
   const appliedB = b.listener.stats.applied;
   const first = await lateData(6, 11);
   await a.aggregator.publish('rollup_1h', first);
+  assert.equal((await checkReadiness(a, false)).body.status, 'ready');
   kafkaScript('stop');
+  // Readiness shows the broker down, but stays 200: queries are still answered.
+  const degraded = await checkReadiness(a, false);
+  assert.deepEqual([degraded.httpStatus, degraded.body.status, degraded.body.checks['events']?.ok], [200, 'degraded', false]);
+  assert.equal(degraded.body.checks['cache']?.ok, true);
   // Published while the broker is down: the producer retries until it is back.
   const second = await lateData(7, 13);
   const pending = a.aggregator.publish('rollup_1h', second);
@@ -107,6 +113,7 @@ test('the Kafka broker stops and restarts: no event is lost, the listeners recov
   await waitFor('both events on replica b', () => b.listener.stats.applied >= appliedB + 2, 90_000);
   const expected = total(await execute(a, who, query()));
   assert.equal(total(await execute(b, who, query())), expected);
+  await waitFor('readiness back to ready', async () => (await checkReadiness(a, false)).body.status === 'ready', 30_000);
   // And the next event after the restart flows as usual.
   await a.aggregator.publish('rollup_1h', await lateData(8, 17));
   await waitFor('event after restart', () => a.listener.stats.applied >= appliedA + 3, 30_000);
