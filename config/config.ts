@@ -71,6 +71,8 @@ const EnvSchema = z.object({
   STRATA_MAX_IN_FLIGHT: int(1, 100_000).default(64),
   STRATA_DRAIN_TIMEOUT: durationMs('10s'),
   STRATA_BREAKER_RESET: durationMs('5s'),
+  STRATA_EXPORT_DELAY: durationMs('0s').refine((ms) => ms <= 600_000, 'at most 10m'),
+  STRATA_EXPORT_MAX_CLUSTERS: int(1, 1000).default(20),
   STRATA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -103,6 +105,8 @@ export interface Config {
   readonly responseCache: { readonly ttlMs: number; readonly maxBytes: number };
   /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
   readonly workers: number;
+  /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
+  readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
 }
 
 /** Admission at the HTTP edge: quotas per minute (0 turns one off), in-flight cap, drain deadline. */
@@ -198,6 +202,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     logLevel: e.STRATA_LOG_LEVEL,
     responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
     workers: e.STRATA_WORKERS,
+    metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
   };
 }
 

@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { App } from './app.ts';
+import { requestContext, type RequestContext } from './context.ts';
+import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
+import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters } from './export-query.ts';
+import type { InFlightGate } from './in-flight-gate.ts';
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';
+import type { RequestRateLimiter } from './rate-limiter.ts';
+
+/** The parts of the HTTP edge an export shares with /graphql: the same gate, the same quotas. */
+export interface ExportEdge {
+  readonly app: App;
+  readonly gate: InFlightGate;
+  readonly limiter: RequestRateLimiter | undefined;
+}
+
+/**
+ * `GET /export?resource.kafka.id=…[&metric=…]`: the last closed minute of each
+ * metric of the named clusters, as OpenMetrics text for Prometheus to scrape.
+ * It passes the same admission chain as /graphql, in the same order:
+ *   method → admit (in-flight cap, draining) → authenticate → rate limit →
+ *   parameters → export (deadline, cancel on disconnect).
+ * A scrape is one request against the caller's quotas, whatever it names.
+ */
+export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return sendJson(res, 405, { errors: [{ message: 'Use GET on /export.', extensions: { code: ErrorCode.BAD_REQUEST } }] });
+  }
+  const admitted = edge.gate.tryEnter();
+  if (admitted !== 'ok') {
+    res.setHeader('Retry-After', '1');
+    if (admitted === 'draining') res.setHeader('Connection', 'close');
+    return sendJson(res, 503, { errors: [{ message: 'The server is busy or shutting down; retry after the Retry-After delay.', extensions: { code: ErrorCode.OVERLOADED } }] });
+  }
+  try {
+    await exportRequest(edge, req, res);
+  } catch (error) {
+    if (!isStrataError(error)) throw error;
+    sendError(res, error);
+  } finally {
+    edge.gate.leave();
+  }
+}
+
+async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { app } = edge;
+  const token = bearerToken(req.headers.authorization);
+  const principal = await authenticate(app, token);
+  if (edge.limiter) {
+    const decision = await edge.limiter.admit(principal, token);
+    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+    if (!decision.allowed) {
+      const message = `Rate limit exceeded for this ${decision.quota}; retry in ${decision.retryAfterS} s (see the RateLimit and RateLimit-Policy headers). Scrape less often.`;
+      throw new StrataError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: decision.retryAfterS });
+    }
+  }
+  if (principal.role === 'billing') throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
+  const config = app.services.config;
+  const request = parseExportRequest(new URL(req.url ?? '/', 'http://export.invalid').searchParams, config.metricsExport.maxClusters);
+  const controller = new AbortController();
+  const context = requestContext(app.services, principal, controller.signal);
+  const { visible, hidden } = visibleClusters(request.clusters, context.scope, app.services.resources);
+  if (visible.length === 0) {
+    // The same answer for a foreign cluster as for a missing one: ids cannot be probed.
+    throw new StrataError(ErrorCode.RESOURCE_NOT_FOUND, `No cluster of resource.kafka.id=${request.clusters.join(',')} was found. List the clusters you can export with the GraphQL \`resources\` query.`, { resourceIds: request.clusters });
+  }
+  // A scraper that goes away, or a scrape past its deadline, cancels its store queries.
+  const timer = setTimeout(() => controller.abort(), config.limits.queryTimeoutMs);
+  res.on('close', () => {
+    clearTimeout(timer);
+    if (!res.writableFinished) controller.abort();
+  });
+  try {
+    const body = await exportBody(context, request, visible, hidden);
+    res.statusCode = 200;
+    res.setHeader('content-type', OPENMETRICS_CONTENT_TYPE);
+    res.setHeader('cache-control', 'no-store');
+    if (edge.gate.isDraining) res.setHeader('Connection', 'close');
+    res.end(req.method === 'HEAD' ? undefined : body);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exportBody(context: RequestContext, request: Parameters<typeof exportFamilies>[0], visible: string[], hidden: string[]): Promise<string> {
+  const { services } = context;
+  const window = exportWindow(context.now, services.config.metricsExport.delayMs);
+  const exports = await exportFamilies(request, visible, window, {
+    scope: context.scope,
+    now: context.now,
+    limits: services.config.limits,
+    plannerState: () => ({ now: context.now, watermarks: services.watermarks.snapshot() }),
+    resources: services.resources,
+    pieces: context.pieces,
+    stats: context.stats,
+  });
+  const truncated = exports.filter((e) => e.truncated).map((e) => e.family.name);
+  return renderOpenMetrics([...exports.map((e) => e.family), ...statusFamilies(hidden, truncated, window.start)]);
+}
+
+/** One generic 401 for every failure, as on /graphql; the reason goes to the log. */
+async function authenticate(app: App, token: string): Promise<Principal> {
+  try {
+    return await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
+  } catch (error) {
+    if (error instanceof AuthenticationError) app.log.warn('authentication failed', { reason: error.reason, route: '/export' });
+    throw error;
+  }
+}
+
+/** Export-specific statuses: a cluster nobody may see is a 404 here (GraphQL answers 200 with the error). */
+const EXPORT_STATUS: Partial<Record<ErrorCode, number>> = { RESOURCE_NOT_FOUND: 404 };
+
+function sendError(res: ServerResponse, error: StrataError): void {
+  const status = EXPORT_STATUS[error.code] ?? HTTP_STATUS[error.code] ?? 400;
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
