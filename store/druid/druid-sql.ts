@@ -1,5 +1,5 @@
-import { C, T } from 'druid-query-toolkit';
-import { DAY_MS, GROUP_KEYS, METRICS, levelId, type GroupKey, type RollupDefinition } from '../../catalog/catalog.ts';
+import { C, L, T } from 'druid-query-toolkit';
+import { DAY_MS, GROUP_KEYS, LABEL_COLUMNS, METRICS, levelId, type GroupKey, type RollupDefinition } from '../../catalog/catalog.ts';
 import type { Filter, Interval, TenantScope } from '../../planner/query.ts';
 import type { UsageRequest } from '../metric-store.ts';
 import { filterPredicate } from '../filter-sql.ts';
@@ -137,60 +137,68 @@ FROM ${table(source)} WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
   );
 }
 
+const iso = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
 /**
- * MSQ statements rebuilding one rollup over a closed interval, one task per
- * (metric, level) as in duckdb-schema.ts: the first REPLACEs the interval, the
- * others INSERT into it (a single UNION ALL task was not tried on MSQ 27).
- * Same columns and semantics as duckdb-schema.ts. Note CAST(double AS BIGINT)
- * truncates in Druid and rounds in DuckDB; the stored values are integers.
+ * The MSQ statement rebuilding one rollup over a closed interval, with the
+ * columns and semantics of duckdb-schema.ts, in ONE task: the raw rows of
+ * the interval are joined to an inline table of the rollup's levels (metric,
+ * level id, and a 0/1 flag per label saying whether the level keeps it), so
+ * one GROUP BY yields every (metric, level) at once. Labels a level does not
+ * keep become '' (the same as absent under Druid 27's default-value null
+ * handling). v_last (the per-minute sum at the newest minute of the bucket)
+ * comes from a join on that minute: LATEST_BY fails in MSQ 27
+ * (ClassCastException on its pair), and UNION ALL is not supported there.
+ * One task instead of one per (metric, level): an hour 30 s -> 5 s, a day
+ * 40 s -> 22-30 s on 2 cores (18 and 16 tasks before). Note CAST(double AS
+ * BIGINT) truncates in Druid and rounds in DuckDB; the stored values are integers.
  */
-export function rollupMsqStatements(rollup: RollupDefinition, interval: Interval): DruidSql[] {
-  const statements: DruidSql[] = [];
-  const partition = rollup.bucketMs >= DAY_MS ? 'DAY' : 'HOUR';
-  for (const metric of METRICS) {
-    for (const level of rollup.levels[metric.name] ?? []) {
-      const params: DruidParam[] = [];
-      const labels = level.map(col);
-      const keys = [col('tenant_id'), col('resource_id'), col('metric'), ...labels];
-      const inner = [col('__time'), ...keys].join(', ');
-      // MSQ 27 cannot type constant output columns ("Missing type for column [p1]"), so: the metric is
-      // the grouped column itself, labels outside the level are left out (absent = null in Druid),
-      // and a non-empty level id is an expression over a column (the cluster level '' is null under
-      // Druid 27's default-value null handling, so it is left out too).
-      // LATEST_BY fails in MSQ 27 (ClassCastException on its pair), so v_last (the per-minute sum
-      // at the newest minute of the bucket) comes from a join on that minute.
-      const levelCol = level.length ? `, CASE WHEN a.${col('metric')} IS NULL THEN NULL ELSE ? END AS ${col('level')}` : '';
-      if (level.length) params.push(str(levelId(level)));
-      const perMinute = (): string => {
-        params.push(str(metric.name));
-        const range = timeRange(interval, params);
-        return `SELECT ${inner}, SUM(${col('value')}) AS "s", COUNT(*) AS "n" FROM ${table('telemetry_raw')}
-    WHERE ${col('metric')} = ? AND ${range} GROUP BY ${inner}`;
-      };
-      params.push(long(rollup.bucketMs), long(rollup.bucketMs));
-      const aggregated = `SELECT (TIMESTAMP_TO_MILLIS(${col('__time')}) / ?) * ? AS "b", ${keys.join(', ')},
+export function rollupMsqStatement(rollup: RollupDefinition, interval: Interval): DruidSql {
+  const params: DruidParam[] = [];
+  const levels = METRICS.flatMap((metric) =>
+    (rollup.levels[metric.name] ?? []).map((level) => ({
+      metric: metric.name,
+      level: levelId(level),
+      ...Object.fromEntries(LABEL_COLUMNS.map((c) => [`k_${c}`, level.includes(c) ? 1 : 0])),
+    })),
+  );
+  const signature = [
+    { name: 'metric', type: 'string' },
+    { name: 'level', type: 'string' },
+    ...LABEL_COLUMNS.map((c) => ({ name: `k_${c}`, type: 'long' })),
+  ];
+  const levelTable = `TABLE(EXTERN(${L(JSON.stringify({ type: 'inline', data: levels.map((l) => JSON.stringify(l)).join('\n') }))}, ${L('{"type":"json"}')}, ${L(JSON.stringify(signature))}))`;
+  const keys = [col('tenant_id'), col('resource_id'), col('metric'), col('level'), ...LABEL_COLUMNS.map(col)];
+  const perMinute = (): string => {
+    const labels = LABEL_COLUMNS.map((c) => `CASE WHEN lv.${col(`k_${c}`)} = 1 THEN r.${col(c)} ELSE '' END AS ${col(c)}`);
+    const range = timeRange(interval, params).replaceAll(col('__time'), `r.${col('__time')}`);
+    // One string per series, as the v_last join key: null-safe (no NULL = NULL) under either null handling.
+    const seriesKey = `CONCAT(${[`r.${col('tenant_id')}`, `r.${col('resource_id')}`, `r.${col('metric')}`, `lv.${col('level')}`, ...LABEL_COLUMNS.map((c) => `CASE WHEN lv.${col(`k_${c}`)} = 1 THEN r.${col(c)} ELSE '' END`)]
+      .map((e) => `COALESCE(${e}, '')`)
+      .join(`, '|', `)})`;
+    return `SELECT r.${col('__time')} AS ${col('__time')}, r.${col('tenant_id')} AS ${col('tenant_id')}, r.${col('resource_id')} AS ${col('resource_id')},
+      r.${col('metric')} AS ${col('metric')}, lv.${col('level')} AS ${col('level')}, ${labels.join(', ')}, ${seriesKey} AS "k", SUM(r.${col('value')}) AS "s", COUNT(*) AS "n"
+    FROM ${table('telemetry_raw')} r JOIN ${levelTable} lv ON r.${col('metric')} = lv.${col('metric')}
+    WHERE ${range} GROUP BY ${Array.from({ length: keys.length + 2 }, (_, i) => String(i + 1)).join(', ')}`;
+  };
+  // MSQ 27 broadcasts the right side of a join into memory: the per-minute rows (many) stream on the
+  // left and the per-bucket aggregates (one row per series and bucket) are the right side.
+  const last = perMinute();
+  params.push(long(rollup.bucketMs), long(rollup.bucketMs));
+  const aggregated = `SELECT (TIMESTAMP_TO_MILLIS(${col('__time')}) / ?) * ? AS "b", ${keys.join(', ')},
     SUM("s") AS "v_sum", MIN("s") AS "v_min", MAX("s") AS "v_max", MAX(TIMESTAMP_TO_MILLIS(${col('__time')})) AS "last_t",
-    COUNT(*) AS "minutes", SUM("n") AS "samples"
-  FROM (${perMinute()}) GROUP BY ${keys.map((_, i) => String(i + 2)).join(', ')}, 1`;
-      const last = perMinute();
-      const on = [...keys.map((k) => `a.${k} = l.${k}`), `a."last_t" = TIMESTAMP_TO_MILLIS(l.${col('__time')})`].join(' AND ');
-      const head =
-        statements.length === 0
-          ? `REPLACE INTO ${table(rollup.name)} OVERWRITE WHERE ${col('__time')} >= TIMESTAMP '${iso(interval.start)}' AND ${col('__time')} < TIMESTAMP '${iso(interval.end)}'`
-          : `INSERT INTO ${table(rollup.name)}`;
-      statements.push({
-        sql: `${head}
-SELECT MILLIS_TO_TIMESTAMP(a."b") AS ${col('__time')}, ${keys.map((k) => `a.${k} AS ${k}`).join(', ')}${levelCol},
+    COUNT(*) AS "minutes", SUM("n") AS "samples", "k"
+  FROM (${perMinute()}) GROUP BY ${keys.map((_, i) => String(i + 2)).join(', ')}, 1, "k"`;
+  const on = `a."k" = l."k" AND a."last_t" = TIMESTAMP_TO_MILLIS(l.${col('__time')})`;
+  const partition = rollup.bucketMs >= DAY_MS ? 'DAY' : 'HOUR';
+  return {
+    sql: `REPLACE INTO ${table(rollup.name)} OVERWRITE WHERE ${col('__time')} >= TIMESTAMP '${iso(interval.start)}' AND ${col('__time')} < TIMESTAMP '${iso(interval.end)}'
+SELECT MILLIS_TO_TIMESTAMP(a."b") AS ${col('__time')}, ${keys.map((k) => `a.${k} AS ${k}`).join(', ')},
   a."v_sum" AS ${col('v_sum')}, a."v_min" AS ${col('v_min')}, a."v_max" AS ${col('v_max')}, l."s" AS ${col('v_last')},
   a."minutes" AS ${col('minutes')}, a."samples" AS ${col('samples')}
-FROM (${aggregated}) a
-JOIN (${last}) l ON ${on}
+FROM (${last}) l
+JOIN (${aggregated}) a ON ${on}
 PARTITIONED BY ${partition}`,
-        params,
-      });
-    }
-  }
-  return statements;
+    params,
+  };
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');

@@ -4,7 +4,7 @@ import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeRows } from '../piece-batch.ts';
 import { DruidClient, type DruidClientOptions, type DruidParam } from './druid-client.ts';
-import { col, piecesSql, rollupMsqStatements, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
+import { col, piecesSql, rollupMsqStatement, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
 
 
 export interface DruidStoreOptions extends DruidClientOptions {
@@ -105,8 +105,9 @@ export class DruidStore implements MetricStore {
 
   async buildRollup(name: RollupName, interval: Interval): Promise<{ tenants: string[]; metrics: string[] }> {
     const rollup = findRollup(name);
-    // REPLACE the interval with the first (metric, level), then INSERT the others (no UNION ALL in MSQ 27).
-    for (const statement of rollupMsqStatements(rollup, interval)) await this.runTask(statement.sql, statement.params);
+    // One REPLACE of the interval computes every (metric, level) of the rollup.
+    const statement = rollupMsqStatement(rollup, interval);
+    await this.runTask(statement.sql, statement.params);
     await this.waitLoaded(name);
     // The watermark only moves forward, and only over a contiguous interval.
     const marks = await this.readWatermarks();
