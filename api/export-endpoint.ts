@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { App } from './app.ts';
 import { requestContext, type RequestContext } from './context.ts';
 import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
-import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters } from './export-query.ts';
+import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters, type ExportRequest } from './export-query.ts';
 import type { InFlightGate } from './in-flight-gate.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';
 import type { RequestRateLimiter } from './rate-limiter.ts';
@@ -85,7 +85,7 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
   }
 }
 
-async function exportBody(context: RequestContext, request: Parameters<typeof exportFamilies>[0], visible: string[], hidden: string[]): Promise<string> {
+async function exportBody(context: RequestContext, request: ExportRequest, visible: string[], hidden: string[]): Promise<string> {
   const { services } = context;
   const window = exportWindow(context.now, services.config.metricsExport.delayMs);
   const exports = await exportFamilies(request, visible, window, {
