@@ -48,8 +48,16 @@ function parseInstant(token: string, now: number, text: string): number {
   }
   const needsZone = token.includes('T') && !/(Z|[+-]\d{2}:\d{2})$/.test(token);
   const t = Date.parse(needsZone ? token + 'Z' : token);
-  if (!Number.isFinite(t)) throw invalid(text, `"${token}" is not a valid date`);
+  if (!Number.isFinite(t) || !isCalendarDate(token)) throw invalid(text, `"${token}" is not a valid date`);
   return t;
+}
+
+/** V8 rolls a day past the month's end over (2026-02-30 becomes March 2): refuse it instead. */
+function isCalendarDate(token: string): boolean {
+  const [y, m, d] = token.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  return date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
 const DURATION = /^P(?:(\d{1,5})W)?(?:(\d{1,5})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,7})M)?)?$/;

@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { DAY_MS, METRICS } from '../../catalog/catalog.ts';
+import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { END } from '../helpers/fixture.ts';
+import { ownership, RecordingStore, redisUrlForTest, securityStore, startEdge, type Edge, type EdgeResponse, type Ownership } from '../helpers/security-edge.ts';
+import { timeseriesDocument, type InputValue } from '../helpers/security-graphql.ts';
+import { callerName, violations, type Caller, type ResolvedField } from '../helpers/security-oracle.ts';
+
+/**
+ * Tenant isolation through the real HTTP edge, against an oracle computed from
+ * the DuckDB data: thousands of random operations by customers of three
+ * tenants, internal and billing callers, on a memory-cached and a
+ * Redis-cached replica, warm and cold, must never show a customer a series,
+ * label, row or id of another tenant, and every answer must match the README's
+ * role table. STRATA_SECURITY_SEED replays another sequence.
+ */
+const SEED = Number(process.env['STRATA_SECURITY_SEED'] ?? 20261120);
+const RUNS = 50;
+const OPS_PER_RUN = 40;
+const M = 'io.confluent.kafka.server/';
+const TS_METRICS = ['received_bytes', 'retained_bytes', 'request_count', 'active_connection_count', 'consumer_lag_offsets'];
+const WINDOWS: readonly [string, string][] = [
+  ['PT1H', 'now-6h/now'],
+  ['PT5M', 'now-2h/now'],
+  ['PT1M', 'now-30m/now'],
+  ['P1D', 'now-2d|d/now|d'],
+  ['ALL', 'now-1d/now'],
+  ['PT15M', 'now-3h|h/now'],
+  ['PT1H', '2026-11-19T00:00:00Z/2026-11-19T12:00:00Z'],
+  ['ALL', '2026-11-18T00:00:00Z/P1D'],
+];
+const PERIODS = ['2026-11-18T00:00:00Z/2026-11-20T00:00:00Z', 'now-1d|d/now|d', 'now-2d/now'];
+
+let store: DuckDbStore;
+let recording: RecordingStore;
+let edges: Edge[] = [];
+let own: Ownership;
+const tally = { requests: 0, nonEmpty: 0, codes: new Map<string, number>() };
+
+before(async () => {
+  store = await securityStore();
+  own = await ownership(store);
+  recording = new RecordingStore(store);
+  edges = [await startEdge(recording), await startEdge(recording, { STRATA_CACHE: 'redis', REDIS_URL: await redisUrlForTest(9), STRATA_REDIS_TIMEOUT: '2s' })];
+});
+
+after(async () => {
+  for (const e of edges) await e.close();
+  await store?.close();
+});
+
+const tokenOf = (edge: Edge, c: Caller): string => edge.token(c.role, c.role === 'customer' ? c.tenant : undefined);
+
+async function send(edge: Edge, caller: Caller, query: string, variables: Record<string, unknown>): Promise<EdgeResponse> {
+  tally.requests += 1;
+  const response = await edge.post(tokenOf(edge, caller), query, variables);
+  for (const e of response.body.errors ?? []) {
+    const code = String(e.extensions?.['code']);
+    tally.codes.set(code, (tally.codes.get(code) ?? 0) + 1);
+  }
+  return response;
+}
+
+/** A field as generated: picks relative to a subject tenant and a foreign one, resolved to ids later. */
+const fieldSpec = fc.record({
+  metric: fc.constantFrom(...TS_METRICS),
+  clusters: fc.constantFrom('own', 'own2', 'ownBoth', 'foreign', 'missing', 'none', 'ownAndForeign'),
+  topic: fc.constantFrom('none', 'ownPrivate', 'foreignPrivate', 'common'),
+  groupBy: fc.constantFrom([], ['resource_id'], ['topic'], ['resource_id', 'topic'], ['partition', 'topic'], ['request_type', 'consumer_group_id']),
+  window: fc.nat(WINDOWS.length - 1),
+  raw: fc.nat(7).map((n) => n === 0),
+  orderByValue: fc.boolean(),
+  limit: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
+});
+type FieldSpec = typeof fieldSpec extends fc.Arbitrary<infer T> ? T : never;
+
+const callerArb = fc.oneof(
+  { weight: 6, arbitrary: fc.nat(2).map((i): Caller => ({ role: 'customer', tenant: String(i) })) },
+  { weight: 2, arbitrary: fc.constant<Caller>({ role: 'internal' }) },
+  { weight: 1, arbitrary: fc.constant<Caller>({ role: 'billing' }) },
+);
+
+const opArb = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('fields' as const), caller: callerArb, subject: fc.nat(2), foreign: fc.nat(1), fields: fc.array(fieldSpec, { minLength: 1, maxLength: 3 }), inline: fc.boolean(), repeat: fc.nat(2).map((n) => n === 0), missing: fc.nat(0xfffff) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('twin' as const), a: fc.nat(2), b: fc.nat(1), fields: fc.array(fieldSpec, { minLength: 1, maxLength: 3 }), inline: fc.boolean(), together: fc.boolean(), missing: fc.nat(0xfffff) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('probe' as const), tenant: fc.nat(2), foreign: fc.nat(1), field: fieldSpec, inline: fc.boolean(), missing: fc.nat(0xfffff) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('usage' as const), caller: callerArb, tenantArg: fc.option(fc.nat(3), { nil: undefined }), period: fc.nat(PERIODS.length - 1), first: fc.integer({ min: 1, max: 5 }), follow: fc.constantFrom('no', 'same', 'other') }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resources' as const), caller: callerArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cold' as const), slowMs: fc.constantFrom(0, 0, 10) }) },
+);
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+
+const tenantAt = (i: number): string => own.tenants[i % own.tenants.length] ?? '';
+const foreignOf = (subject: string, i: number): string => own.tenants.filter((t) => t !== subject)[i % (own.tenants.length - 1)] ?? '';
+const customerOf = (c: Caller): Caller => (c.role === 'customer' ? { role: 'customer', tenant: tenantAt(Number(c.tenant)) } : c);
+
+function missingId(n: number): string {
+  for (let i = n; ; i += 1) {
+    const id = `lkc-${(i % 0x100000).toString(16).padStart(5, '0')}`;
+    if (!own.ownerOf.has(id)) return id;
+  }
+}
+
+/** Resolves a spec for `subject` (whose clusters are "own") against `foreign`, with `missing` for a missing id. */
+function resolve(spec: FieldSpec, alias: string, subject: string, foreign: string, missing: string): ResolvedField {
+  const [c0 = '', c1 = ''] = own.clustersOf.get(subject) ?? [];
+  const f0 = own.clustersOf.get(foreign)?.[0] ?? '';
+  const clusters = { own: [c0], own2: [c1], ownBoth: [c0, c1], foreign: [f0], missing: [missing], none: [], ownAndForeign: [c0, f0] }[spec.clusters];
+  const labels = METRICS.find((m) => m.name === M + spec.metric)?.labels ?? [];
+  const parts: InputValue[] = [];
+  if (clusters.length > 0) parts.push(clusters.length === 1 ? { field: 'resource_id', op: 'EQ', value: clusters[0] ?? '' } : { field: 'resource_id', op: 'IN', values: clusters });
+  const hasTopic = (labels as readonly string[]).includes('topic');
+  const topicOf = spec.topic === 'ownPrivate' ? subject : spec.topic === 'foreignPrivate' ? foreign : undefined;
+  if (hasTopic && topicOf !== undefined) parts.push({ field: 'topic', op: 'EQ', value: `private-${topicOf}` });
+  if (hasTopic && spec.topic === 'common') parts.push({ or: [{ field: 'topic', op: 'IN', values: ['orders', 'payments'] }, { not: { field: 'topic', op: 'LTE', value: 'clicks' } }] });
+  const [granularity = 'PT1H', interval = 'now-1h/now'] = WINDOWS[spec.window] ?? [];
+  const query: Record<string, InputValue> = {
+    metric: M + spec.metric,
+    granularity,
+    interval,
+    groupBy: spec.groupBy.filter((g) => g === 'resource_id' || (labels as readonly string[]).includes(g)),
+    orderBy: { by: spec.orderByValue ? 'VALUE' : 'LABELS' },
+  };
+  if (parts.length > 0) query['filter'] = parts.length === 1 ? (parts[0] ?? null) : { and: parts };
+  if (spec.limit !== undefined) query['limit'] = spec.limit;
+  if (spec.raw) query['source'] = 'RAW';
+  return { alias, query, clusters, privateTopicOf: hasTopic ? topicOf : undefined, raw: spec.raw };
+}
+
+async function runFields(edge: Edge, caller: Caller, fields: ResolvedField[], inline: boolean): Promise<void> {
+  const doc = timeseriesDocument(fields, inline ? 'inline' : 'variables');
+  const response = await send(edge, caller, doc.query, doc.variables);
+  const found = violations(caller, fields, response, own, doc.query + JSON.stringify(doc.variables));
+  assert.deepEqual(found, [], `${callerName(caller)} sent ${doc.query} ${JSON.stringify(doc.variables)}\nanswer: ${response.text.slice(0, 2000)}`);
+  for (const f of fields) if ((response.body.data?.[f.alias] as { series?: unknown[] } | null)?.series?.length) tally.nonEmpty += 1;
+}
+
+async function runOp(edge: Edge, op: Op): Promise<void> {
+  switch (op.kind) {
+    case 'fields': {
+      const caller = customerOf(op.caller);
+      const subject = caller.role === 'customer' ? caller.tenant : tenantAt(op.subject);
+      const foreign = foreignOf(subject, op.foreign);
+      const fields = op.fields.map((s, i) => resolve(s, `f${i}`, subject, foreign, missingId(op.missing)));
+      await runFields(edge, caller, fields, op.inline);
+      // The same document again: now answered (partly) from the cache this caller's scope filled.
+      if (op.repeat) await runFields(edge, caller, fields, !op.inline);
+      return;
+    }
+    case 'twin': {
+      // One document, written for tenant a, sent by a, b and a again (warm) back to back, or by a, b, internal and a at once.
+      const a = tenantAt(op.a);
+      const b = foreignOf(a, op.b);
+      const fields = op.fields.map((s, i) => resolve(s, `f${i}`, a, b, missingId(op.missing)));
+      const senders: Caller[] = [{ role: 'customer', tenant: a }, { role: 'customer', tenant: b }, ...(op.together ? [{ role: 'internal' } as const] : []), { role: 'customer', tenant: a }];
+      if (op.together) await Promise.all(senders.map((who) => runFields(edge, who, fields, op.inline)));
+      else for (const who of senders) await runFields(edge, who, fields, op.inline);
+      return;
+    }
+    case 'probe':
+      return probe(edge, tenantAt(op.tenant), op);
+    case 'usage':
+      return usage(edge, customerOf(op.caller), op);
+    case 'resources': {
+      const caller = customerOf(op.caller);
+      const response = await send(edge, caller, '{ resources { id tenantId } }', {});
+      const rows = (response.body.data?.['resources'] ?? []) as { id: string; tenantId: string }[];
+      const expected = [...own.ownerOf].filter(([, t]) => caller.role !== 'customer' || t === caller.tenant).map(([id, tenantId]) => ({ id, tenantId }));
+      assert.deepEqual(rows, expected, `${callerName(caller)}: resources`);
+      return;
+    }
+    case 'cold': {
+      recording.delayMs = op.slowMs;
+      const scopes = ['*', ...own.tenants.map((t) => `t:${t}`)];
+      await edge.app.resultCache.invalidate(scopes, METRICS.map((m) => m.name), { start: END - 2 * DAY_MS, end: END });
+    }
+  }
+}
+
+/** A foreign cluster and a missing one get the same status and the same answer, ids aside. */
+async function probe(edge: Edge, tenant: string, op: Extract<Op, { kind: 'probe' }>): Promise<void> {
+  const caller: Caller = { role: 'customer', tenant };
+  const foreignCluster = own.clustersOf.get(foreignOf(tenant, op.foreign))?.[0] ?? '';
+  const missing = missingId(op.missing);
+  const answers: string[] = [];
+  const statuses: number[] = [];
+  for (const id of [foreignCluster, missing]) {
+    const field = resolve({ ...op.field, clusters: op.field.clusters === 'ownAndForeign' ? 'ownAndForeign' : 'foreign' }, 'p', tenant, foreignOf(tenant, op.foreign), missing);
+    const named = { ...field, query: JSON.parse(JSON.stringify(field.query).replaceAll(foreignCluster, id)) as Record<string, InputValue> };
+    const doc = timeseriesDocument([named], op.inline ? 'inline' : 'variables');
+    const response = await send(edge, caller, doc.query, doc.variables);
+    statuses.push(response.status);
+    answers.push(response.text.replaceAll(id, 'ID'));
+  }
+  assert.equal(statuses[0], statuses[1]);
+  assert.equal(answers[0], answers[1], `customer ${tenant}: foreign ${foreignCluster} vs missing ${missing}`);
+  assert.match(answers[0] ?? '', /"code":"(RESOURCE_NOT_FOUND|FORBIDDEN)"/);
+}
+
+const USAGE = 'query U($p: String!, $t: String, $n: Int, $a: String) { usage(period: $p, tenantId: $t, first: $n, after: $a) { rows { tenantId resourceId day ingressBytes status } pageInfo { hasNextPage endCursor } } }';
+type UsageRows = { rows: { tenantId: string; resourceId: string; day: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+
+async function usage(edge: Edge, caller: Caller, op: Extract<Op, { kind: 'usage' }>): Promise<void> {
+  const tenantArg = op.tenantArg === undefined ? null : op.tenantArg === 3 ? 'no-such-tenant' : tenantAt(op.tenantArg);
+  const vars = { p: PERIODS[op.period], t: tenantArg, n: op.first };
+  const response = await send(edge, caller, USAGE, vars);
+  const what = `${callerName(caller)} usage ${JSON.stringify(vars)}: ${response.text.slice(0, 500)}`;
+  if (caller.role === 'customer') {
+    assert.equal(response.body.errors?.[0]?.extensions?.['code'], 'FORBIDDEN', what);
+    assert.ok(!own.tenants.some((t) => t !== caller.tenant && t !== tenantArg && response.text.includes(t)), what);
+    return;
+  }
+  const page = response.body.data?.['usage'] as UsageRows | undefined;
+  assert.ok(page, what);
+  for (const r of page.rows) {
+    assert.equal(own.ownerOf.get(r.resourceId), r.tenantId, what);
+    if (tenantArg !== null) assert.equal(r.tenantId, tenantArg, what);
+  }
+  if (tenantArg === null) assert.ok(page.rows.length > 0, what);
+  if (op.follow === 'no' || !page.pageInfo.endCursor) return;
+  const other = op.follow === 'other' ? foreignOf(tenantArg ?? tenantAt(0), 0) : tenantArg;
+  const next = await send(edge, caller, USAGE, { ...vars, t: other, a: page.pageInfo.endCursor });
+  if (op.follow === 'other') {
+    assert.equal(next.body.errors?.[0]?.extensions?.['code'], 'INVALID_CURSOR', `cursor of ${tenantArg} reused for ${other}: ${next.text}`);
+    return;
+  }
+  const rows = (next.body.data?.['usage'] as UsageRows | undefined)?.rows ?? [];
+  const seen = new Set(page.rows.map((r) => `${r.day}|${r.tenantId}|${r.resourceId}`));
+  assert.ok(rows.every((r) => !seen.has(`${r.day}|${r.tenantId}|${r.resourceId}`) && (tenantArg === null || r.tenantId === tenantArg)), next.text);
+}
+
+test(`${RUNS * OPS_PER_RUN} random operations by 3 tenants, internal and billing never cross a tenant boundary (seed ${SEED})`, async () => {
+  const ops = fc.array(fc.tuple(fc.nat(edges.length - 1), opArb), { minLength: OPS_PER_RUN, maxLength: OPS_PER_RUN });
+  await fc.assert(
+    fc.asyncProperty(ops, async (list) => {
+      // Three at a time: concurrent identical and near-identical requests meet in the loaders.
+      for (let i = 0; i < list.length; i += 3) {
+        await Promise.all(list.slice(i, i + 3).map(([e, op]) => runOp(edges[e] as Edge, op))).catch((error: unknown) => {
+          // fast-check reports the seed and the operations; the cause is printed here.
+          console.error(`seed ${SEED}: ${error instanceof Error ? error.message : String(error)}`);
+          throw error;
+        });
+      }
+    }),
+    { seed: SEED, numRuns: RUNS, endOnFailure: true },
+  );
+  recording.delayMs = 0;
+  const mixed = recording.calls.filter((c) => c.scopes.length !== 1);
+  assert.deepEqual(mixed, [], 'a store call mixed tenant scopes');
+  const [memory, redis] = edges.map((e) => e.app.services.loaders.totals);
+  console.log(`isolation: ${tally.requests} requests, ${tally.nonEmpty} non-empty fields, codes ${JSON.stringify(Object.fromEntries(tally.codes))}, ` +
+    `memory cache ${JSON.stringify(memory)}, redis cache ${JSON.stringify(redis)}`);
+  assert.ok(tally.requests >= 2000, `${tally.requests} requests`);
+  assert.ok(tally.nonEmpty >= 500, 'too few non-empty answers: the oracle would be vacuous');
+  for (const totals of [memory, redis]) {
+    assert.ok((totals?.cacheHits ?? 0) > 100 && (totals?.cacheMisses ?? 0) > 100, 'both caches must be exercised warm and cold');
+    assert.equal(totals?.cacheUnavailable, 0, 'the cache must answer (Redis reachable)');
+  }
+});
+
+test('identical queries of several tenants while the store is held: one store call per scope, never a shared promise', async () => {
+  const edge = edges[0] as Edge;
+  const [t1 = '', t2 = ''] = own.tenants;
+  const [k1 = '', k2 = ''] = [own.clustersOf.get(t1)?.[0], own.clustersOf.get(t2)?.[0]];
+  const field = (k: string): ResolvedField => resolveFixed(k);
+  const customer1: Caller = { role: 'customer', tenant: t1 };
+  const customer2: Caller = { role: 'customer', tenant: t2 };
+  const internal: Caller = { role: 'internal' };
+  const callsBefore = recording.calls.length;
+  const totals = edge.app.services.loaders.totals;
+  const missesBefore = totals.cacheMisses;
+  let release = (): void => undefined;
+  recording.gate = new Promise<void>((r) => (release = r));
+  const sends: [Caller, ResolvedField][] = [[customer1, field(k1)], [customer1, field(k1)], [internal, field(k1)], [customer2, field(k1)], [customer2, field(k2)]];
+  const pending = sends.map(([who, f]) => {
+    const doc = timeseriesDocument([f], 'variables');
+    return send(edge, who, doc.query, doc.variables).then((r) => ({ who, f, r, text: doc.query + JSON.stringify(doc.variables) }));
+  });
+  // Release the store only once the four authorized requests have all missed the cache (one piece each).
+  for (let i = 0; totals.cacheMisses - missesBefore < 4; i += 1) {
+    assert.ok(i < 2000, 'the requests did not reach the piece loader');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  release();
+  const answers = await Promise.all(pending);
+  recording.gate = undefined;
+  for (const a of answers) assert.deepEqual(violations(a.who, [a.f], a.r, own, a.text), [], a.r.text);
+  const calls = recording.calls.slice(callsBefore);
+  assert.deepEqual(calls.map((c) => c.scopes).sort(), [['*'], [t1], [t2]].sort(), 'one store call per scope: two t1 requests coalesced, internal and t2 apart');
+  const series = answers.map((a) => JSON.stringify(a.r.body.data?.['x'] ?? null));
+  assert.equal(series[0], series[1]);
+  assert.equal(series[2], series[0], 'internal reads the same cluster with its own store call');
+  assert.equal(series[3], 'null');
+  assert.notEqual(series[4], series[0]);
+});
+
+function resolveFixed(cluster: string): ResolvedField {
+  const query: Record<string, InputValue> = {
+    metric: `${M}received_bytes`,
+    granularity: 'PT1M',
+    interval: '2026-11-19T13:07:00Z/2026-11-19T13:37:00Z',
+    filter: { field: 'resource_id', op: 'EQ', value: cluster },
+    groupBy: ['topic'],
+  };
+  return { alias: 'x', query, clusters: [cluster], privateTopicOf: undefined, raw: false };
+}
