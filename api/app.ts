@@ -12,6 +12,7 @@ import { PieceLoaderFactory } from '../pipeline/piece-loader.ts';
 import { DEFAULT_BREAKER } from '../pipeline/store-breaker.ts';
 import { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import { resolvers } from '../resolvers/resolvers.ts';
+import { LandedFeed } from '../subscriptions/landed-feed.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from './context.ts';
 import { maskError } from './errors.ts';
@@ -30,6 +31,8 @@ export interface App {
   readonly resultCache: ResultCache;
   readonly bus: EventBus;
   readonly listener: AggregationListener;
+  /** Applied aggregations, fanned out to live subscriptions (subscriptions/). */
+  readonly landed: LandedFeed;
   readonly aggregator: ReferenceAggregator;
   readonly log: Logger;
   close(): Promise<void>;
@@ -58,7 +61,8 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h,
     breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
   });
-  const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock });
+  const landed = new LandedFeed();
+  const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock, onApplied: landed.publish });
   await bus.subscribe(listener.handle);
   const aggregator = new ReferenceAggregator(store, bus, clock);
   const services: Services = { config, store, watermarks, resources, loaders, clock };
@@ -71,10 +75,12 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     resultCache,
     bus,
     listener,
+    landed,
     aggregator,
     log,
     async close() {
       resources.stop();
+      landed.close();
       loaders.breaker.shutdown();
       await apollo.stop();
       await bus.close();

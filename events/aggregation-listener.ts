@@ -16,6 +16,18 @@ export interface ListenerDeps {
   readonly cache: ResultCache;
   readonly log: (entry: Record<string, unknown>) => void;
   readonly now: () => number;
+  /** Told after an event is applied (caches invalidated, watermark advanced): live subscriptions. Must not throw. */
+  readonly onApplied?: (applied: AppliedAggregation) => void;
+}
+
+/** An applied event, as the live subscriptions need it. */
+export interface AppliedAggregation {
+  readonly eventId: string;
+  readonly rollup: string;
+  readonly interval: { readonly start: number; readonly end: number };
+  readonly tenants: readonly string[];
+  readonly metrics: readonly string[];
+  readonly publishedAt: string;
 }
 
 /**
@@ -49,8 +61,18 @@ export class AggregationListener {
     this.stats.applied += 1;
     this.stats.lastAppliedAt = this.deps.now();
     this.lastTraceparent = parseTraceparent(message.headers['traceparent']);
+    this.notify({ eventId: event.eventId, rollup: datasource, interval, tenants: event.tenants, metrics: event.metrics, publishedAt: event.publishedAt });
     this.deps.log({ level: 'debug', msg: 'aggregation event applied', eventId: event.eventId, datasource, interval: event.interval, traceparent: parseTraceparent(message.headers['traceparent']) });
   };
+
+  /** A failing notification must not fail the event: the invalidation is done and must be committed. */
+  private notify(applied: AppliedAggregation): void {
+    try {
+      this.deps.onApplied?.(applied);
+    } catch (error) {
+      this.deps.log({ level: 'error', msg: 'aggregation notification failed', eventId: applied.eventId, error: String(error) });
+    }
+  }
 
   private remember(id: string): void {
     this.seen.add(id);

@@ -7,6 +7,7 @@ import { isoOf } from '../planner/interval.ts';
 import { runTimeseries, type TimeseriesResult } from '../pipeline/timeseries-pipeline.ts';
 import type { TimeseriesArgs } from '../pipeline/normalize.ts';
 import { runUsage, type UsageArgs } from '../pipeline/usage-pipeline.ts';
+import { aggregationLanded } from '../subscriptions/aggregation-landed.ts';
 
 /** Thin resolvers: arguments in, domain call, result out. */
 
@@ -84,6 +85,7 @@ export const resolvers = {
       });
     },
   },
+  Subscription: { aggregationLanded },
   Point: { timestamp: (p: { timestamp: number }) => isoOf(p.timestamp) },
   QueryPlan: { operation: (p: TimeseriesResult['plan']) => p.stats },
 };

@@ -1,0 +1,53 @@
+import { ErrorCode, StrataError } from '../api/errors.ts';
+import { scopeOf, type Principal } from '../auth/principal.ts';
+import { findMetric } from '../catalog/catalog.ts';
+import { isoOf } from '../planner/interval.ts';
+import type { TenantScope } from '../planner/query.ts';
+import { FeedFullError, type LandedFeed, type LandedNotice } from './landed-feed.ts';
+
+/** The context of one subscription operation (built per connection from its verified token). */
+export interface SubscriptionContext {
+  readonly principal: Principal;
+  readonly scope: TenantScope;
+  readonly feed: LandedFeed;
+}
+
+export function subscriptionContext(principal: Principal, feed: LandedFeed): SubscriptionContext {
+  return { principal, scope: scopeOf(principal), feed };
+}
+
+export interface AggregationLandedPayload {
+  readonly eventId: string;
+  readonly rollup: string;
+  readonly interval: { readonly start: string; readonly end: string };
+  readonly tenants: readonly string[];
+  readonly metrics: readonly string[];
+  readonly publishedAt: string;
+}
+
+function subscribe(_: unknown, args: { metrics?: readonly string[] | null }, ctx: SubscriptionContext): AsyncIterableIterator<LandedNotice> {
+  const metrics = args.metrics ?? undefined;
+  for (const name of metrics ?? []) {
+    if (!findMetric(name)) throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name}"; the metrics query lists the catalog.`);
+  }
+  try {
+    return ctx.feed.subscribe(ctx.scope, metrics);
+  } catch (error) {
+    if (error instanceof FeedFullError) throw new StrataError(ErrorCode.OVERLOADED, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Over HTTP, graphql-js runs a subscription operation like a query and calls
+ * `resolve` without an event: that is the one case with no payload.
+ */
+function resolve(notice: LandedNotice | undefined): AggregationLandedPayload {
+  if (!notice) {
+    throw new StrataError(ErrorCode.BAD_REQUEST, 'Subscriptions are served over WebSocket (protocol graphql-transport-ws, e.g. the graphql-ws client) at ws://<host>/graphql; HTTP answers queries only.');
+  }
+  return { ...notice, interval: { start: isoOf(notice.interval.start), end: isoOf(notice.interval.end) } };
+}
+
+/** `Subscription.aggregationLanded`: every role, scoped to the caller's tenants by the feed. */
+export const aggregationLanded = { subscribe, resolve };
