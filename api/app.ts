@@ -18,6 +18,10 @@ import type { RequestContext, Services } from './context.ts';
 import { maskError } from './errors.ts';
 import { busFromConfig, cacheFromConfig } from './parts.ts';
 import { createLogger, type Logger } from './logger.ts';
+import type { DestinationStream } from 'pino';
+import { observabilityPlugin } from '../observability/graphql-plugin.ts';
+import { enableProcessMetrics } from '../observability/metrics.ts';
+import { flushTracing, installTracing } from '../observability/tracing.ts';
 
 /** Tokens in one document: a dashboard of 24 panels with every field is about 1,200. */
 const MAX_TOKENS = 2000;
@@ -42,6 +46,8 @@ export interface AppParts {
   readonly store: MetricStore;
   readonly cacheStore?: CacheStore;
   readonly bus?: EventBus;
+  /** Where the JSON log lines go (default stderr): tests capture them. */
+  readonly logDestination?: DestinationStream;
 }
 
 /**
@@ -49,7 +55,10 @@ export interface AppParts {
  * through their contracts, so tests and production differ only in the parts.
  */
 export async function createApp(config: Config, parts: AppParts): Promise<App> {
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, parts.logDestination);
+  // Process-wide: the first app of a process installs them, later ones reuse them.
+  installTracing({ ...config.tracing, serviceInstanceId: config.events.replicaId });
+  enableProcessMetrics();
   const clock = (): number => config.fixedNow ?? Date.now();
   const store = parts.store;
   const cacheStore = parts.cacheStore ?? (await cacheFromConfig(config));
@@ -85,6 +94,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
       await apollo.stop();
       await bus.close();
       await cacheStore.close();
+      await flushTracing();
       // The store belongs to whoever opened it (main.ts, a test): several apps may share one.
     },
   };
@@ -110,7 +120,7 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
-    plugins: armor.plugins as unknown as ApolloServerPlugin<RequestContext>[],
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), observabilityPlugin],
     parseOptions: { maxTokens: MAX_TOKENS },
     validationRules: [...armor.validationRules],
     formatError: (formatted, error) => maskError(formatted, error, log.write),

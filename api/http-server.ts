@@ -10,6 +10,8 @@ import { serveExport } from './export-endpoint.ts';
 import { checkReadiness } from './readiness.ts';
 import { readBody } from './request-body.ts';
 import { ResponseCache, type ResponseTicket } from './response-cache.ts';
+import { serveMetrics } from '../observability/metrics.ts';
+import { traceHttpRequest } from '../observability/tracing.ts';
 import { attachSubscriptions } from '../subscriptions/subscription-server.ts';
 
 /** The Node server plus what a graceful stop needs. */
@@ -59,6 +61,7 @@ const responseCacheOf = (app: App): ResponseCache =>
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path === '/metrics') return serveMetrics(req, res);
   if (path === '/readyz') {
     const readiness = await checkReadiness(edge.app, edge.gate.isDraining);
     return sendJson(res, readiness.httpStatus, readiness.body);
@@ -72,7 +75,7 @@ async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Pro
   const admitted = edge.gate.tryEnter();
   if (admitted !== 'ok') return refuseAdmission(res, admitted);
   try {
-    await graphqlRequest(edge, req, res);
+    await traceHttpRequest(req, res, () => graphqlRequest(edge, req, res));
   } finally {
     edge.gate.leave();
   }

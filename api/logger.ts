@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
+import { mergeTraceFields, traceFields } from '../observability/log-context.ts';
 
 export interface Logger {
   /** One structured entry: `level` and `msg` plus any fields. */
@@ -10,9 +11,13 @@ export interface Logger {
 
 type Level = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-/** JSON logs to stderr (stdout stays for what a person reads at start-up). */
-export function createLogger(level: Level): Logger {
-  const base = pino({ level, base: { service: 'strata' } }, pino.destination(2));
+/**
+ * JSON logs to stderr (stdout stays for what a person reads at start-up), or
+ * to `destination` (tests capture lines). A line written inside a traced span
+ * carries its `trace_id` and `span_id`.
+ */
+export function createLogger(level: Level, destination: DestinationStream = pino.destination(2)): Logger {
+  const base = pino({ level, base: { service: 'strata' }, mixin: traceFields, mixinMergeStrategy: mergeTraceFields }, destination);
   const write = (entry: Record<string, unknown>): void => {
     const { level: l = 'info', msg = '', ...fields } = entry;
     const method = l === 'debug' || l === 'warn' || l === 'error' ? l : 'info';

@@ -74,6 +74,8 @@ const EnvSchema = z.object({
   STRATA_EXPORT_DELAY: durationMs('0s').refine((ms) => ms <= 600_000, 'at most 10m'),
   STRATA_EXPORT_MAX_CLUSTERS: int(1, 1000).default(20),
   STRATA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  STRATA_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'an http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318' }).optional(),
+  STRATA_TRACE_SAMPLE_RATIO: z.coerce.number().min(0, 'between 0 and 1').max(1, 'between 0 and 1').default(1),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -101,6 +103,8 @@ export interface Config {
   readonly limits: Limits;
   readonly edge: EdgeConfig;
   readonly logLevel: Env['STRATA_LOG_LEVEL'];
+  /** OpenTelemetry traces: exported over OTLP/HTTP only when an endpoint is set, else not recorded at all. */
+  readonly tracing: { readonly otlpEndpoint: string | undefined; readonly sampleRatio: number };
   /** Whole responses replayed for repeated operations (api/response-cache.ts); ttlMs 0 = off. */
   readonly responseCache: { readonly ttlMs: number; readonly maxBytes: number };
   /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
@@ -200,6 +204,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       breakerResetMs: e.STRATA_BREAKER_RESET,
     },
     logLevel: e.STRATA_LOG_LEVEL,
+    tracing: { otlpEndpoint: e.STRATA_OTLP_ENDPOINT, sampleRatio: e.STRATA_TRACE_SAMPLE_RATIO },
     responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
     workers: e.STRATA_WORKERS,
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },

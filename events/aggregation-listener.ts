@@ -1,4 +1,6 @@
+import type { Span } from '@opentelemetry/api';
 import type { ResultCache } from '../cache/result-cache.ts';
+import { observeEvent, traceConsumer } from '../observability/event-trace.ts';
 import { parseAggregationEvent } from './aggregation-event.ts';
 import type { BusMessage } from './event-bus.ts';
 import { parseTraceparent } from './trace-context.ts';
@@ -45,25 +47,33 @@ export class AggregationListener {
 
   constructor(private readonly deps: ListenerDeps) {}
 
-  readonly handle = async (message: BusMessage): Promise<void> => {
+  /** Each message is handled in a consumer span linked to its producer's `traceparent`. */
+  readonly handle = (message: BusMessage): Promise<void> => traceConsumer(message.headers, (span) => this.apply(message, span));
+
+  private async apply(message: BusMessage, span: Span | undefined): Promise<void> {
     const parsed = parseAggregationEvent(message.value);
     if (!parsed.ok) {
       this.stats.rejected += 1;
+      observeEvent(span, 'rejected');
       this.deps.log({ level: 'warn', msg: 'aggregation event rejected', reason: parsed.reason, bytes: message.value.length });
       return;
     }
     const { event, datasource, interval } = parsed.value;
-    if (this.seen.has(event.eventId)) this.stats.duplicates += 1;
+    if (this.seen.has(event.eventId)) {
+      this.stats.duplicates += 1;
+      observeEvent(span, 'duplicate');
+    }
     const scopes = [...event.tenants.map((t) => `t:${t}`), '*'];
     await this.deps.cache.invalidate(scopes, event.metrics, interval);
     this.deps.watermarks.advance(datasource, interval);
     this.remember(event.eventId);
     this.stats.applied += 1;
+    observeEvent(span, 'applied', event.eventId, datasource);
     this.stats.lastAppliedAt = this.deps.now();
     this.lastTraceparent = parseTraceparent(message.headers['traceparent']);
     this.notify({ eventId: event.eventId, rollup: datasource, interval, tenants: event.tenants, metrics: event.metrics, publishedAt: event.publishedAt });
     this.deps.log({ level: 'debug', msg: 'aggregation event applied', eventId: event.eventId, datasource, interval: event.interval, traceparent: parseTraceparent(message.headers['traceparent']) });
-  };
+  }
 
   /** A failing notification must not fail the event: the invalidation is done and must be committed. */
   private notify(applied: AppliedAggregation): void {

@@ -1,6 +1,8 @@
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import type { AggregationEvent } from './aggregation-event.ts';
 import type { BusMessage, EventBus, MessageHandler } from './event-bus.ts';
+import { trackConsumerLag } from '../observability/consumer-lag.ts';
+import { traceProducer } from '../observability/event-trace.ts';
 
 export interface KafkaBusOptions {
   readonly brokers: readonly string[];
@@ -48,12 +50,15 @@ export class KafkaBus implements EventBus {
   async publishRaw(value: Buffer, headers: Record<string, string> = {}, key?: string): Promise<void> {
     const producer = await this.ensureProducer();
     // One partition key for all events keeps them in publish order (watermarks need order).
-    await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: key ? 'aggregations' : null, value, headers }] });
+    await traceProducer(this.options.topic, headers, async (carried) => {
+      await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: key ? 'aggregations' : null, value, headers: carried }] });
+    });
   }
 
   async subscribe(handler: MessageHandler): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 30, maxRetryTime: 2000 } });
     this.consumer = consumer;
+    const lag = trackConsumerLag(consumer, this.options.topic);
     await consumer.connect();
     await this.ensureTopic();
     const start = await retryRetriable(() => this.startOffsets());
@@ -66,7 +71,9 @@ export class KafkaBus implements EventBus {
         await this.handleWithRetry(handler, toBusMessage(message));
         // Also while stopping: disconnect() waits for this handler, so a drained replica
         // commits what it applied and its successor does not apply it twice.
-        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        const next = (BigInt(message.offset) + 1n).toString();
+        await consumer.commitOffsets([{ topic, partition, offset: next }]);
+        lag.committed(partition, next);
       },
     });
     // A new group starts at the end offsets read *before* subscribe returned, so an event

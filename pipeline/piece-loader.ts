@@ -4,6 +4,8 @@ import type { Piece } from '../planner/pieces.ts';
 import type { PartialRow } from '../planner/query.ts';
 import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
 import { servesStale, StoreBreaker, type StoreBreakerOptions } from './store-breaker.ts';
+import { LOAD_COUNTERS } from '../observability/metrics.ts';
+import { tracedLookup, tracedStoreQuery } from '../observability/pipeline-trace.ts';
 
 export interface PieceResult {
   readonly rows: readonly PartialRow[];
@@ -53,7 +55,7 @@ export class PieceLoaderFactory {
   }
 
   private async loadBatch(pieces: readonly Piece[], lane: StoreRequest['lane'], signal: AbortSignal | undefined, stats: LoadStats): Promise<PieceResult[]> {
-    const lookup = await this.deps.cache.lookup(pieces);
+    const lookup = await tracedLookup(this.deps.cache, pieces);
     if (!lookup.available) this.count(stats, 'cacheUnavailable', 1);
     const waits = new Map<string, Promise<Map<string, PartialRow[]>>>();
     const toFetch: Piece[] = [];
@@ -105,7 +107,7 @@ export class PieceLoaderFactory {
     this.count(stats, 'storeQueries', 1);
     const completeBefore = this.deps.completeBefore();
     const run = (async () => {
-      const results = await this.breaker.queryPieces({ pieces, lane, ...(signal ? { signal } : {}) });
+      const results = await tracedStoreQuery(this.deps.store.name, this.breaker, { pieces, lane, ...(signal ? { signal } : {}) });
       // Errors never reach this line, so they are never cached.
       if (cacheable) await this.deps.cache.fill(pieces, results, entryKeys, completeBefore);
       return results;
@@ -122,6 +124,7 @@ export class PieceLoaderFactory {
   private count(stats: LoadStats, field: keyof LoadStats, n: number): void {
     stats[field] += n;
     this.totals[field] += n;
+    if (n > 0) LOAD_COUNTERS[field].inc(n);
   }
 }
 

@@ -5,7 +5,8 @@ import { ErrorCode, StrataError } from '../api/errors.ts';
 import { GRANULARITIES } from '../planner/granularity.ts';
 import { intervalText } from '../planner/interval.ts';
 import { piecesOf, type Piece } from '../planner/pieces.ts';
-import { plan, type PlannerState } from '../planner/plan.ts';
+import type { PlannerState } from '../planner/plan.ts';
+import { tracedPlan } from '../observability/pipeline-trace.ts';
 import type { CanonicalQuery, Plan, RuleDecision, TenantScope } from '../planner/query.ts';
 import { authorizeResources } from './authorize.ts';
 import { mergeRows, type Series } from './merge.ts';
@@ -61,7 +62,7 @@ export interface TimeseriesResult {
 export async function runTimeseries(args: TimeseriesArgs, ctx: TimeseriesContext, options: { forceRaw?: boolean } = {}): Promise<TimeseriesResult> {
   const query = normalize(args, ctx.scope, ctx.now, ctx.limits);
   authorizeResources(query, ctx.resources);
-  const routed = plan(query, ctx.plannerState(), options);
+  const routed = tracedPlan(query, ctx.plannerState(), options);
   checkRouteLimits(routed, ctx.limits);
   const pieces = piecesOf(routed);
   const loaded = await ctx.pieces.loadMany(pieces);
