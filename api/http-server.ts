@@ -13,6 +13,7 @@ import { ResponseCache, type ResponseTicket } from './response-cache.ts';
 import { serveMetrics } from '../observability/metrics.ts';
 import { traceHttpRequest } from '../observability/tracing.ts';
 import { attachSubscriptions } from '../subscriptions/subscription-server.ts';
+import { isExplorerPath, serveExplorer } from '../explorer/explorer-route.ts';
 
 /** The Node server plus what a graceful stop needs. */
 export type StrataServer = Server & {
@@ -61,6 +62,7 @@ const responseCacheOf = (app: App): ResponseCache =>
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+  if (path !== undefined && isExplorerPath(path)) return serveExplorer(req, res);
   if (path === '/metrics') return serveMetrics(req, res);
   if (path === '/readyz') {
     const readiness = await checkReadiness(edge.app, edge.gate.isDraining);
