@@ -74,7 +74,10 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock, onApplied: landed.publish });
   await bus.subscribe(listener.handle);
   const aggregator = new ReferenceAggregator(store, bus, clock);
-  const services: Services = { config, store, watermarks, resources, loaders, clock };
+  // Requests see `now` rounded down to STRATA_NOW_STEP: the data has one-minute resolution, and a sliding
+  // window ending at the millisecond would give every refresh new, uncacheable ragged pieces (BENCHMARKS.md, scenario 2).
+  const requestClock = config.fixedNow === undefined && config.nowStepMs > 0 ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs : clock;
+  const services: Services = { config, store, watermarks, resources, loaders, clock: requestClock };
   const apollo = createApollo(config, log);
   await apollo.start();
   return {

@@ -53,17 +53,21 @@ export interface ResponseTicket {
  *
  * Correctness, in order of importance:
  * - The key starts with the tenant scope and the role (from the verified
- *   token, never from the request), then the content type and accept header
- *   (they select Apollo's CSRF check and response format), then the exact body.
+ *   token, never from the request), then the request's `now` (so a sliding
+ *   window `now-1h/now` is only replayed to a request that resolves it to the
+ *   same instant: STRATA_NOW_STEP rounds it), the content type and accept
+ *   header (they select Apollo's CSRF check and response format), then the
+ *   exact body.
  * - An applied aggregation event (the same event that bumps the piece cache's
  *   generations and moves the rollup watermarks) moves the epoch; an entry
  *   made under an older epoch is never served. The epoch is read when the
  *   request starts, so an answer computed across an event is stored under the
  *   old epoch and never read: the cache-aside race of the piece cache, closed
  *   the same way.
- * - Relative windows (`now-1h/now`) slide: an answer is replayed for at most
- *   `ttlMs` after its request started, so its `now` lags by at most that.
- *   The piece cache already serves the fresh tail up to STRATA_CACHE_FRESH_TTL old.
+ * - Raw data arrives without events: an answer is replayed for at most
+ *   `ttlMs` after its request started, on top of the piece cache's
+ *   STRATA_CACHE_FRESH_TTL for the fresh tail (the resource list refreshes
+ *   every 30 s, so a replayed `resources` is at most that old too).
  * - Only complete 200 answers without `errors` are kept; billing answers
  *   (exact figures for invoices) and GET requests are never cached.
  * A hit replays the bytes of the answer it stores, `plan.operation` included:
@@ -91,7 +95,7 @@ export class ResponseCache {
     if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing') return this.bypass();
     const type = req.headers['content-type'] ?? '';
     if (!type.startsWith('application/json')) return this.bypass();
-    const key = `${scopeId(context.scope)}\n${context.principal.role}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
+    const key = `${scopeId(context.scope)}\n${context.principal.role}\n${context.now}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
     const epoch = this.options.epoch();
     const startedAt = this.clock();
     return {

@@ -1,11 +1,12 @@
 /**
  * The load generator: a separate process (so it never shares an event loop
- * with the server it measures), driven by a JSON spec on argv[2], printing one
+ * with the server it measures), driven by a JSON spec in the file argv[2], printing one
  * JSON result line on stdout. autocannon does the HTTP work.
  *
  * A spec lists request bodies with weights; each request picks one at random
  * by weight (a Zipf popularity is expressed in the weights).
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export interface LoadRequest {
@@ -67,7 +68,7 @@ function picker(spec: LoadSpec): () => LoadRequest {
 }
 
 async function main(): Promise<void> {
-  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+  const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LoadSpec;
   const pick = picker(spec);
   // autocannon's own histogram has 1 ms resolution; keep every response time (float ms) for exact percentiles.
   const times: number[] = [];

@@ -11,9 +11,11 @@ import { parseArgs } from 'node:util';
 import { ROOT } from './lib/children.ts';
 import { markdown, type ScenarioOptions, type ScenarioReport } from './lib/report.ts';
 import { cachedQuery } from './scenarios/cached-query.ts';
+import { dashboardReplay } from './scenarios/dashboard-replay.ts';
 
 const SCENARIOS: Record<number, (o: ScenarioOptions) => Promise<ScenarioReport>> = {
   1: cachedQuery,
+  2: dashboardReplay,
 };
 
 const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, round: { type: 'string' }, 'cpu-prof': { type: 'boolean' } }, strict: true });

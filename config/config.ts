@@ -60,6 +60,7 @@ const EnvSchema = z.object({
   STRATA_CACHE_FRESH_TTL: durationMs('15s'),
   STRATA_CACHE_STALE_TTL: durationMs('24h'),
   STRATA_RESPONSE_CACHE_TTL: durationMs('1s'),
+  STRATA_NOW_STEP: durationMs('1m'),
   STRATA_RESPONSE_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_WORKERS: int(1, 64).default(1),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
@@ -107,6 +108,8 @@ export interface Config {
   readonly tracing: { readonly otlpEndpoint: string | undefined; readonly sampleRatio: number };
   /** Whole responses replayed for repeated operations (api/response-cache.ts); ttlMs 0 = off. */
   readonly responseCache: { readonly ttlMs: number; readonly maxBytes: number };
+  /** Relative intervals (`now-1h/now`) resolve against the clock rounded down to this step (0 = to the millisecond). */
+  readonly nowStepMs: number;
   /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
   readonly workers: number;
   /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
@@ -206,6 +209,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     logLevel: e.STRATA_LOG_LEVEL,
     tracing: { otlpEndpoint: e.STRATA_OTLP_ENDPOINT, sampleRatio: e.STRATA_TRACE_SAMPLE_RATIO },
     responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
+    nowStepMs: e.STRATA_NOW_STEP,
     workers: e.STRATA_WORKERS,
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
   };

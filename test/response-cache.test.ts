@@ -20,11 +20,12 @@ const M = 'io.confluent.kafka.server/';
 // --- the class alone, with a clock and an epoch of our own ---
 
 const request = (method = 'POST', type = 'application/json'): IncomingMessage => ({ method, headers: { 'content-type': type } }) as unknown as IncomingMessage;
-const context = (role: Role, tenantId?: string, storeQueries = 0): RequestContext =>
+const context = (role: Role, tenantId?: string, now = 0): RequestContext =>
   ({
+    now,
     principal: { subject: 's', role, tenantId },
     scope: tenantId ? { kind: 'tenant', tenantId } : { kind: 'all' },
-    stats: { ...newStats(), storeQueries },
+    stats: newStats(),
   }) as unknown as RequestContext;
 
 function response(): ServerResponse & { sent: string | undefined } {
@@ -72,8 +73,10 @@ test('an applied event drops older answers, also one computed across the event',
   assert.equal(through(cache, context('customer', 't-1'), 'q', 'new again'), 'new again', 'the entry made at the previous epoch is dropped too');
 });
 
-test('a sliding window: an answer is replayed for at most the TTL after its request started', () => {
+test('a sliding window: replayed only to a request at the same now, and for at most the TTL', () => {
   const { cache, clock } = cacheWith(1000);
+  through(cache, context('customer', 't-1', 60_000), 'now-1h/now', 'at minute 1');
+  assert.equal(through(cache, context('customer', 't-1', 120_000), 'now-1h/now', 'at minute 2'), 'at minute 2', 'a later now is another window');
   const ticket = cache.ticket(request(), context('customer', 't-1'), 'now-1h/now');
   ticket?.serve(response());
   clock.now += 400; // the execution took 400 ms
@@ -146,7 +149,8 @@ test('over HTTP: replayed for the tenant, refused to another tenant, fresh after
 });
 
 test('over HTTP with a real clock: a sliding window moves on once the TTL has passed', async () => {
-  const live = await startReplica(store, { STRATA_NOW: undefined, STRATA_RESPONSE_CACHE_TTL: '200ms' });
+  // To the millisecond (STRATA_NOW_STEP=0), so that only the response cache's TTL holds a window still.
+  const live = await startReplica(store, { STRATA_NOW: undefined, STRATA_NOW_STEP: '0', STRATA_RESPONSE_CACHE_TTL: '200ms' });
   try {
     const url = `${live.base}/graphql`;
     const t1 = live.token('customer', 't-1');

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LoadResult, LoadSpec } from '../load-generator.ts';
 
 /** The repository root (bench/lib/ is two levels down). */
@@ -91,7 +94,10 @@ export function startBaseline(responseFile: string): Promise<Child> {
 
 /** Runs the load generator (a second process) against one server and returns its figures. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load-generator.ts', JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The spec (many request bodies) goes through a file: argv is limited to 128 KB per argument.
+  const file = join(tmpdir(), `strata-bench-load-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load-generator.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';
@@ -107,4 +113,17 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 export async function post(url: string, token: string, body: string): Promise<{ status: number; text: string }> {
   const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
   return { status: response.status, text: await response.text() };
+}
+
+/** The control port of a bench server (bench/bench-server.ts). */
+export function controlUrl(child: Child): string {
+  const url = /CONTROL (http:\/\/127\.0\.0\.1:\d+)/.exec(child.output())?.[1];
+  if (!url) throw new Error('the bench server printed no CONTROL line');
+  return url;
+}
+
+export async function getJson<T>(url: string, method = 'GET'): Promise<T> {
+  const response = await fetch(url, { method });
+  if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
 }
