@@ -5,6 +5,7 @@
  * STRATA_STORE=druid, STRATA_CACHE=redis, STRATA_EVENTS=kafka select the
  * production components.
  */
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
@@ -14,6 +15,7 @@ import { DEFAULT_SEED } from '../store/duckdb/seed-dataset.ts';
 import { seedFile } from '../store/duckdb/seed-file.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import { createApp } from './app.ts';
+import { runPrimary, workerBus, workerConfig, workerStore } from './cluster.ts';
 import { createHttpServer } from './http-server.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
@@ -33,24 +35,28 @@ async function openStore(config: Config): Promise<MetricStore> {
     console.log(`Generating demo data in ${config.dbPath} (first start only)...`);
     await seedFile(config.dbPath, { ...DEFAULT_SEED, end });
   }
-  return DuckDbStore.open(config.dbPath);
+  const duckdb = await DuckDbStore.open(config.dbPath);
+  // DuckDB would otherwise grow its buffers up to 80 % of the machine's RAM (BENCHMARKS.md, scenario 5).
+  await duckdb.exec(`SET GLOBAL memory_limit = '${Math.floor(config.duckdbMemoryBytes / 1024 / 1024)}MB'`, []);
+  return duckdb;
 }
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { ...(values.db ? { STRATA_DB: values.db } : {}), ...(values.port ? { PORT: values.port } : {}) });
-  const store = await openStore(config);
-  const app = await createApp(config, { store });
-  const caughtUp = await app.aggregator.runOnce();
+  if (config.workers > 1 && cluster.isPrimary) return primary(config);
+  // A cluster worker serves HTTP only: the primary owns the DuckDB file and runs the aggregator (api/cluster.ts).
+  const worker = cluster.isWorker;
+  const store = worker && config.store.kind === 'duckdb' ? workerStore() : await openStore(config);
+  const app = await createApp(workerConfig(config), { store, ...(worker && config.events.kind === 'memory' ? { bus: workerBus() } : {}) });
+  const caughtUp = worker ? [] : await app.aggregator.runOnce();
   const catchUp = (): void => void app.aggregator.runOnce().catch((e: unknown) => app.log.error('aggregator failed', { error: String(e) }));
-  const timer = config.aggregateEveryMs > 0 ? setInterval(catchUp, config.aggregateEveryMs) : undefined;
+  const timer = !worker && config.aggregateEveryMs > 0 ? setInterval(catchUp, config.aggregateEveryMs) : undefined;
   const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const source = config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath;
-  console.log(`Strata is serving ${source} (${caughtUp.length} aggregation events published at start-up).`);
-  console.log(`GraphQL: http://${config.host}:${port}/graphql   health: http://${config.host}:${port}/healthz`);
-  console.log('Get a token:  npm run token -- --role internal    (or --role customer --tenant t-1, --role billing)');
+  if (!worker) announce(config, `${source} (${caughtUp.length} aggregation events published at start-up)`, port);
   const shutdown = (signal: string): void => {
     console.log(`${signal}: draining requests and stopping.`);
     if (timer) clearInterval(timer);
@@ -58,6 +64,27 @@ async function main(): Promise<void> {
     // committing what it applied, then the store closes.
     const stop = server.drain().then(() => app.close()).then(() => store.close());
     stop.then(() => process.exit(0), (e: unknown) => (console.error(e), process.exit(1)));
+    setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function announce(config: Config, what: string, port: number): void {
+  console.log(`Strata is serving ${what}.`);
+  console.log(`GraphQL: http://${config.host}:${port}/graphql   health: http://${config.host}:${port}/healthz`);
+  console.log('Get a token:  npm run token -- --role internal    (or --role customer --tenant t-1, --role billing)');
+}
+
+/** STRATA_WORKERS > 1: this process owns the store and the aggregator; the workers serve HTTP on one port. */
+async function primary(config: Config): Promise<void> {
+  const store = await openStore(config);
+  const running = await runPrimary(config, store, (line) => console.error(line));
+  const source = config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath;
+  announce(config, `${source} with ${config.workers} worker processes`, running.port);
+  const shutdown = (signal: string): void => {
+    console.log(`${signal}: stopping the workers.`);
+    running.stop().then(() => store.close()).then(() => process.exit(0), () => process.exit(1));
     setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));

@@ -25,6 +25,8 @@ const M = 'io.confluent.kafka.server/';
 const db = process.argv[2] ?? '';
 const config = loadConfig(process.env, { STRATA_DB: db, PORT: '0' });
 const store = await DuckDbStore.open(db);
+// As api/main.ts does (STRATA_DUCKDB_MEMORY_MB).
+await store.exec(`SET GLOBAL memory_limit = '${Math.floor(config.duckdbMemoryBytes / 1024 / 1024)}MB'`, []);
 const app = await createApp(config, { store });
 await app.aggregator.runOnce();
 const server = createHttpServer(app);

@@ -12,10 +12,18 @@ import { ROOT } from './lib/children.ts';
 import { markdown, type ScenarioOptions, type ScenarioReport } from './lib/report.ts';
 import { cachedQuery } from './scenarios/cached-query.ts';
 import { dashboardReplay } from './scenarios/dashboard-replay.ts';
+import { routing } from './scenarios/routing.ts';
+import { freshness } from './scenarios/freshness.ts';
+import { soak } from './scenarios/soak.ts';
+import { scaleOut } from './scenarios/scale-out.ts';
 
 const SCENARIOS: Record<number, (o: ScenarioOptions) => Promise<ScenarioReport>> = {
   1: cachedQuery,
   2: dashboardReplay,
+  3: routing,
+  4: freshness,
+  5: soak,
+  6: scaleOut,
 };
 
 const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, round: { type: 'string' }, 'cpu-prof': { type: 'boolean' } }, strict: true });

@@ -63,6 +63,7 @@ const EnvSchema = z.object({
   STRATA_NOW_STEP: durationMs('1m'),
   STRATA_RESPONSE_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_WORKERS: int(1, 64).default(1),
+  STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(128),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
@@ -112,6 +113,8 @@ export interface Config {
   readonly nowStepMs: number;
   /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
   readonly workers: number;
+  /** DuckDB's memory limit (its default is 80 % of the machine's RAM). */
+  readonly duckdbMemoryBytes: number;
   /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
 }
@@ -211,6 +214,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
     nowStepMs: e.STRATA_NOW_STEP,
     workers: e.STRATA_WORKERS,
+    duckdbMemoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024,
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
   };
 }

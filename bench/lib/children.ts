@@ -21,6 +21,15 @@ process.once('exit', () => {
   for (const child of running) if (child.exitCode === null && child.pid) safeKill(-child.pid, 'SIGKILL');
 });
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function safeKill(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
@@ -57,9 +66,11 @@ export async function startChild(command: string, args: readonly string[], env: 
     async stop() {
       running.delete(child);
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      // The whole process group: `npm start` exits before the node process it started has closed its store.
       safeKill(-child.pid, 'SIGTERM');
-      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 15_000))]);
-      if (child.exitCode === null && child.signalCode === null) safeKill(-child.pid, 'SIGKILL');
+      const deadline = Date.now() + 15_000;
+      while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (groupAlive(child.pid)) safeKill(-child.pid, 'SIGKILL');
     },
   };
 }

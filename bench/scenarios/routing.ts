@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { levelId } from '../../catalog/catalog.ts';
+import { post, startStrata } from '../lib/children.ts';
+import { FIXED_END, seed, token } from '../lib/dataset.ts';
+import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import { fixed, median } from '../lib/stats.ts';
+import { BENCH_EDGE_ENV } from './cached-query.ts';
+
+const M = 'io.confluent.kafka.server/received_bytes';
+/** 5 tenants x 2 clusters x 6 topics x 3 partitions, 30 days: about 22.5 million raw rows. */
+export const BIG = { seed: 3, tenants: 5, clusters: 2, topics: 6, partitions: 3, days: 30, end: FIXED_END };
+
+interface Fragment {
+  readonly source: string;
+  readonly interval: string;
+}
+interface Answer {
+  readonly ms: number;
+  readonly series: string;
+  readonly fragments: Fragment[];
+}
+
+const body = (cluster: string, source: 'AUTO' | 'RAW'): string =>
+  JSON.stringify({
+    query: `{ timeseries(query: { metric: "${M}", granularity: PT1H, interval: "now-30d/now", groupBy: ["topic"], source: ${source},
+      filter: { field: "resource_id", op: EQ, value: "${cluster}" } }) { series { labels { key value } points { timestamp value } } plan { fragments { source interval } } } }`,
+  });
+
+async function timed(url: string, bearer: string, text: string): Promise<Answer> {
+  const started = performance.now();
+  const r = await post(url, bearer, text);
+  const ms = performance.now() - started;
+  const data = (JSON.parse(r.text) as { data?: { timeseries?: { series: unknown; plan: { fragments: Fragment[] } } } }).data?.timeseries;
+  if (r.status !== 200 || !data) throw new Error(`routing query failed: ${r.text.slice(0, 400)}`);
+  return { ms, series: JSON.stringify(data.series), fragments: data.plan.fragments };
+}
+
+/** Rows each route reads, counted in the data itself (after the server let go of the file). */
+async function rowsRead(file: string, cluster: string, auto: Fragment[], raw: Fragment[]): Promise<{ auto: number; raw: number; total: number }> {
+  // Opened only once the server has stopped: DuckDB allows one process per file.
+  const instance = await DuckDBInstance.create(file);
+  const c = await instance.connect();
+  const count = async (f: Fragment): Promise<number> => {
+    const [start, end] = f.interval.split('/').map((t) => Date.parse(t));
+    const table = f.source === 'raw' ? 'telemetry_raw' : f.source;
+    const level = f.source === 'raw' ? '' : `AND level = '${levelId(['topic'])}'`;
+    const sql = `SELECT count(*) AS n FROM ${table} WHERE metric = '${M}' AND resource_id = '${cluster}' ${level}
+      AND __time >= epoch_ms(CAST(${start} AS BIGINT)) AND __time < epoch_ms(CAST(${end} AS BIGINT))`;
+    return Number((await c.runAndReadAll(sql)).getRowObjectsJS()[0]?.['n'] ?? 0);
+  };
+  let a = 0;
+  let r = 0;
+  for (const f of auto) a += await count(f);
+  for (const f of raw) r += await count(f);
+  const total = Number((await c.runAndReadAll('SELECT count(*) AS n FROM telemetry_raw')).getRowObjectsJS()[0]?.['n'] ?? 0);
+  c.closeSync();
+  instance.closeSync();
+  return { auto: a, raw: r, total };
+}
+
+/**
+ * Scenario 3: a 30-day hourly query served by the planner (hourly rollup plus
+ * the raw tail) against the same query forced to raw (`source: RAW`, internal
+ * role), alternating, with every cache off so each request reaches DuckDB.
+ */
+export async function routing(o: ScenarioOptions): Promise<ScenarioReport> {
+  const file = join(o.dir, 'big.duckdb');
+  const seeded = seed(file, BIG, true);
+  const env = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0', STRATA_CACHE_COMPLETE_TTL: '0', STRATA_CACHE_FRESH_TTL: '0', STRATA_CACHE_STALE_TTL: '0', STRATA_RESPONSE_CACHE_TTL: '0' };
+  const strata = await startStrata(file, env);
+  const bearer = token('internal');
+  let cluster = '';
+  const autos: Answer[] = [];
+  const raws: Answer[] = [];
+  try {
+    const list = await post(strata.url, bearer, JSON.stringify({ query: '{ resources { id } }' }));
+    cluster = (JSON.parse(list.text) as { data: { resources: { id: string }[] } }).data.resources[0]?.id ?? '';
+    await timed(strata.url, bearer, body(cluster, 'AUTO')); // warm-up: DuckDB loads the columns once
+    await timed(strata.url, bearer, body(cluster, 'RAW'));
+    for (let i = 0; i < 5; i++) {
+      autos.push(await timed(strata.url, bearer, body(cluster, 'AUTO')));
+      raws.push(await timed(strata.url, bearer, body(cluster, 'RAW')));
+    }
+  } finally {
+    await strata.stop();
+  }
+  const read = await rowsRead(file, cluster, autos[0]?.fragments ?? [], raws[0]?.fragments ?? []);
+  const ratio = median(raws.map((r) => r.ms)) / median(autos.map((a) => a.ms));
+  const equal = autos.every((a) => a.series === raws[0]?.series) && raws.every((r) => r.series === raws[0]?.series);
+  return {
+    id: 3,
+    title: 'Routing: 30-day hourly query, rollup vs forced raw',
+    target: 'the rollup route ≥ 20× faster, results equal',
+    met: ratio >= 20 && equal,
+    figures: [
+      ['dataset', `${(read.total / 1e6).toFixed(1)} million raw rows (${seeded.startsWith('reused') ? 'reused' : 'generated'}: .cache/bench/big.duckdb)`],
+      ['latency raw ÷ rollup (median of 5 alternating pairs)', `${fixed(ratio, 1)}×`],
+      ['rollup route ms (median, each)', `${fixed(median(autos.map((a) => a.ms)), 1)} (${autos.map((a) => fixed(a.ms, 0)).join(', ')})`],
+      ['forced raw ms (median, each)', `${fixed(median(raws.map((r) => r.ms)), 1)} (${raws.map((r) => fixed(r.ms, 0)).join(', ')})`],
+      ['rows read: rollup route / raw', `${read.auto} / ${read.raw} (${fixed(read.raw / Math.max(1, read.auto), 0)}× fewer)`],
+      ['rollup route fragments', (autos[0]?.fragments ?? []).map((f) => `${f.source} ${f.interval}`).join('; ')],
+      ['results equal (series JSON, all 10 answers)', equal ? 'yes' : 'NO'],
+    ],
+    notes: ['One internal client, sequential requests over HTTP to `npm start`; the piece and response caches are off (TTL 0) so every request runs its SQL.'],
+  };
+}
