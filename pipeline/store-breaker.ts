@@ -4,7 +4,7 @@ import type { PartialRow } from '../planner/query.ts';
 import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
 
 export interface StoreBreakerOptions {
-  /** How long the breaker stays open before letting one trial call through. */
+  /** How long the breaker stays open before letting one trial call through; 0 turns the breaker off. */
   readonly resetMs: number;
   /** Failure percentage over the rolling window (10 s) that opens it, once `minCalls` calls were seen. */
   readonly failurePercent: number;
@@ -25,7 +25,7 @@ export class StoreBreaker {
   private readonly breaker: CircuitBreaker<[StoreRequest], Map<string, PartialRow[]>>;
 
   constructor(
-    store: MetricStore,
+    private readonly store: MetricStore,
     private readonly options: StoreBreakerOptions = DEFAULT_BREAKER,
   ) {
     this.breaker = new CircuitBreaker((request: StoreRequest) => store.queryPieces(request), {
@@ -43,6 +43,7 @@ export class StoreBreaker {
   }
 
   async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
+    if (this.options.resetMs <= 0) return this.store.queryPieces(request); // turned off
     try {
       return await this.breaker.fire(request);
     } catch (error) {

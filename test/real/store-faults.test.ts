@@ -62,13 +62,16 @@ after(async () => {
   await duck.close();
 });
 
+/** Whole-answer replay is off here: these tests drop cache entries directly, not through an event. */
+const NO_REPLAY = { STRATA_RESPONSE_CACHE_TTL: '0' } as const;
+
 async function invalidateAll(r: Replica): Promise<void> {
   await r.app.resultCache.invalidate(['t:t-1'], [`${M}received_bytes`], { start: 0, end: Date.parse('2026-11-21T00:00:00Z') });
 }
 
 test('store down: UPSTREAM_UNAVAILABLE at once, cached pieces served stale, the breaker opens and closes again', async () => {
   const switchable = new SwitchableStore(duck);
-  const r = await startReplica(switchable.asStore(), { STRATA_BREAKER_RESET: '1s' });
+  const r = await startReplica(switchable.asStore(), { ...NO_REPLAY, STRATA_BREAKER_RESET: '1s' });
   try {
     const token = r.token('customer', 't-1');
     const fresh = await post(`${r.base}/graphql`, token, query(6));
@@ -107,7 +110,7 @@ test('store down: UPSTREAM_UNAVAILABLE at once, cached pieces served stale, the 
 
 test('store hangs: UPSTREAM_TIMEOUT at the deadline, stale where a copy exists, the hung query abandoned', async () => {
   const switchable = new SwitchableStore(duck);
-  const r = await startReplica(switchable.asStore(), { STRATA_QUERY_TIMEOUT: '800ms' });
+  const r = await startReplica(switchable.asStore(), { ...NO_REPLAY, STRATA_QUERY_TIMEOUT: '800ms' });
   try {
     const token = r.token('customer', 't-1');
     assert.equal((await post(`${r.base}/graphql`, token, query(5))).status, 200);

@@ -64,6 +64,8 @@ export const randomKid = (): string => randomUUID();
 export class FakeJwks {
   fetches = 0;
   mode: 'ok' | 'error' | 'hang' = 'ok';
+  /** Answers this much later: keeps a fetch in flight while concurrent requests arrive. */
+  delayMs = 0;
   private keys: Record<string, unknown>[] = [];
   private readonly server: Server;
 
@@ -78,7 +80,10 @@ export class FakeJwks {
       self.fetches += 1;
       if (self.mode === 'hang') return; // never answers; the client's timeout must end it
       if (self.mode === 'error') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('boom');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: self.keys }));
+      const body = JSON.stringify({ keys: self.keys });
+      const answer = (): void => void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      if (self.delayMs > 0) setTimeout(answer, self.delayMs);
+      else answer();
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

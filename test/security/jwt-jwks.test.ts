@@ -84,7 +84,10 @@ test('concurrent unknown kids share one refresh', async () => {
   const edge = await jwksEdge();
   assert.equal((await ask(edge.url, signed(keyA))).status, 200);
   const forger = rsaKey('x');
+  // The refresh stays in flight 1.5 s, so the 30 requests meet it even on a loaded machine.
+  jwks.delayMs = 1500;
   const answers = await Promise.all(Array.from({ length: 30 }, () => ask(edge.url, signed({ ...forger, kid: randomKid() }))));
+  jwks.delayMs = 0;
   assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([401]));
   assert.ok(jwks.fetches < 10, `${jwks.fetches} fetches for 30 concurrent unknown kids`);
 });

@@ -162,7 +162,10 @@ test('through the whole service: store errors reach the client with their code a
     return lines('["branch","bucket","v_sum"]\n\n')(req, res, body);
   };
   const store = new DruidStore({ url, coordinatorUrl: url, timeoutMs: 200 });
-  const app = await createApp(loadConfig({}, { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent' }), { store });
+  // Five failures in a row would open the store circuit breaker: it is off here, so every attempt
+  // reaches the store (the breaker has its own test in test/real/store-faults.test.ts).
+  const config = loadConfig({}, { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', STRATA_BREAKER_RESET: '0' });
+  const app = await createApp(config, { store });
   const doc = `{ timeseries(query: { metric: "${M}", granularity: PT1H, interval: "now-6h/now-3h", filter: { field: "resource_id", op: EQ, value: "lkc-1" } }) {
     series { points { value } } plan { operation { storeQueries cacheHits } } } }`;
   const who = principal('customer', 't-1');
