@@ -355,29 +355,7 @@ cmd_start() {
 
 cmd_stop() {
   take_lock
-  local pid
-  pid="$(running_pid)"
-  if [[ -z "$pid" ]]; then
-    log "not running"
-    rm -f "$PID_FILE"
-    return 0
-  fi
-  log "stopping pid $pid (SIGTERM; controlled shutdown)"
-  kill -TERM "$pid" 2>/dev/null || true
-  # A broker a test left SIGSTOPped would never act on the SIGTERM.
-  kill -CONT "$pid" 2>/dev/null || true
-  local t0=$SECONDS deadline=$((SECONDS + STOP_TIMEOUT_S))
-  while alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "still alive after ${STOP_TIMEOUT_S}s; SIGKILL (next start will run log recovery)"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.2
-  done
-  rm -f "$PID_FILE"
-  log "stopped in $((SECONDS - t0))s"
+  stop_server "next start will run log recovery"
 }
 
 cmd_env() {

@@ -139,28 +139,7 @@ cmd_start() {
 
 cmd_stop() {
   take_lock
-  local pid
-  pid="$(running_pid)"
-  if [[ -z "$pid" ]]; then
-    log "not running"
-    rm -f "$PID_FILE"
-    return 0
-  fi
-  log "stopping pid $pid (SIGTERM)"
-  kill -TERM "$pid" 2>/dev/null || true
-  # If a test left it SIGSTOPped, the SIGTERM stays pending until it runs again.
-  kill -CONT "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT_S))
-  while alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "still alive after ${STOP_TIMEOUT_S}s; SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
-  rm -f "$PID_FILE"
-  log "stopped"
+  stop_server
 }
 
 cmd_env() {
@@ -169,11 +148,4 @@ cmd_env() {
   echo "REDIS_URL=redis://127.0.0.1:$(cat "$PORT_FILE")"
 }
 
-case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
-  status) cmd_status ;;
-  env) cmd_env ;;
-  -h | --help | help) usage ;;
-  *) usage; exit 2 ;;
-esac
+dispatch "$@"

@@ -58,3 +58,42 @@ cmd_status() {
   log "not running"
   return 1
 }
+
+# Stops the server in PID_FILE: SIGTERM (and SIGCONT, as a test may have left it SIGSTOPped,
+# which would keep the SIGTERM pending), then SIGKILL after STOP_TIMEOUT_S. $1: what SIGKILL implies.
+stop_server() {
+  local pid
+  pid="$(running_pid)"
+  if [[ -z "$pid" ]]; then
+    log "not running"
+    rm -f "$PID_FILE"
+    return 0
+  fi
+  log "stopping pid $pid (SIGTERM)"
+  kill -TERM "$pid" 2>/dev/null || true
+  kill -CONT "$pid" 2>/dev/null || true
+  local t0=$SECONDS deadline=$((SECONDS + STOP_TIMEOUT_S))
+  while alive "$pid"; do
+    if ((SECONDS >= deadline)); then
+      log "still alive after ${STOP_TIMEOUT_S}s; SIGKILL${1:+ ($1)}"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.1
+  done
+  rm -f "$PID_FILE"
+  log "stopped in $((SECONDS - t0))s"
+}
+
+# The command-line entry of every service script: start|stop|status|env|help.
+dispatch() {
+  case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    -h | --help | help) usage ;;
+    *) usage; exit 2 ;;
+  esac
+}
