@@ -59,7 +59,7 @@ const EnvSchema = z.object({
   STRATA_CACHE_COMPLETE_TTL: durationMs('6h'),
   STRATA_CACHE_FRESH_TTL: durationMs('15s'),
   STRATA_CACHE_STALE_TTL: durationMs('24h'),
-  STRATA_RESPONSE_CACHE_TTL: durationMs('1s'),
+  STRATA_RESPONSE_CACHE_TTL: durationMs('5s'),
   STRATA_NOW_STEP: durationMs('1m'),
   STRATA_RESPONSE_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_WORKERS: int(1, 64).default(1),

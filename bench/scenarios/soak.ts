@@ -13,7 +13,7 @@ const LIMIT = 256 * 1024 * 1024;
  */
 export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
   const file = dashboardDataset(o.dir, 'soak.duckdb');
-  const server = await startBenchServer(file, serverEnv('1s'));
+  const server = await startBenchServer(file, serverEnv(undefined));
   const samples: { t: number; rss: number; heap: number }[] = [];
   try {
     const requests = await dashboardRequests(server);
