@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkReadiness } from '../../api/readiness.ts';
 import { seededStore } from '../helpers/fixture.ts';
 import { post, startReplica } from '../helpers/edge-server.ts';
 import { privateRedis } from '../helpers/services.ts';
@@ -11,7 +12,7 @@ import { privateRedis } from '../helpers/services.ts';
  */
 const resources = JSON.stringify({ query: '{ resources { id } }' });
 
-test('two replicas spend one tenant budget in Redis; with Redis dead the insurance quota still limits', async () => {
+test('two replicas spend one tenant budget in Redis; with Redis dead the insurance quota still limits and readiness says degraded', async () => {
   const store = await seededStore();
   const redis = await privateRedis();
   const env = { STRATA_CACHE: 'redis', REDIS_URL: redis.url, STRATA_RATE_LIMIT: '6', STRATA_TOKEN_RATE_LIMIT: '1000' } as const;
@@ -23,7 +24,11 @@ test('two replicas spend one tenant budget in Redis; with Redis dead the insuran
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429], 'six in total across both replicas');
     assert.equal((await post(`${b.base}/graphql`, b.token('customer', 't-2'), resources)).status, 200);
 
+    assert.equal((await checkReadiness(a.app, false)).body.status, 'ready');
     redis.stop();
+    // Readiness shows the cache down but stays 200: queries fall through to the store.
+    const degraded = await checkReadiness(a.app, false);
+    assert.deepEqual([degraded.httpStatus, degraded.body.status, degraded.body.checks['cache']?.ok], [200, 'degraded', false]);
     const during: { status: number; ms: number }[] = [];
     for (let i = 0; i < 6; i++) {
       const started = performance.now();
