@@ -1,7 +1,7 @@
 import { MINUTE_MS, ROLLUPS, type RollupName } from '../catalog/catalog.ts';
 import { newAggregationEvent, type AggregationEvent } from '../events/aggregation-event.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { newTraceparent } from '../events/trace-context.ts';
+import { traceAggregation } from '../observability/event-trace.ts';
 import { alignDown } from '../planner/interval.ts';
 import type { Interval } from '../planner/query.ts';
 import type { MetricStore } from '../store/metric-store.ts';
@@ -40,11 +40,12 @@ export class ReferenceAggregator {
 
   /** Rebuilds a rollup over an aligned interval (e.g. after late data) and publishes it again. */
   async publish(rollup: RollupName, interval: Interval, headers: Record<string, string> = {}): Promise<AggregationEvent> {
-    const touched = await this.store.buildRollup(rollup, interval);
-    const event = newAggregationEvent(rollup, interval, touched.tenants, touched.metrics, this.now());
-    // The trace context travels in the message headers, so the listener's work links to this publish.
-    const withTrace = { traceparent: newTraceparent(), ...headers };
-    if (touched.tenants.length > 0 && touched.metrics.length > 0) await this.bus.publish(event, withTrace);
-    return event;
+    return traceAggregation(rollup, async (traceparent) => {
+      const touched = await this.store.buildRollup(rollup, interval);
+      const event = newAggregationEvent(rollup, interval, touched.tenants, touched.metrics, this.now());
+      // The trace context travels in the message headers, so the listener's work links to this aggregation.
+      if (touched.tenants.length > 0 && touched.metrics.length > 0) await this.bus.publish(event, { traceparent, ...headers });
+      return event;
+    });
   }
 }

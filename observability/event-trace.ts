@@ -1,4 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Link, type Span } from '@opentelemetry/api';
+import { newTraceparent } from '../events/trace-context.ts';
 import { EVENT_COUNTERS } from './metrics.ts';
 import { failSpan, isTracing, tracer } from './tracing.ts';
 
@@ -69,4 +70,25 @@ export function observeEvent(span: Span | undefined, outcome: keyof typeof EVENT
   span.setAttribute('strata.event.outcome', outcome);
   if (eventId) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, eventId);
   if (datasource) span.setAttribute('strata.datasource', datasource);
+}
+
+/**
+ * The aggregator's work for one event (the rollup rebuild and the publish) as
+ * a span of its own, whose context travels in the event's `traceparent`: the
+ * consumers' spans then hang under the aggregation that caused them. Without
+ * tracing, the header still starts a fresh trace id for the logs to share.
+ */
+export async function traceAggregation<T>(rollup: string, work: (traceparent: string) => Promise<T>): Promise<T> {
+  if (!isTracing()) return work(newTraceparent());
+  const span = tracer.startSpan(`aggregate ${rollup}`, { kind: SpanKind.INTERNAL, attributes: { 'strata.rollup': rollup } });
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  try {
+    return await work(carrier['traceparent'] ?? newTraceparent());
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }

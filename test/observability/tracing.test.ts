@@ -145,6 +145,9 @@ test('the reference aggregator publishes a trace context that the consumer span 
   const consumer = one(exporter.getFinishedSpans(), (s) => s.kind === SpanKind.CONSUMER, 'consumer span');
   assert.equal(consumer.links[0]?.context.traceId, traceId);
   assert.equal(consumer.links[0]?.context.spanId, spanId);
+  const aggregation = one(exporter.getFinishedSpans(), (s) => s.name === 'aggregate rollup_1h', 'aggregator span');
+  assert.equal(aggregation.spanContext().spanId, spanId, 'the header carries the aggregation span itself');
+  assert.equal(consumer.parentSpanContext?.spanId, spanId, 'the consumer span hangs under it');
 });
 
 test('a malformed traceparent starts a new trace with no link, and a rejected message is marked', async () => {
