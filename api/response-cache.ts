@@ -25,9 +25,9 @@ export interface ResponseCacheStats {
   invalidated: number;
   /** Not cacheable (GET, billing, not JSON): executed without a lookup. */
   bypassed: number;
-  /** Misses whose execution needed no store query (every piece came from the piece cache). */
+  /** Executed requests (misses and bypassed) that needed no store query: every piece came from the piece cache. */
   missesWithoutStore: number;
-  /** Misses that ran store queries, and how many. */
+  /** Store queries of the executed requests. */
   storeQueries: number;
 }
 
@@ -90,11 +90,10 @@ export class ResponseCache {
     return this.options.ttlMs > 0;
   }
 
-  /** The ticket for a request, or undefined when its answer must not be cached. */
-  ticket(req: IncomingMessage, context: RequestContext, body: string): ResponseTicket | undefined {
-    if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing') return this.bypass();
+  /** The ticket for a request; one whose answer must not be cached only counts (it is never served or kept). */
+  ticket(req: IncomingMessage, context: RequestContext, body: string): ResponseTicket {
     const type = req.headers['content-type'] ?? '';
-    if (!type.startsWith('application/json')) return this.bypass();
+    if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing' || !type.startsWith('application/json')) return this.bypass(context);
     const key = `${scopeId(context.scope)}\n${context.principal.role}\n${context.now}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
     const epoch = this.options.epoch();
     const startedAt = this.clock();
@@ -104,9 +103,16 @@ export class ResponseCache {
     };
   }
 
-  private bypass(): undefined {
+  private bypass(context: RequestContext): ResponseTicket {
     this.stats.bypassed += 1;
-    return undefined;
+    return { serve: () => false, store: () => this.count(context) };
+  }
+
+  /** How the executed request was served: with or without store queries (every piece from the piece cache). */
+  private count(context: RequestContext): void {
+    const queries = context.stats.storeQueries;
+    this.stats.storeQueries += queries;
+    if (queries === 0) this.stats.missesWithoutStore += 1;
   }
 
   private serve(key: string, epoch: number, res: ServerResponse): boolean {
@@ -125,9 +131,7 @@ export class ResponseCache {
   }
 
   private store(key: string, epoch: number, startedAt: number, context: RequestContext, status: number, headers: Iterable<[string, string]>, text: string): void {
-    const queries = context.stats.storeQueries;
-    this.stats.storeQueries += queries;
-    if (queries === 0) this.stats.missesWithoutStore += 1;
+    this.count(context);
     // `"errors":` also matches a partial answer (a field that failed): never cached. A label that merely
     // contains the word is escaped (\"errors\") and does not match.
     if (status !== 200 || text.includes('"errors":')) return;

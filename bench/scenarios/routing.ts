@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { createApp } from '../../api/app.ts';
 import { levelId } from '../../catalog/catalog.ts';
+import { loadConfig } from '../../config/config.ts';
+import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { principal, runDirect } from '../../test/helpers/fixture.ts';
 import { post, startStrata } from '../lib/children.ts';
 import { FIXED_END, seed, token } from '../lib/dataset.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
@@ -59,6 +63,37 @@ async function rowsRead(file: string, cluster: string, auto: Fragment[], raw: Fr
   return { auto: a, raw: r, total };
 }
 
+const CACHES_OFF = { STRATA_CACHE_COMPLETE_TTL: '0', STRATA_CACHE_FRESH_TTL: '0', STRATA_CACHE_STALE_TTL: '0', STRATA_RESPONSE_CACHE_TTL: '0' };
+
+/**
+ * The same two queries through the pipeline in-process (plan, SQL, merge; no
+ * HTTP, no GraphQL), to split a request's time between the store work that
+ * routing saves and the fixed cost of answering 4,320 points.
+ */
+async function inProcess(file: string, cluster: string): Promise<{ auto: number[]; raw: number[] }> {
+  const store = await DuckDbStore.open(file);
+  const app = await createApp(loadConfig({}, { STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'silent', STRATA_AGGREGATE_EVERY: '0', ...CACHES_OFF }), { store });
+  const args = { metric: M, granularity: 'PT1H' as const, interval: 'now-30d/now', groupBy: ['topic'], filter: { field: 'resource_id', op: 'EQ' as const, value: cluster } };
+  const time = async (forceRaw: boolean): Promise<number> => {
+    const started = performance.now();
+    await runDirect(app, principal('internal'), args, forceRaw);
+    return performance.now() - started;
+  };
+  const out = { auto: [] as number[], raw: [] as number[] };
+  try {
+    await time(false);
+    await time(true);
+    for (let i = 0; i < 5; i++) {
+      out.auto.push(await time(false));
+      out.raw.push(await time(true));
+    }
+  } finally {
+    await app.close();
+    await store.close();
+  }
+  return out;
+}
+
 /**
  * Scenario 3: a 30-day hourly query served by the planner (hourly rollup plus
  * the raw tail) against the same query forced to raw (`source: RAW`, internal
@@ -67,7 +102,7 @@ async function rowsRead(file: string, cluster: string, auto: Fragment[], raw: Fr
 export async function routing(o: ScenarioOptions): Promise<ScenarioReport> {
   const file = join(o.dir, 'big.duckdb');
   const seeded = seed(file, BIG, true);
-  const env = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0', STRATA_CACHE_COMPLETE_TTL: '0', STRATA_CACHE_FRESH_TTL: '0', STRATA_CACHE_STALE_TTL: '0', STRATA_RESPONSE_CACHE_TTL: '0' };
+  const env = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0', ...CACHES_OFF };
   const strata = await startStrata(file, env);
   const bearer = token('internal');
   let cluster = '';
@@ -86,6 +121,8 @@ export async function routing(o: ScenarioOptions): Promise<ScenarioReport> {
     await strata.stop();
   }
   const read = await rowsRead(file, cluster, autos[0]?.fragments ?? [], raws[0]?.fragments ?? []);
+  const pipeline = await inProcess(file, cluster);
+  const pipelineRatio = median(pipeline.raw) / median(pipeline.auto);
   const ratio = median(raws.map((r) => r.ms)) / median(autos.map((a) => a.ms));
   const equal = autos.every((a) => a.series === raws[0]?.series) && raws.every((r) => r.series === raws[0]?.series);
   return {
@@ -98,6 +135,7 @@ export async function routing(o: ScenarioOptions): Promise<ScenarioReport> {
       ['latency raw ÷ rollup (median of 5 alternating pairs)', `${fixed(ratio, 1)}×`],
       ['rollup route ms (median, each)', `${fixed(median(autos.map((a) => a.ms)), 1)} (${autos.map((a) => fixed(a.ms, 0)).join(', ')})`],
       ['forced raw ms (median, each)', `${fixed(median(raws.map((r) => r.ms)), 1)} (${raws.map((r) => fixed(r.ms, 0)).join(', ')})`],
+      ['in-process pipeline (plan + SQL + merge, no HTTP/GraphQL): raw ÷ rollup', `${fixed(pipelineRatio, 1)}× (rollup ${fixed(median(pipeline.auto), 1)} ms, raw ${fixed(median(pipeline.raw), 1)} ms, medians of 5 alternating pairs)`],
       ['rows read: rollup route / raw', `${read.auto} / ${read.raw} (${fixed(read.raw / Math.max(1, read.auto), 0)}× fewer)`],
       ['rollup route fragments', (autos[0]?.fragments ?? []).map((f) => `${f.source} ${f.interval}`).join('; ')],
       ['results equal (series JSON, all 10 answers)', equal ? 'yes' : 'NO'],
