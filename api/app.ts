@@ -13,6 +13,7 @@ import { DEFAULT_BREAKER } from '../pipeline/store-breaker.ts';
 import { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import { resolvers } from '../resolvers/resolvers.ts';
 import { LandedFeed } from '../subscriptions/landed-feed.ts';
+import { ResponseEpochs } from './response-epochs.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from './context.ts';
 import { maskError } from './errors.ts';
@@ -37,6 +38,8 @@ export interface App {
   readonly listener: AggregationListener;
   /** Applied aggregations, fanned out to live subscriptions (subscriptions/). */
   readonly landed: LandedFeed;
+  /** When replayed whole answers go out of date, per tenant scope. */
+  readonly responseEpochs: ResponseEpochs;
   readonly aggregator: ReferenceAggregator;
   readonly log: Logger;
   close(): Promise<void>;
@@ -71,7 +74,12 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
   });
   const landed = new LandedFeed();
-  const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock, onApplied: landed.publish });
+  const responseEpochs = new ResponseEpochs(watermarks);
+  const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock, onApplied: (applied) => {
+      responseEpochs.applied(applied);
+      landed.publish(applied);
+    },
+  });
   await bus.subscribe(listener.handle);
   const aggregator = new ReferenceAggregator(store, bus, clock);
   // Requests see `now` rounded down to STRATA_NOW_STEP: the data has one-minute resolution, and a sliding
@@ -88,6 +96,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     bus,
     listener,
     landed,
+    responseEpochs,
     aggregator,
     log,
     async close() {

@@ -55,9 +55,9 @@ export function createHttpServer(app: App): StrataServer {
   return Object.assign(server, { gate: edge.gate, responses: edge.responses, drain });
 }
 
-/** Whole answers for repeated operations; any applied aggregation event invalidates them. */
+/** Whole answers for repeated operations; an applied aggregation event invalidates those of the scopes it touched. */
 const responseCacheOf = (app: App): ResponseCache =>
-  new ResponseCache({ ...app.services.config.responseCache, epoch: () => app.listener.stats.applied });
+  new ResponseCache({ ...app.services.config.responseCache, epoch: app.responseEpochs.of });
 
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];

@@ -8,10 +8,11 @@ export interface ResponseCacheOptions {
   readonly ttlMs: number;
   readonly maxBytes: number;
   /**
-   * Changes whenever an aggregation event has been applied (the listener's
-   * applied count): every entry made before is dropped on its next read.
+   * The epoch of a tenant scope (scope id): it changes whenever an applied
+   * aggregation event touched that scope (see api/response-epochs.ts); every
+   * entry of the scope made before is dropped on its next read.
    */
-  readonly epoch: () => number;
+  readonly epoch: (scope: string) => number;
   /** Wall clock for the TTL (tests pass their own). */
   readonly wallClock?: () => number;
 }
@@ -59,8 +60,9 @@ export interface ResponseTicket {
  *   header (they select Apollo's CSRF check and response format), then the
  *   exact body.
  * - An applied aggregation event (the same event that bumps the piece cache's
- *   generations and moves the rollup watermarks) moves the epoch; an entry
- *   made under an older epoch is never served. The epoch is read when the
+ *   generations and moves the rollup watermarks) moves the epoch of the
+ *   scopes it touched (all of them if a watermark moved); an entry made under
+ *   an older epoch of its scope is never served. The epoch is read when the
  *   request starts, so an answer computed across an event is stored under the
  *   old epoch and never read: the cache-aside race of the piece cache, closed
  *   the same way.
@@ -94,12 +96,13 @@ export class ResponseCache {
   ticket(req: IncomingMessage, context: RequestContext, body: string): ResponseTicket {
     const type = req.headers['content-type'] ?? '';
     if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing' || !type.startsWith('application/json')) return this.bypass(context);
-    const key = `${scopeId(context.scope)}\n${context.principal.role}\n${context.now}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
-    const epoch = this.options.epoch();
+    const scope = scopeId(context.scope);
+    const key = `${scope}\n${context.principal.role}\n${context.now}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
+    const epoch = this.options.epoch(scope);
     const startedAt = this.clock();
     return {
       serve: (res) => this.serve(key, epoch, res),
-      store: (status, headers, text) => this.store(key, epoch, startedAt, context, status, headers, text),
+      store: (status, headers, text) => this.store(key, scope, epoch, startedAt, context, status, headers, text),
     };
   }
 
@@ -130,13 +133,13 @@ export class ResponseCache {
     return false;
   }
 
-  private store(key: string, epoch: number, startedAt: number, context: RequestContext, status: number, headers: Iterable<[string, string]>, text: string): void {
+  private store(key: string, scope: string, epoch: number, startedAt: number, context: RequestContext, status: number, headers: Iterable<[string, string]>, text: string): void {
     this.count(context);
     // `"errors":` also matches a partial answer (a field that failed): never cached. A label that merely
     // contains the word is escaped (\"errors\") and does not match.
     if (status !== 200 || text.includes('"errors":')) return;
     const expiresAt = startedAt + this.options.ttlMs;
-    if (this.clock() >= expiresAt || epoch !== this.options.epoch()) return;
+    if (this.clock() >= expiresAt || epoch !== this.options.epoch(scope)) return;
     this.entries.set(key, { epoch, expiresAt, headers: Object.fromEntries(headers), body: Buffer.from(text) });
   }
 }

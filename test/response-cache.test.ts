@@ -5,6 +5,7 @@ import type { RequestContext } from '../api/context.ts';
 import { ResponseCache } from '../api/response-cache.ts';
 import type { Role } from '../auth/principal.ts';
 import { HOUR_MS } from '../catalog/catalog.ts';
+import { newAggregationEvent } from '../events/aggregation-event.ts';
 import { newStats } from '../pipeline/piece-loader.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import { post, startReplica, type Replica } from './helpers/edge-server.ts';
@@ -12,8 +13,9 @@ import { END, seededStore } from './helpers/fixture.ts';
 
 /**
  * The response cache replays whole answers. What must hold: the tenant is in
- * every key, an applied aggregation event drops every older answer (also one
- * computed across the event), and a sliding window's `now` lags by at most the TTL.
+ * every key, an applied aggregation event drops every older answer of the
+ * scopes it touched (also one computed across the event), and a sliding
+ * window's `now` lags by at most the TTL.
  */
 const M = 'io.confluent.kafka.server/';
 
@@ -146,6 +148,36 @@ test('over HTTP: replayed for the tenant, refused to another tenant, fresh after
   assert.equal(total(await post(url, t1, body(cluster))), total(first), 'until the event, the cached answer stands (as in the piece cache)');
   await replica.app.aggregator.publish('rollup_1h', { start: hour, end: hour + HOUR_MS });
   assert.equal(total(await post(url, t1, body(cluster))), total(first) + 7000, 'the event made the next answer fresh');
+});
+
+test('over HTTP: an event drops only the answers of the tenants it names (and internal), one moving a watermark drops all', async () => {
+  const url = `${replica.base}/graphql`;
+  const t1 = replica.token('customer', 't-1');
+  const t2 = replica.token('customer', 't-2');
+  const internal = replica.token('internal');
+  const other = replica.app.services.resources.list('t-2')[0]?.resourceId ?? '';
+  const ask = (token: string, k: string): Promise<number> => post(url, token, body(k, 'now-10h/now')).then(total);
+  const [a, b, c] = [await ask(t1, cluster), await ask(t2, other), await ask(internal, other)];
+  const hits = replica.server.responses.stats.hits;
+  const hour = END - 4 * HOUR_MS;
+  await store.exec(`INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, 11)`, [hour + 60_000, cluster]);
+  const marks = JSON.stringify(replica.app.services.watermarks.snapshot());
+  // An upstream job that rebuilt this hour for t-1 only names t-1 (the reference aggregator, which
+  // rebuilds an hour for everyone, names every tenant with data in it). A republish: no watermark moves.
+  await store.buildRollup('rollup_1h', { start: hour, end: hour + HOUR_MS });
+  await replica.app.bus.publish(newAggregationEvent('rollup_1h', { start: hour, end: hour + HOUR_MS }, ['t-1'], [`${M}received_bytes`], END));
+  assert.equal(JSON.stringify(replica.app.services.watermarks.snapshot()), marks);
+  assert.equal(await ask(t1, cluster), a + 11, 't-1, named by the event, is computed again');
+  assert.equal(await ask(t2, other), b, 't-2 is not named: its answer is replayed');
+  assert.equal(replica.server.responses.stats.hits, hits + 1);
+  assert.equal(await ask(internal, other), c, 'internal reads every tenant: computed again (same value: t-2 did not change)');
+  assert.equal(replica.server.responses.stats.hits, hits + 1, 'the all-tenants scope was dropped');
+  // A watermark that moves changes every query's route (its plan): every scope is dropped.
+  replica.app.responseEpochs.applied({ eventId: 'x', rollup: 'rollup_1h', interval: { start: 0, end: 1 }, tenants: ['t-1'], metrics: [], publishedAt: '' });
+  replica.app.services.watermarks.advance('rollup_1h', { start: replica.app.services.watermarks.snapshot().rollup_1h, end: replica.app.services.watermarks.snapshot().rollup_1h + HOUR_MS });
+  replica.app.responseEpochs.applied({ eventId: 'y', rollup: 'rollup_1h', interval: { start: 0, end: 1 }, tenants: ['t-1'], metrics: [], publishedAt: '' });
+  await ask(t2, other);
+  assert.equal(replica.server.responses.stats.hits, hits + 1, 't-2 was dropped too');
 });
 
 test('over HTTP with a real clock: a sliding window moves on once the TTL has passed', async () => {
