@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
-import type { Principal } from '../auth/principal.ts';
+import { bearerToken } from '../auth/verify-token.ts';
 import type { App } from './app.ts';
 import { requestContext, type RequestContext } from './context.ts';
-import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
+import { armDeadline, authenticate, refuseAdmission, sendError, sendJson, spendQuota } from './edge-steps.ts';
+import { ErrorCode, StrataError } from './errors.ts';
 import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters, type ExportRequest } from './export-query.ts';
 import type { InFlightGate } from './in-flight-gate.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';
@@ -30,16 +30,11 @@ export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: S
     return sendJson(res, 405, { errors: [{ message: 'Use GET on /export.', extensions: { code: ErrorCode.BAD_REQUEST } }] });
   }
   const admitted = edge.gate.tryEnter();
-  if (admitted !== 'ok') {
-    res.setHeader('Retry-After', '1');
-    if (admitted === 'draining') res.setHeader('Connection', 'close');
-    return sendJson(res, 503, { errors: [{ message: 'The server is busy or shutting down; retry after the Retry-After delay.', extensions: { code: ErrorCode.OVERLOADED } }] });
-  }
+  if (admitted !== 'ok') return refuseAdmission(res, admitted);
   try {
     await exportRequest(edge, req, res);
   } catch (error) {
-    if (!isStrataError(error)) throw error;
-    sendError(res, error);
+    sendError(res, error, { statuses: EXPORT_STATUS });
   } finally {
     edge.gate.leave();
   }
@@ -48,15 +43,8 @@ export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: S
 async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { app } = edge;
   const token = bearerToken(req.headers.authorization);
-  const principal = await authenticate(app, token);
-  if (edge.limiter) {
-    const decision = await edge.limiter.admit(principal, token);
-    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
-    if (!decision.allowed) {
-      const message = `Rate limit exceeded for this ${decision.quota}; retry in ${decision.retryAfterS} s (see the RateLimit and RateLimit-Policy headers). Scrape less often.`;
-      throw new StrataError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: decision.retryAfterS });
-    }
-  }
+  const principal = await authenticate(app, token, '/export');
+  await spendQuota(edge.limiter, principal, token, res, ' Scrape less often.');
   if (principal.role === 'billing') throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
   const config = app.services.config;
   const request = parseExportRequest(new URL(req.url ?? '/', 'http://export.invalid').searchParams, config.metricsExport.maxClusters);
@@ -67,12 +55,7 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
     // The same answer for a foreign cluster as for a missing one: ids cannot be probed.
     throw new StrataError(ErrorCode.RESOURCE_NOT_FOUND, `No cluster of resource.kafka.id=${request.clusters.join(',')} was found. List the clusters you can export with the GraphQL \`resources\` query.`, { resourceIds: request.clusters });
   }
-  // A scraper that goes away, or a scrape past its deadline, cancels its store queries.
-  const timer = setTimeout(() => controller.abort(), config.limits.queryTimeoutMs);
-  res.on('close', () => {
-    clearTimeout(timer);
-    if (!res.writableFinished) controller.abort();
-  });
+  const disarm = armDeadline(res, controller, config.limits.queryTimeoutMs);
   try {
     const body = await exportBody(context, request, visible, hidden);
     res.statusCode = 200;
@@ -81,7 +64,7 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
     if (edge.gate.isDraining) res.setHeader('Connection', 'close');
     res.end(req.method === 'HEAD' ? undefined : body);
   } finally {
-    clearTimeout(timer);
+    disarm();
   }
 }
 
@@ -101,27 +84,5 @@ async function exportBody(context: RequestContext, request: ExportRequest, visib
   return renderOpenMetrics([...exports.map((e) => e.family), ...statusFamilies(hidden, truncated, window.start)]);
 }
 
-/** One generic 401 for every failure, as on /graphql; the reason goes to the log. */
-async function authenticate(app: App, token: string): Promise<Principal> {
-  try {
-    return await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
-  } catch (error) {
-    if (error instanceof AuthenticationError) app.log.warn('authentication failed', { reason: error.reason, route: '/export' });
-    throw error;
-  }
-}
-
 /** Export-specific statuses: a cluster nobody may see is a 404 here (GraphQL answers 200 with the error). */
 const EXPORT_STATUS: Partial<Record<ErrorCode, number>> = { RESOURCE_NOT_FOUND: 404 };
-
-function sendError(res: ServerResponse, error: StrataError): void {
-  const status = EXPORT_STATUS[error.code] ?? HTTP_STATUS[error.code] ?? 400;
-  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
-}

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap } from '@apollo/server';
-import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
+import { bearerToken } from '../auth/verify-token.ts';
 import type { App } from './app.ts';
 import { requestContext, type RequestContext } from './context.ts';
-import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
+import { armDeadline, authenticate, refuseAdmission, sendError, sendJson, spendQuota } from './edge-steps.ts';
+import { ErrorCode } from './errors.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
 import { serveExport } from './export-endpoint.ts';
@@ -87,34 +88,22 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
   const { app } = edge;
   const controller = new AbortController();
   let context: RequestContext;
-  let token: string;
   try {
-    token = bearerToken(req.headers.authorization);
-    context = await buildContext(app, token, controller.signal);
+    const token = bearerToken(req.headers.authorization);
+    const principal = await authenticate(app, token, '/graphql');
+    await spendQuota(edge.limiter, principal, token, res);
+    context = requestContext(app.services, principal, controller.signal);
   } catch (error) {
     return sendError(res, error);
   }
-  if (edge.limiter) {
-    const decision = await edge.limiter.admit(context.principal, token);
-    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
-    if (!decision.allowed) {
-      const message = `Rate limit exceeded for this ${decision.quota}; retry in ${decision.retryAfterS} s (see the RateLimit and RateLimit-Policy headers).`;
-      return sendError(res, new StrataError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: decision.retryAfterS }));
-    }
-  }
   const body = await readBody(req, app.services.config.limits.maxBodyBytes).catch((e: unknown) => e);
-  if (body instanceof Error) return sendError(res, body, true);
+  if (body instanceof Error) return sendError(res, body, { unread: true });
   const ticket = edge.responses.ticket(req, context, body as string);
   if (ticket?.serve(res)) return;
-  // A client that goes away, or a request past its deadline, cancels its store queries.
-  const timer = setTimeout(() => controller.abort(), app.services.config.limits.queryTimeoutMs);
-  res.on('close', () => {
-    clearTimeout(timer);
-    if (!res.writableFinished) controller.abort();
-  });
+  const disarm = armDeadline(res, controller, app.services.config.limits.queryTimeoutMs);
   if (edge.gate.isDraining) res.setHeader('Connection', 'close');
   await execute(app, req, res, body as string, context, ticket);
-  clearTimeout(timer);
+  disarm();
 }
 
 async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: string, context: RequestContext, ticket?: ResponseTicket): Promise<void> {
@@ -135,17 +124,6 @@ async function execute(app: App, req: IncomingMessage, res: ServerResponse, body
   res.end();
 }
 
-/** Verifies the token (a JWKS key may need a fetch); the client sees one generic 401, the log the reason. */
-async function buildContext(app: App, token: string, signal: AbortSignal): Promise<RequestContext> {
-  try {
-    const principal = await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
-    return requestContext(app.services, principal, signal);
-  } catch (error) {
-    if (error instanceof AuthenticationError) app.log.warn('authentication failed', { reason: error.reason });
-    throw error;
-  }
-}
-
 function parseJson(text: string): unknown {
   if (!text) return undefined;
   try {
@@ -153,31 +131,6 @@ function parseJson(text: string): unknown {
   } catch {
     return text; // Apollo answers a 400 for a body that is not JSON.
   }
-}
-
-function refuseAdmission(res: ServerResponse, reason: 'full' | 'draining'): void {
-  res.setHeader('Retry-After', '1');
-  if (reason === 'draining') res.setHeader('Connection', 'close');
-  const message =
-    reason === 'full'
-      ? 'The server is at its limit of concurrent requests; retry after the Retry-After delay.'
-      : 'The server is shutting down; retry (another replica will answer).';
-  sendJson(res, 503, { errors: [{ message, extensions: { code: ErrorCode.OVERLOADED } }] });
-}
-
-/** The body was not read when `unread`: close the connection rather than parse leftovers as a next request. */
-function sendError(res: ServerResponse, error: unknown, unread = false): void {
-  if (!isStrataError(error)) throw error;
-  const status = HTTP_STATUS[error.code] ?? 400;
-  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
-  if (unread) res.setHeader('Connection', 'close');
-  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
 }
 
 async function drainServer(server: Server, gate: InFlightGate, timeoutMs: number): Promise<void> {

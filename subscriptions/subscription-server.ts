@@ -7,7 +7,8 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SCHEMA_SDL, type App } from '../api/app.ts';
 import { maskError } from '../api/errors.ts';
-import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
+import { authenticate as authenticateToken } from '../api/edge-steps.ts';
+import { AuthenticationError, bearerToken } from '../auth/verify-token.ts';
 import type { Principal } from '../auth/principal.ts';
 import { resolvers } from '../resolvers/resolvers.ts';
 import { subscriptionContext } from './aggregation-landed.ts';
@@ -110,13 +111,12 @@ async function authenticate(app: App, ctx: WsContext, principals: WeakMap<WebSoc
   try {
     const header = typeof raw !== 'string' ? undefined : /^bearer /i.test(raw) ? raw : `Bearer ${raw}`;
     const token = bearerToken(header);
-    const principal = await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
+    const principal = await authenticateToken(app, token, 'websocket');
     principals.set(socket, principal);
     closeAtExpiry(socket, token);
     return true;
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
-    app.log.warn('authentication failed', { reason: error.reason, transport: 'websocket' });
     socket.close(CloseCode.Unauthorized, UNAUTHORIZED_REASON);
     return false;
   }

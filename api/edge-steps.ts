@@ -1,0 +1,76 @@
+import type { ServerResponse } from 'node:http';
+import { AuthenticationError, verifyToken } from '../auth/verify-token.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { App } from './app.ts';
+import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
+import type { RequestRateLimiter } from './rate-limiter.ts';
+
+/**
+ * The admission steps every token-scoped route shares (/graphql, /export), so
+ * that each refuses the same way: one 503 for a full or draining server, one
+ * generic 401 with the reason in the log, one quota and its headers.
+ */
+
+export function refuseAdmission(res: ServerResponse, reason: 'full' | 'draining'): void {
+  res.setHeader('Retry-After', '1');
+  if (reason === 'draining') res.setHeader('Connection', 'close');
+  const message =
+    reason === 'full'
+      ? 'The server is at its limit of concurrent requests; retry after the Retry-After delay.'
+      : 'The server is shutting down; retry (another replica will answer).';
+  sendJson(res, 503, { errors: [{ message, extensions: { code: ErrorCode.OVERLOADED } }] });
+}
+
+/** Verifies the token (a JWKS key may need a fetch); the client sees one generic 401, the log the reason. */
+export async function authenticate(app: App, token: string, route: string): Promise<Principal> {
+  try {
+    return await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
+  } catch (error) {
+    if (error instanceof AuthenticationError) app.log.warn('authentication failed', { reason: error.reason, route });
+    throw error;
+  }
+}
+
+/** Spends one request of the caller's quotas and sets the RateLimit headers; over a quota, RATE_LIMITED. */
+export async function spendQuota(limiter: RequestRateLimiter | undefined, principal: Principal, token: string, res: ServerResponse, advice = ''): Promise<void> {
+  if (!limiter) return;
+  const decision = await limiter.admit(principal, token);
+  for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+  if (decision.allowed) return;
+  const message = `Rate limit exceeded for this ${decision.quota}; retry in ${decision.retryAfterS} s (see the RateLimit and RateLimit-Policy headers).${advice}`;
+  throw new StrataError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds: decision.retryAfterS });
+}
+
+/**
+ * A client that goes away, or a request past its deadline, cancels its store
+ * queries. Returns the function that disarms the deadline once answered.
+ */
+export function armDeadline(res: ServerResponse, controller: AbortController, timeoutMs: number): () => void {
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  res.on('close', () => {
+    clearTimeout(timer);
+    if (!res.writableFinished) controller.abort();
+  });
+  return () => clearTimeout(timer);
+}
+
+export interface ErrorOptions {
+  /** The body was not read: close the connection rather than parse leftovers as a next request. */
+  readonly unread?: boolean;
+  /** Route-specific statuses over the shared ones. */
+  readonly statuses?: Partial<Record<ErrorCode, number>>;
+}
+
+export function sendError(res: ServerResponse, error: unknown, options: ErrorOptions = {}): void {
+  if (!isStrataError(error)) throw error;
+  const status = options.statuses?.[error.code] ?? HTTP_STATUS[error.code] ?? 400;
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  if (options.unread) res.setHeader('Connection', 'close');
+  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
