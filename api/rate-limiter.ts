@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Principal } from '../auth/principal.ts';
+import { failFastRedisOptions } from '../cache/redis-cache.ts';
 import type { Config } from '../config/config.ts';
 
 /** One quota: a name clients see in the RateLimit fields, and requests per window. */
@@ -93,13 +94,7 @@ export function rateLimiterFromConfig(config: Config): RequestRateLimiter | unde
 
 /** Same failure posture as the cache: short timeout, no offline queue, reconnect in the background. */
 function redisClient(url: string, timeoutMs: number): Redis {
-  const client = new Redis(url, {
-    commandTimeout: timeoutMs,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-  });
+  const client = new Redis(url, failFastRedisOptions(timeoutMs));
   client.on('error', () => undefined);
   return client;
 }

@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { CacheEntryWrite, CacheStore, VersionedRead, VersionedValue } from './cache-store.ts';
 
 export interface RedisCacheOptions {
@@ -10,6 +10,22 @@ export interface RedisCacheOptions {
 }
 
 type Client = Redis | Cluster;
+
+/**
+ * How Strata talks to Redis wherever it does (cache, quotas): a short timeout
+ * on every command, nothing queued while disconnected, reconnection in the
+ * background with backoff. A slow or absent Redis then costs a request at
+ * most the timeout, never a stall.
+ */
+export function failFastRedisOptions(commandTimeoutMs: number): RedisOptions {
+  return {
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  };
+}
 type VersionedClient = { strataGetVersioned(...args: string[]): Promise<unknown> };
 
 /**
@@ -48,13 +64,7 @@ export class RedisCache implements CacheStore {
   private readonly client: Client;
 
   constructor(options: RedisCacheOptions) {
-    const common = {
-      commandTimeout: options.commandTimeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1000,
-      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    };
+    const common = failFastRedisOptions(options.commandTimeoutMs);
     if (options.clusterNodes && options.clusterNodes.length > 0) {
       const nodes: ClusterNode[] = options.clusterNodes.map((n) => {
         const u = new URL(n);
