@@ -55,15 +55,22 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const source = config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath;
-  if (!worker) announce(config, `${source} (${caughtUp.length} aggregation events published at start-up)`, port);
-  const shutdown = (signal: string): void => {
-    console.log(`${signal}: draining requests and stopping.`);
+  if (!worker) announce(config, `${sourceOf(config)} (${caughtUp.length} aggregation events published at start-up)`, port);
+  stopOnSignals(config, 'draining requests and stopping', () => {
     if (timer) clearInterval(timer);
     // In-flight requests finish (up to STRATA_DRAIN_TIMEOUT), then the consumer stops after
     // committing what it applied, then the store closes.
-    const stop = server.drain().then(() => app.close()).then(() => store.close());
-    stop.then(() => process.exit(0), (e: unknown) => (console.error(e), process.exit(1)));
+    return server.drain().then(() => app.close()).then(() => store.close());
+  });
+}
+
+const sourceOf = (config: Config): string => (config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath);
+
+/** SIGTERM or SIGINT runs `stop` once; the process exits when it settles, or is cut after the drain deadline. */
+function stopOnSignals(config: Config, doing: string, stop: () => Promise<void>): void {
+  const shutdown = (signal: string): void => {
+    console.log(`${signal}: ${doing}.`);
+    stop().then(() => process.exit(0), (e: unknown) => (console.error(e), process.exit(1)));
     setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
@@ -80,15 +87,8 @@ function announce(config: Config, what: string, port: number): void {
 async function primary(config: Config): Promise<void> {
   const store = await openStore(config);
   const running = await runPrimary(config, store, (line) => console.error(line));
-  const source = config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath;
-  announce(config, `${source} with ${config.workers} worker processes`, running.port);
-  const shutdown = (signal: string): void => {
-    console.log(`${signal}: stopping the workers.`);
-    running.stop().then(() => store.close()).then(() => process.exit(0), () => process.exit(1));
-    setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  announce(config, `${sourceOf(config)} with ${config.workers} worker processes`, running.port);
+  stopOnSignals(config, 'stopping the workers', () => running.stop().then(() => store.close()));
 }
 
 main().catch((error: unknown) => {
