@@ -16,14 +16,8 @@ export function subscriptionContext(principal: Principal, feed: LandedFeed): Sub
   return { principal, scope: scopeOf(principal), feed };
 }
 
-export interface AggregationLandedPayload {
-  readonly eventId: string;
-  readonly rollup: string;
-  readonly interval: { readonly start: string; readonly end: string };
-  readonly tenants: readonly string[];
-  readonly metrics: readonly string[];
-  readonly publishedAt: string;
-}
+/** The notice as GraphQL serves it: the same fields, the interval in ISO-8601. */
+export type AggregationLandedPayload = Omit<LandedNotice, 'interval'> & { readonly interval: { readonly start: string; readonly end: string } };
 
 function subscribe(_: unknown, args: { metrics?: readonly string[] | null }, ctx: SubscriptionContext): AsyncIterableIterator<LandedNotice> {
   const metrics = args.metrics ?? undefined;
