@@ -1,16 +1,13 @@
-import type { Server } from 'node:http';
-import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { createApp, type App } from '../../api/app.ts';
-import { createHttpServer } from '../../api/http-server.ts';
-import { mintDevToken } from '../../auth/mint-token.ts';
+import type { App } from '../../api/app.ts';
 import type { Role } from '../../auth/principal.ts';
 import { DAY_MS } from '../../catalog/catalog.ts';
-import { loadConfig, type Env } from '../../config/config.ts';
+import type { Env } from '../../config/config.ts';
 import { alignDown } from '../../planner/interval.ts';
 import type { MetricStore, StoreRequest } from '../../store/metric-store.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { seedStore } from '../../store/duckdb/seed-file.ts';
+import { startReplica } from './edge-server.ts';
 import { END, SMALL } from './fixture.ts';
 
 /**
@@ -38,13 +35,9 @@ export interface EdgeResponse {
 }
 
 export async function startEdge(store: MetricStore, env: Partial<Record<keyof Env, string>> = {}): Promise<Edge> {
-  const config = loadConfig({}, { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', ...env });
-  const app = await createApp(config, { store });
-  const server: Server = createHttpServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`;
+  const replica = await startReplica(store, env);
+  const { app } = replica;
+  const url = `${replica.base}/graphql`;
   const tokens = new Map<string, string>();
   return {
     url,
@@ -53,7 +46,7 @@ export async function startEdge(store: MetricStore, env: Partial<Record<keyof En
       const id = `${role}:${tenantId ?? ''}`;
       const existing = tokens.get(id);
       if (existing) return existing;
-      const minted = mintDevToken(config.jwt, { role, ttlSeconds: 3600, ...(tenantId !== undefined ? { tenantId } : {}) });
+      const minted = replica.token(role, tenantId);
       tokens.set(id, minted);
       return minted;
     },
@@ -72,11 +65,7 @@ export async function startEdge(store: MetricStore, env: Partial<Record<keyof En
       }
       return { status: response.status, text, body };
     },
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await app.close();
-    },
+    close: replica.stop,
   };
 }
 

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { createApp, type App } from '../../api/app.ts';
-import { createHttpServer } from '../../api/http-server.ts';
-import { loadConfig, type Env } from '../../config/config.ts';
+import type { Env } from '../../config/config.ts';
+import { startReplica } from '../helpers/edge-server.ts';
 import type { MetricStore } from '../../store/metric-store.ts';
 
 /** Helpers for the jwt-*.test.ts files: signing keys, a fake JWKS server, the real HTTP edge. */
@@ -114,21 +114,9 @@ export interface Edge {
 }
 
 export async function startEdge(store: MetricStore, env: Partial<Record<keyof Env, string>>): Promise<Edge> {
-  const config = loadConfig({}, { STRATA_ENV: 'test', STRATA_LOG_LEVEL: 'silent', STRATA_JWT_ISSUER: ISSUER, STRATA_JWT_AUDIENCE: AUDIENCE, ...env });
-  const app = await createApp(config, { store });
-  const server = createHttpServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  return {
-    app,
-    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/graphql`,
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await app.close();
-    },
-  };
+  // The wall clock, not the fixtures' fixed one: tokens here are signed and checked against real time.
+  const replica = await startReplica(store, { STRATA_NOW: undefined, STRATA_JWT_ISSUER: ISSUER, STRATA_JWT_AUDIENCE: AUDIENCE, ...env });
+  return { app: replica.app, url: `${replica.base}/graphql`, close: replica.stop };
 }
 
 export interface Answer {
