@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { CacheStore } from '../cache/cache-store.ts';
@@ -132,7 +133,13 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
-    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), observabilityPlugin],
+    plugins: [
+      ...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
+      observabilityPlugin,
+      // Apollo's cache-control plugin hooks every field resolution (thousands per timeseries answer)
+      // to compute HTTP cache hints Strata never sends: its own response cache keys on the token.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
     parseOptions: { maxTokens: MAX_TOKENS },
     validationRules: [...armor.validationRules],
     formatError: (formatted, error) => maskError(formatted, error, log.write),

@@ -4,6 +4,7 @@
  * as Markdown; the last run is also kept in .cache/bench/last-run.md.
  * Every figure is a ratio or comparison taken side by side in this run.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
   }
   const dir = join(ROOT, '.cache', 'bench');
   mkdirSync(dir, { recursive: true });
+  // Strata runs compiled, as `npm start` runs it (the bench servers start from dist/).
+  if (spawnSync('bash', [join(ROOT, 'scripts/build.sh')], { stdio: 'inherit' }).status !== 0) process.exit(1);
   if (values['cpu-prof']) {
     process.env['BENCH_CPU_PROF_DIR'] = join(dir, 'profiles');
     console.log(`CPU profiles of the Strata processes go to ${join(dir, 'profiles')}; read one with \`node --import tsx bench/profile-summary.ts FILE\`.`);

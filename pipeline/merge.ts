@@ -59,7 +59,8 @@ export function mergeRows(query: CanonicalQuery, rowSets: readonly (readonly Par
   for (const rows of rowSets) {
     for (const row of rows) {
       const values = query.groupBy.map((k) => row.labels[k] ?? '');
-      const id = JSON.stringify(values);
+      // One label (the common case) is its own key; several are encoded without collisions.
+      const id = values.length === 1 ? (values[0] ?? '') : JSON.stringify(values);
       let group = groups.get(id);
       if (!group) {
         group = { labels: query.groupBy.map((key, i) => ({ key, value: values[i] ?? '' })), sortKey: values, buckets: new Map() };

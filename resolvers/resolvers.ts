@@ -86,6 +86,25 @@ export const resolvers = {
     },
   },
   Subscription: { aggregationLanded },
-  Point: { timestamp: (p: { timestamp: number }) => isoOf(p.timestamp) },
+  Point: { timestamp: (p: { timestamp: number }) => timestampText(p.timestamp) },
   QueryPlan: { operation: (p: TimeseriesResult['plan']) => p.stats },
 };
+
+/**
+ * Series of one answer share their timestamps (30 days hourly by 6 topics:
+ * 720 distinct in 4,320 points), and dashboards ask for the same buckets again
+ * and again: each is formatted once. Cleared, not evicted, when full: a
+ * pure function's memo needs no recency order.
+ */
+const TIMESTAMP_TEXT = new Map<number, string>();
+const TIMESTAMP_TEXT_MAX = 50_000;
+
+function timestampText(ms: number): string {
+  let text = TIMESTAMP_TEXT.get(ms);
+  if (text === undefined) {
+    if (TIMESTAMP_TEXT.size >= TIMESTAMP_TEXT_MAX) TIMESTAMP_TEXT.clear();
+    text = isoOf(ms);
+    TIMESTAMP_TEXT.set(ms, text);
+  }
+  return text;
+}

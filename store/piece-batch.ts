@@ -50,10 +50,22 @@ export function branchesOf(pieces: readonly Piece[]): Branch[] {
 export function distribute(branch: Branch, rows: readonly PartialRow[], into: Map<string, PartialRow[]>): void {
   const slots = branch.pieces.map((p) => ({ from: alignDown(p.interval.start, p.bucketMs), to: p.interval.end, rows: [] as PartialRow[] }));
   for (const row of rows) {
-    const slot = slots.find((s) => row.bucket >= s.from && row.bucket < s.to);
-    if (slot) slot.rows.push(row);
+    const slot = slots[slotOf(slots, row.bucket)];
+    if (slot && row.bucket >= slot.from && row.bucket < slot.to) slot.rows.push(row);
   }
   branch.pieces.forEach((p, i) => into.set(p.key, slots[i]?.rows ?? []));
+}
+
+/** The last slot starting at or before `bucket` (slots are in time order and disjoint): a binary search, as a branch may hold hundreds of pieces. */
+function slotOf(slots: readonly { readonly from: number }[], bucket: number): number {
+  let lo = 0;
+  let hi = slots.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((slots[mid]?.from ?? Infinity) <= bucket) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** Splits one store answer (rows tagged with their branch id) into per-piece row lists. */
@@ -77,19 +89,24 @@ export interface RowOptions {
 
 /** A store row (columns bucket, the group keys, v_sum, v_min, v_max, minutes, samples) as a partial state. */
 export function partialRowOf(row: Record<string, unknown>, options: RowOptions = {}): PartialRow {
+  // Hot: called once per row of every store answer (thousands per query), so no closures here.
+  const dropEmpty = options.emptyLabelIsAbsent === true;
   const labels: Partial<Record<GroupKey, string | null>> = {};
   for (const key of GROUP_KEYS) {
     const v = row[key];
-    if (v !== null && v !== undefined && !(options.emptyLabelIsAbsent && v === '')) labels[key] = String(v);
+    if (v !== null && v !== undefined && !(dropEmpty && v === '')) labels[key] = typeof v === 'string' ? v : String(v);
   }
-  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
   return {
     bucket: Number(row['bucket']),
     labels,
     sum: Number(row['v_sum'] ?? 0),
-    min: num(row['v_min']),
-    max: num(row['v_max']),
-    minutes: num(row['minutes']),
+    min: numberOrNull(row['v_min']),
+    max: numberOrNull(row['v_max']),
+    minutes: numberOrNull(row['minutes']),
     samples: Number(row['samples'] ?? 0),
   };
+}
+
+function numberOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
 }

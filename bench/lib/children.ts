@@ -78,7 +78,7 @@ export async function startChild(command: string, args: readonly string[], env: 
 /**
  * With `npm run bench -- --cpu-prof`, Strata processes write V8 CPU profiles
  * (read them with bench/profile-summary.ts). Node refuses --cpu-prof in
- * NODE_OPTIONS, so a profiled Strata runs as `node --cpu-prof ... api/main.ts`.
+ * NODE_OPTIONS, so a profiled Strata runs as `node --cpu-prof dist/api/main.js`.
  */
 const profiling = (): string[] => {
   const dir = process.env['BENCH_CPU_PROF_DIR'];
@@ -90,13 +90,17 @@ const READY = /GraphQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/;
 /** `npm start -- --db DB --port 0`, exactly as a user starts Strata. */
 export function startStrata(db: string, env: Record<string, string>): Promise<Child> {
   const args = ['--db', db, '--port', '0'];
-  if (profiling().length > 0) return startChild(process.execPath, [...profiling(), '--import', 'tsx', 'api/main.ts', ...args], env, READY);
+  if (profiling().length > 0) return startChild(process.execPath, [...profiling(), 'dist/api/main.js', ...args], env, READY);
   return startChild('npm', ['start', '--silent', '--', ...args], env, READY);
 }
 
-/** The bench's own Strata entry (bench/bench-server.ts): the same app, plus an event injector and a stats route. */
+/**
+ * The bench's own Strata entry (bench/bench-server.ts): the same app, plus an
+ * event injector and a stats route, compiled with it by `npm run build` (run
+ * by bench/run.ts) so that it runs as `npm start` does: plain Node on dist/.
+ */
 export function startBenchServer(db: string, env: Record<string, string>): Promise<Child> {
-  return startChild(process.execPath, [...profiling(), '--import', 'tsx', 'bench/bench-server.ts', db], env, READY);
+  return startChild(process.execPath, [...profiling(), 'dist/bench/bench-server.js', db], env, READY);
 }
 
 export function startBaseline(responseFile: string): Promise<Child> {

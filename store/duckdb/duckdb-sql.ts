@@ -34,6 +34,13 @@ function groupList(groupBy: readonly GroupKey[]): string {
   return groupBy.map(quote).join(', ');
 }
 
+/**
+ * Bucket starts and counts come back as DOUBLE, exact below 2^53 (ms timestamps,
+ * sample counts): BIGINT and HUGEINT arrive as JS BigInts, and converting
+ * thousands of them per answer cost more than the rest of the row.
+ */
+const BUCKET = 'CAST(floor(epoch_ms(__time) / ?) * ? AS DOUBLE)';
+
 const TIME_RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))';
 
 /**
@@ -44,8 +51,8 @@ function rawBranch(branch: Branch, params: (string | number)[]): string {
   const p = branch.sample;
   const inner = p.groupBy.length ? `, ${groupList(p.groupBy)}` : '';
   params.push(branch.id, p.bucketMs, p.bucketMs);
-  const head = `SELECT ? AS branch, CAST(floor(epoch_ms(__time) / ?) * ? AS BIGINT) AS bucket, ${groupColumns(p.groupBy)},
-    SUM(s) AS v_sum, MIN(s) AS v_min, MAX(s) AS v_max, COUNT(*) AS minutes, SUM(n) AS samples`;
+  const head = `SELECT ? AS branch, ${BUCKET} AS bucket, ${groupColumns(p.groupBy)},
+    SUM(s) AS v_sum, MIN(s) AS v_min, MAX(s) AS v_max, CAST(COUNT(*) AS DOUBLE) AS minutes, CAST(SUM(n) AS DOUBLE) AS samples`;
   const where: string[] = [tenantPredicate(p.scope, params), 'metric = ?'];
   params.push(p.metric, branch.interval.start, branch.interval.end);
   where.push(TIME_RANGE, filterSql(p.filter, params));
@@ -58,8 +65,8 @@ function rollupBranch(branch: Branch, params: (string | number)[]): string {
   const p = branch.sample;
   const group = p.groupBy.length ? `, ${groupList(p.groupBy)}` : '';
   params.push(branch.id, p.bucketMs, p.bucketMs);
-  const head = `SELECT ? AS branch, CAST(floor(epoch_ms(__time) / ?) * ? AS BIGINT) AS bucket, ${groupColumns(p.groupBy)},
-    SUM(v_sum) AS v_sum, MIN(v_min) AS v_min, MAX(v_max) AS v_max, SUM(minutes) AS minutes, SUM(samples) AS samples`;
+  const head = `SELECT ? AS branch, ${BUCKET} AS bucket, ${groupColumns(p.groupBy)},
+    SUM(v_sum) AS v_sum, MIN(v_min) AS v_min, MAX(v_max) AS v_max, CAST(SUM(minutes) AS DOUBLE) AS minutes, CAST(SUM(samples) AS DOUBLE) AS samples`;
   const where: string[] = [tenantPredicate(p.scope, params), 'metric = ?', 'level = ?'];
   params.push(p.metric, levelId(p.level ?? []), branch.interval.start, branch.interval.end);
   where.push(TIME_RANGE, filterSql(p.filter, params));
