@@ -37,7 +37,7 @@ async function openStore(config: Config): Promise<MetricStore> {
   }
   const duckdb = await DuckDbStore.open(config.dbPath);
   // DuckDB would otherwise grow its buffers up to 80 % of the machine's RAM (BENCHMARKS.md, scenario 5).
-  await duckdb.exec(`SET GLOBAL memory_limit = '${Math.floor(config.duckdbMemoryBytes / 1024 / 1024)}MB'`, []);
+  await duckdb.limitMemory(config.duckdbMemoryBytes);
   return duckdb;
 }
 

@@ -26,7 +26,7 @@ const db = process.argv[2] ?? '';
 const config = loadConfig(process.env, { STRATA_DB: db, PORT: '0' });
 const store = await DuckDbStore.open(db);
 // As api/main.ts does (STRATA_DUCKDB_MEMORY_MB).
-await store.exec(`SET GLOBAL memory_limit = '${Math.floor(config.duckdbMemoryBytes / 1024 / 1024)}MB'`, []);
+await store.limitMemory(config.duckdbMemoryBytes);
 const app = await createApp(config, { store });
 await app.aggregator.runOnce();
 const server = createHttpServer(app);
@@ -60,11 +60,16 @@ async function lateData(tenantIndex: number): Promise<{ publishedAt: number; hou
   return { publishedAt, hour, value, resourceId: r.resourceId };
 }
 
-function stats(): Record<string, unknown> {
+async function stats(): Promise<Record<string, unknown>> {
   const memory = process.memoryUsage();
+  // What DuckDB itself holds (buffer pool, query state), to tell it apart from the V8 heap in RSS.
+  const duckdb = await store.read('SELECT CAST(sum(memory_usage_bytes) AS DOUBLE) AS bytes FROM duckdb_memory()', []);
   return {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    heapTotal: memory.heapTotal,
+    external: memory.external,
+    duckdb: Number(duckdb[0]?.['bytes'] ?? 0),
     responses: server.responses.stats,
     loaders: app.services.loaders.totals,
     listener: app.listener.stats,
@@ -74,7 +79,10 @@ function stats(): Record<string, unknown> {
 
 const control = createServer((req, res) => {
   const reply = (status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  if (req.url === '/stats') return reply(200, stats());
+  if (req.url === '/stats') {
+    stats().then((body) => reply(200, body), (e: unknown) => reply(500, { error: String(e) }));
+    return;
+  }
   if (req.url?.startsWith('/late') && req.method === 'POST') {
     const tenant = Number(new URL(req.url, 'http://x').searchParams.get('tenant') ?? 0);
     lateData(tenant).then((r) => reply(200, r), (e: unknown) => reply(500, { error: String(e) }));

@@ -14,6 +14,9 @@ export const EVENT_EVERY_MS = 5000;
 export interface ServerStats {
   readonly rss: number;
   readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly duckdb: number;
   readonly responses: { hits: number; misses: number; bypassed: number; invalidated: number; missesWithoutStore: number; storeQueries: number };
   readonly loaders: { storeQueries: number; cacheHits: number; cacheMisses: number };
   readonly listener: { applied: number };

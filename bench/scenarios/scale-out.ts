@@ -10,10 +10,21 @@ import { BENCH_EDGE_ENV, firstCluster, timeseriesBody } from './cached-query.ts'
 /** Alternating pairs of rounds (A B, B A, ...): the figure is the median of the pairs' ratios. */
 const PAIRS = 5;
 
+interface Workload {
+  readonly ratio: number;
+  readonly ratios: number[];
+  readonly pairs: { one: LoadResult; two: LoadResult }[];
+}
+
 /**
  * Scenario 6: `npm start` with STRATA_WORKERS=2 (node:cluster, one port)
- * against STRATA_WORKERS=1, on copies of one dataset, scenario 1's cached
- * query at 10 connections, rounds alternating.
+ * against STRATA_WORKERS=1, on copies of one dataset, rounds alternating, for
+ * two workloads of scenario 1's query at 10 connections: replayed by the
+ * response cache (about 0.1 ms of server CPU a request, as cheap as the load
+ * generator's own work), and executed (response cache off: GraphQL runs on
+ * every request, from the piece cache). The target is judged on the second:
+ * with 2 cores and the generator on one of them, the first measures the
+ * generator.
  */
 export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
   const one = join(o.dir, 'scale-1.duckdb');
@@ -22,6 +33,26 @@ export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
   rmSync(two, { force: true });
   copyFileSync(one, two);
   const env = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0' };
+  const replayed = await workload(o, one, two, env);
+  const executed = await workload(o, one, two, { ...env, STRATA_RESPONSE_CACHE_TTL: '0' });
+  const row = (name: string, w: Workload): [string, string][] => [
+    [`${name}: req/s ratio 2 ÷ 1 worker (median of ${PAIRS} alternating pairs)`, `${fixed(w.ratio)} (pairs: ${w.ratios.map((r) => fixed(r)).join(', ')})`],
+    [`${name}: req/s, 1 worker / 2 workers`, `${w.pairs.map((p) => fixed(p.one.rps, 0)).join(', ')} / ${w.pairs.map((p) => fixed(p.two.rps, 0)).join(', ')}`],
+    [`${name}: p50 / p99 ms, 1 worker → 2 workers (medians)`, `${fixed(median(w.pairs.map((p) => p.one.p50)))} / ${fixed(median(w.pairs.map((p) => p.one.p99)))} → ${fixed(median(w.pairs.map((p) => p.two.p50)))} / ${fixed(median(w.pairs.map((p) => p.two.p99)))}`],
+  ];
+  return {
+    id: 6,
+    title: 'Scale-out: two worker processes behind one port vs one',
+    target: 'req/s with STRATA_WORKERS=2 ÷ STRATA_WORKERS=1 ≥ 1.6 (executed workload)',
+    met: executed.ratio >= 1.6,
+    figures: [...row('executed (GraphQL each request)', executed), ...row('replayed (response cache)', replayed)],
+    notes: [
+      'The machine has 2 cores for everything: the load generator (one process), the primary and the workers. A replayed answer costs the server about as much CPU as the generator spends sending it, so that workload is bound by the generator and two workers can only take what it leaves; it is shown for completeness.',
+    ],
+  };
+}
+
+async function workload(o: ScenarioOptions, one: string, two: string, env: Record<string, string>): Promise<Workload> {
   const single = await startStrata(one, { ...env, STRATA_WORKERS: '1' });
   const double = await startStrata(two, { ...env, STRATA_WORKERS: '2' });
   try {
@@ -39,23 +70,7 @@ export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
       pairs.push(round % 2 ? { two: first, one: second } : { one: first, two: second });
     }
     const ratios = pairs.map((p) => p.two.rps / p.one.rps);
-    const ratio = median(ratios);
-    return {
-      id: 6,
-      title: 'Scale-out: two worker processes behind one port vs one',
-      target: 'req/s with STRATA_WORKERS=2 ÷ STRATA_WORKERS=1 ≥ 1.6',
-      met: ratio >= 1.6,
-      figures: [
-        [`req/s ratio 2 ÷ 1 worker (median of ${PAIRS} alternating pairs)`, `${fixed(ratio)} (pairs: ${ratios.map((r) => fixed(r)).join(', ')})`],
-        ['req/s, 1 worker', pairs.map((p) => fixed(p.one.rps, 0)).join(', ')],
-        ['req/s, 2 workers', pairs.map((p) => fixed(p.two.rps, 0)).join(', ')],
-        ['p50 / p99 ms, 1 worker (median of rounds)', `${fixed(median(pairs.map((p) => p.one.p50)))} / ${fixed(median(pairs.map((p) => p.one.p99)))}`],
-        ['p50 / p99 ms, 2 workers (median of rounds)', `${fixed(median(pairs.map((p) => p.two.p50)))} / ${fixed(median(pairs.map((p) => p.two.p99)))}`],
-      ],
-      notes: [
-        'The machine has 2 cores for everything: the load generator (one process, about one core at these rates), the primary and the workers. Two workers can at best use the core the generator leaves, so this measures contention as much as scaling; on a machine with spare cores the ratio is the one to re-check.',
-      ],
-    };
+    return { ratio: median(ratios), ratios, pairs };
   } finally {
     await single.stop();
     await double.stop();

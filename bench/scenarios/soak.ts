@@ -4,7 +4,20 @@ import { fixed, mb, sleep, slope } from '../lib/stats.ts';
 import { dashboardDataset, dashboardRequests, serverEnv, type ServerStats } from './dashboard-replay.ts';
 
 const LIMIT = 256 * 1024 * 1024;
-const HEAP_MB = 256;
+
+/**
+ * What a deployment with a 256 MB memory budget sets (README, "Sizing"): a V8
+ * heap bound (V8 otherwise sizes its heap to the machine, GBs here, and at
+ * thousands of requests a second uses it), a small young generation, and
+ * cache and DuckDB bounds that fit the budget instead of the defaults
+ * (64 + 32 MB of caches, 128 MB for DuckDB).
+ */
+export const BUDGET_256MB_ENV: Record<string, string> = {
+  NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=4',
+  STRATA_CACHE_MAX_MB: '16',
+  STRATA_RESPONSE_CACHE_MAX_MB: '8',
+  STRATA_DUCKDB_MEMORY_MB: '64',
+};
 
 /**
  * Scenario 5: scenario 2's load (response cache on) for --duration seconds
@@ -14,17 +27,15 @@ const HEAP_MB = 256;
  */
 export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
   const file = dashboardDataset(o.dir, 'soak.duckdb');
-  // V8 otherwise sizes its heap to the machine (GBs here) and, at thousands of requests a second, uses it:
-  // a service is run with a heap bound, and so is this one (BENCHMARKS.md, scenario 5).
-  const server = await startBenchServer(file, { ...serverEnv(undefined), NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` });
-  const samples: { t: number; rss: number; heap: number }[] = [];
+  const server = await startBenchServer(file, { ...serverEnv(undefined), ...BUDGET_256MB_ENV });
+  const samples: Sample[] = [];
   try {
     const requests = await dashboardRequests(server);
     const stats = `${controlUrl(server)}/stats`;
     const start = Date.now();
     const sampleNow = async (): Promise<void> => {
       const s = await getJson<ServerStats>(stats);
-      samples.push({ t: (Date.now() - start) / 1000, rss: s.rss, heap: s.heapUsed });
+      samples.push({ t: (Date.now() - start) / 1000, rss: s.rss, heap: s.heapUsed, heapTotal: s.heapTotal, external: s.external, duckdb: s.duckdb });
     };
     await sampleNow();
     const load = runLoad({ url: `${server.url}/graphql`, connections: 10, durationS: o.soakS, seed: 77, requests });
@@ -41,7 +52,16 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
   }
 }
 
-function report(samples: { t: number; rss: number; heap: number }[], load: Awaited<ReturnType<typeof runLoad>>, seconds: number): ScenarioReport {
+interface Sample {
+  readonly t: number;
+  readonly rss: number;
+  readonly heap: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly duckdb: number;
+}
+
+function report(samples: Sample[], load: Awaited<ReturnType<typeof runLoad>>, seconds: number): ScenarioReport {
   const steady = samples.filter((s) => s.t >= Math.min(60, seconds / 3));
   const perMin = (xs: typeof samples, f: (s: (typeof samples)[number]) => number): number => slope(xs.map((s) => s.t / 60), xs.map(f));
   const rssSlope = perMin(steady, (s) => s.rss);
@@ -65,9 +85,12 @@ function report(samples: { t: number; rss: number; heap: number }[], load: Await
       ['requests / req/s / p99', `${load.requests} / ${fixed(load.rps, 0)} / ${fixed(load.p99)} ms`],
       ['RSS samples (MB, every 10 s)', samples.map((s) => fixed(s.rss / 1024 / 1024, 0)).join(' ')],
       ['heap-used samples (MB)', samples.map((s) => fixed(s.heap / 1024 / 1024, 0)).join(' ')],
+      ['V8 heap reserved (heapTotal) samples (MB)', samples.map((s) => fixed(s.heapTotal / 1024 / 1024, 0)).join(' ')],
+      ['external (Buffers) samples (MB)', samples.map((s) => fixed(s.external / 1024 / 1024, 0)).join(' ')],
+      ['DuckDB (duckdb_memory) samples (MB)', samples.map((s) => fixed(s.duckdb / 1024 / 1024, 0)).join(' ')],
     ],
     notes: [
-      `The server runs with NODE_OPTIONS=--max-old-space-size=${HEAP_MB} (the V8 heap bound a deployment sets).`,
+      `The server runs with the settings of a 256 MB deployment: ${Object.entries(BUDGET_256MB_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
       '"No growth trend" is judged as: the least-squares RSS growth over the steady part is under 5 % of the RSS at its start.',
     ],
   };

@@ -27,6 +27,18 @@ export class DuckDbStore implements MetricStore {
     return store;
   }
 
+  /**
+   * Bounds what DuckDB keeps resident. memory_limit caps its buffer pool
+   * (default: 80 % of the machine's RAM). Its allocator (jemalloc on Linux)
+   * otherwise keeps up to 128 MiB freed after each task before returning it.
+   */
+  async limitMemory(bytes: number): Promise<void> {
+    const mb = Math.max(1, Math.floor(bytes / 1024 / 1024));
+    await this.exec(`SET GLOBAL memory_limit = '${mb}MB'`, []);
+    await this.exec(`SET GLOBAL allocator_flush_threshold = '${Math.max(1, Math.floor(mb / 8))}MB'`, []);
+    await this.exec('SET GLOBAL allocator_background_threads = true', []);
+  }
+
   async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
     const branches = branchesOf(request.pieces);
     if (branches.length === 0) return new Map();
