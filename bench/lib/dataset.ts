@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { mintDevToken } from '../../auth/mint-token.ts';
 import type { Role } from '../../auth/principal.ts';
@@ -27,6 +27,13 @@ export function seed(file: string, args: SeedArgs, reuse = false): string {
   const result = spawnSync('npm', ['run', '--silent', 'seed', '--', '--db', file, ...flags], { cwd: ROOT, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`npm run seed failed: ${result.stderr}${result.stdout}`);
   return result.stdout.trim().split('\n')[0] ?? '';
+}
+
+/** A fresh copy of a data file, so that two servers side by side never share one (DuckDB allows one process per file). */
+export function twinOf(file: string, copy: string): string {
+  rmSync(copy, { force: true });
+  copyFileSync(file, copy);
+  return copy;
 }
 
 /** A development token, as `npm run token` mints it (same secret, issuer and audience). */

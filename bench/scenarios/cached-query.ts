@@ -33,6 +33,9 @@ export async function firstCluster(url: string, bearer: string): Promise<string>
  */
 export const BENCH_EDGE_ENV: Record<string, string> = { STRATA_RATE_LIMIT: '1000000', STRATA_TOKEN_RATE_LIMIT: '1000000' };
 
+/** A bench server on a data set ending at FIXED_END: the clock fixed there, warnings only, no aggregator runs after start. */
+export const FIXED_CLOCK_ENV: Record<string, string> = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0' };
+
 /**
  * Scenario 1: one cached timeseries operation at 10 connections against
  * `npm start`, alternating with a bare node:http server that answers the
@@ -41,8 +44,7 @@ export const BENCH_EDGE_ENV: Record<string, string> = { STRATA_RATE_LIMIT: '1000
 export async function cachedQuery(o: ScenarioOptions): Promise<ScenarioReport> {
   const db = join(o.dir, 'small.duckdb');
   seed(db, { seed: 11, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: FIXED_END });
-  const env = { STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0', ...BENCH_EDGE_ENV };
-  const strata = await startStrata(db, env);
+  const strata = await startStrata(db, FIXED_CLOCK_ENV);
   let baseline: Child | undefined;
   try {
     const bearer = token('customer', 't-1');

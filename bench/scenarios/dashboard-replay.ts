@@ -1,9 +1,8 @@
-import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadRequest, LoadResult } from '../load-generator.ts';
 import { controlUrl, getJson, post, runLoad, startBenchServer, type Child } from '../lib/children.ts';
 import { dashboardBody, RANGES } from '../lib/dashboards.ts';
-import { jsonHeaders, seed, token } from '../lib/dataset.ts';
+import { jsonHeaders, seed, twinOf, token } from '../lib/dataset.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { fixed, zipfWeights } from '../lib/stats.ts';
 import { BENCH_EDGE_ENV } from './cached-query.ts';
@@ -97,9 +96,7 @@ export function figuresOf(rounds: Round[]): { requests: number; served: number; 
  */
 export async function dashboardReplay(o: ScenarioOptions): Promise<ScenarioReport> {
   const fileA = dashboardDataset(o.dir, 'dash-a.duckdb');
-  const fileB = join(o.dir, 'dash-b.duckdb');
-  rmSync(fileB, { force: true });
-  copyFileSync(fileA, fileB);
+  const fileB = twinOf(fileA, join(o.dir, 'dash-b.duckdb'));
   const on = await startBenchServer(fileA, serverEnv(undefined));
   const off = await startBenchServer(fileB, serverEnv('0'));
   try {

@@ -1,11 +1,10 @@
-import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlUrl, getJson, post, startBenchServer, type Child } from '../lib/children.ts';
-import { FIXED_END, seed, token } from '../lib/dataset.ts';
+import { FIXED_END, seed, twinOf, token } from '../lib/dataset.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { startServices } from '../lib/services.ts';
 import { fixed, percentile } from '../lib/stats.ts';
-import { BENCH_EDGE_ENV } from './cached-query.ts';
+import { FIXED_CLOCK_ENV } from './cached-query.ts';
 
 const M = 'io.confluent.kafka.server/received_bytes';
 const SAMPLES = 30;
@@ -64,16 +63,13 @@ async function target(server: Child): Promise<Target> {
  */
 export async function freshness(o: ScenarioOptions): Promise<ScenarioReport> {
   const fileK = join(o.dir, 'fresh-k.duckdb');
-  const fileM = join(o.dir, 'fresh-m.duckdb');
   seed(fileK, { seed: 13, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: FIXED_END });
-  rmSync(fileM, { force: true });
-  copyFileSync(fileK, fileM);
+  const fileM = twinOf(fileK, join(o.dir, 'fresh-m.duckdb'));
   const services = startServices();
-  const base = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0' };
   const servers: Child[] = [];
   try {
     const kafka = await startBenchServer(fileK, {
-      ...base,
+      ...FIXED_CLOCK_ENV,
       ...services.env,
       STRATA_CACHE: 'redis',
       STRATA_EVENTS: 'kafka',
@@ -82,7 +78,7 @@ export async function freshness(o: ScenarioOptions): Promise<ScenarioReport> {
       STRATA_REDIS_TIMEOUT: '500ms',
     });
     servers.push(kafka);
-    const memory = await startBenchServer(fileM, base);
+    const memory = await startBenchServer(fileM, FIXED_CLOCK_ENV);
     servers.push(memory);
     const [k, m] = [await target(kafka), await target(memory)];
     for (let i = 0; i < 3; i++) await sample(k, i); // consumer group joined, connections warm

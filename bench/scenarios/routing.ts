@@ -9,7 +9,7 @@ import { post, startStrata } from '../lib/children.ts';
 import { FIXED_END, seed, token } from '../lib/dataset.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { fixed, median } from '../lib/stats.ts';
-import { BENCH_EDGE_ENV } from './cached-query.ts';
+import { FIXED_CLOCK_ENV } from './cached-query.ts';
 
 const M = 'io.confluent.kafka.server/received_bytes';
 /** 5 tenants x 2 clusters x 6 topics x 3 partitions, 30 days: about 22.5 million raw rows. */
@@ -149,7 +149,7 @@ async function measure(file: string, size: typeof BIG): Promise<Measured> {
   const seeded = seed(file, size, true);
   // DuckDB's buffer pool sized for the data (0.2 to 0.8 GB files), as a deployment serving it would:
   // at the default 128 MB every raw scan evicted the rollup's blocks and both routes read from disk.
-  const env = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0', STRATA_DUCKDB_MEMORY_MB: '2048', ...CACHES_OFF };
+  const env = { ...FIXED_CLOCK_ENV, STRATA_DUCKDB_MEMORY_MB: '2048', ...CACHES_OFF };
   const strata = await startStrata(file, env);
   const bearer = token('internal');
   let cluster = '';

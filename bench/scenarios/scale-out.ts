@@ -1,11 +1,10 @@
-import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadResult } from '../load-generator.ts';
 import { post, runLoad, startStrata } from '../lib/children.ts';
-import { FIXED_END, jsonHeaders, seed, token } from '../lib/dataset.ts';
+import { FIXED_END, jsonHeaders, seed, twinOf, token } from '../lib/dataset.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { fixed, median } from '../lib/stats.ts';
-import { BENCH_EDGE_ENV, firstCluster, timeseriesBody } from './cached-query.ts';
+import { FIXED_CLOCK_ENV, firstCluster, timeseriesBody } from './cached-query.ts';
 
 /** Alternating pairs of rounds (A B, B A, ...): the figure is the median of the pairs' ratios. */
 const PAIRS = 5;
@@ -28,13 +27,10 @@ interface Workload {
  */
 export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
   const one = join(o.dir, 'scale-1.duckdb');
-  const two = join(o.dir, 'scale-2.duckdb');
   seed(one, { seed: 11, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: FIXED_END });
-  rmSync(two, { force: true });
-  copyFileSync(one, two);
-  const env = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0' };
-  const replayed = await workload(o, one, two, env);
-  const executed = await workload(o, one, two, { ...env, STRATA_RESPONSE_CACHE_TTL: '0' });
+  const two = twinOf(one, join(o.dir, 'scale-2.duckdb'));
+  const replayed = await workload(o, one, two, FIXED_CLOCK_ENV);
+  const executed = await workload(o, one, two, { ...FIXED_CLOCK_ENV, STRATA_RESPONSE_CACHE_TTL: '0' });
   const row = (name: string, w: Workload): [string, string][] => [
     [`${name}: req/s ratio 2 ÷ 1 worker (median of ${PAIRS} alternating pairs)`, `${fixed(w.ratio)} (pairs: ${w.ratios.map((r) => fixed(r)).join(', ')})`],
     [`${name}: req/s, 1 worker / 2 workers`, `${w.pairs.map((p) => fixed(p.one.rps, 0)).join(', ')} / ${w.pairs.map((p) => fixed(p.two.rps, 0)).join(', ')}`],
