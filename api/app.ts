@@ -132,6 +132,9 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (api/main.ts): Apollo's own SIGTERM handler stops it, then re-raises the
+    // signal, which killed the process before the drain, the consumer's commit and the store's close.
+    stopOnTerminationSignals: false,
     // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
     plugins: [
       ...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]),

@@ -60,21 +60,28 @@ async function main(): Promise<void> {
     if (timer) clearInterval(timer);
     // In-flight requests finish (up to STRATA_DRAIN_TIMEOUT), then the consumer stops after
     // committing what it applied, then the store closes.
-    return server.drain().then(() => app.close()).then(() => store.close());
+    return server.drain().then(() => app.close()).then(() => store.close()).then(() => console.log('Stopped: requests drained, events committed, store closed.'));
   });
 }
 
 const sourceOf = (config: Config): string => (config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath);
 
-/** SIGTERM or SIGINT runs `stop` once; the process exits when it settles, or is cut after the drain deadline. */
+/**
+ * SIGTERM or SIGINT runs `stop` once; the process exits when it settles, or is cut after the drain deadline.
+ * The handlers stay installed: a second signal (npm forwards the one its process group already got,
+ * a terminal's Ctrl-C repeats) must not fall back to the default action and kill the drain midway.
+ */
 function stopOnSignals(config: Config, doing: string, stop: () => Promise<void>): void {
+  let stopping = false;
   const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
     console.log(`${signal}: ${doing}.`);
     stop().then(() => process.exit(0), (e: unknown) => (console.error(e), process.exit(1)));
     setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 function announce(config: Config, what: string, port: number): void {

@@ -110,7 +110,11 @@ const address = (s: { address(): unknown }): number => {
 console.log(`CONTROL http://127.0.0.1:${address(control)}`);
 console.log(`GraphQL: http://127.0.0.1:${address(server)}/graphql`);
 
+let stopping = false;
 async function stop(): Promise<void> {
+  // Once: the bench signals the whole process group, and stdin closes too.
+  if (stopping) return;
+  stopping = true;
   if (timer) clearInterval(timer);
   control.close();
   await server.drain(2000);
@@ -119,4 +123,4 @@ async function stop(): Promise<void> {
   process.exit(0);
 }
 process.stdin.on('end', () => void stop()).resume();
-process.once('SIGTERM', () => void stop());
+process.on('SIGTERM', () => void stop());

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -145,4 +146,17 @@ test('billing figures are exact integers, FINAL once the daily rollup is publish
   assert.equal(denied.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   const billingTs = await graphql(server.url, tokens['billing'], `{ ${ts('x', 'received_bytes', `granularity: ALL, interval: "now-1h/now", filter: { field: "resource_id", op: EQ, value: "${k}" }`)} }`);
   assert.equal(billingTs.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+});
+
+// Last: it stops the server. Apollo Server, left to itself, handled SIGTERM by stopping and
+// re-raising the signal, which killed the process before the drain, the consumer's commit and
+// the store's close (the DuckDB log was left behind).
+test('SIGTERM drains and closes the store: the process says it stopped, the write-ahead log is folded into the file', async () => {
+  assert.ok(existsSync(`${db}.wal`), 'the start-up catch-up wrote to the store');
+  // 'close': npm and the node process it started have both let go of the output pipe.
+  const closed = once(server.process, 'close');
+  process.kill(-(server.process.pid ?? 0), 'SIGTERM');
+  await closed;
+  assert.match(server.output(), /SIGTERM: draining requests and stopping\.[\s\S]*Stopped: requests drained, events committed, store closed\./);
+  assert.equal(existsSync(`${db}.wal`), false, 'the store closed with a checkpoint');
 });

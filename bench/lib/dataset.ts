@@ -29,10 +29,15 @@ export function seed(file: string, args: SeedArgs, reuse = false): string {
   return result.stdout.trim().split('\n')[0] ?? '';
 }
 
-/** A fresh copy of a data file, so that two servers side by side never share one (DuckDB allows one process per file). */
+/**
+ * A fresh copy of a data file, so that two servers side by side never share one (DuckDB allows one process per file).
+ * The write-ahead log travels with its file: a copy's log left from an earlier run would be replayed onto
+ * the new copy (its row-id deletes hitting other rows), which once made scenario 4 see wrong totals.
+ */
 export function twinOf(file: string, copy: string): string {
-  rmSync(copy, { force: true });
+  for (const stale of [copy, `${copy}.wal`]) rmSync(stale, { force: true });
   copyFileSync(file, copy);
+  if (existsSync(`${file}.wal`)) copyFileSync(`${file}.wal`, `${copy}.wal`);
   return copy;
 }
 

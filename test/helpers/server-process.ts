@@ -39,10 +39,11 @@ export async function startServer(db: string | undefined, env: Record<string, st
     process: child,
     output: () => out,
     async stop() {
-      if (child.exitCode !== null) return;
+      const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+      if (gone()) return;
       process.kill(-(child.pid ?? 0), 'SIGTERM');
       await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
+      if (!gone()) process.kill(-(child.pid ?? 0), 'SIGKILL');
     },
   };
 }

@@ -128,6 +128,18 @@ test('readiness: ready on healthy parts; 503 when the store is gone', async () =
   }
 });
 
+test('the app installs no signal handlers: shutdown is ordered by api/main.ts alone', async () => {
+  // Apollo's default handler stopped GraphQL at SIGTERM and re-raised the signal: in-flight
+  // requests failed and the process died before the drain, the consumer's commit and the store's close.
+  const before = ['SIGTERM', 'SIGINT'].map((s) => process.listenerCount(s));
+  const r = await startReplica(store);
+  try {
+    assert.deepEqual(['SIGTERM', 'SIGINT'].map((s) => process.listenerCount(s)), before);
+  } finally {
+    await r.stop();
+  }
+});
+
 test('graceful drain: in-flight requests finish, new ones are refused, readiness says draining', async () => {
   const r = await startReplica(slowStore(store, 500));
   const token = r.token('customer', 't-1');
