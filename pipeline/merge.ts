@@ -55,16 +55,15 @@ interface Group {
  */
 export function mergeRows(query: CanonicalQuery, rowSets: readonly (readonly PartialRow[])[], maxPoints: number): MergedResult {
   const groups = new Map<string, Group>();
+  // Rows straight from a store share one labels object per label tuple (store/piece-batch.ts): found by identity first.
+  const byLabels = new Map<PartialRow['labels'], Group>();
   const allBucket = query.granularity === 'ALL' ? query.interval.start : undefined;
   for (const rows of rowSets) {
     for (const row of rows) {
-      const values = query.groupBy.map((k) => row.labels[k] ?? '');
-      // One label (the common case) is its own key; several are encoded without collisions.
-      const id = values.length === 1 ? (values[0] ?? '') : JSON.stringify(values);
-      let group = groups.get(id);
+      let group = byLabels.get(row.labels);
       if (!group) {
-        group = { labels: query.groupBy.map((key, i) => ({ key, value: values[i] ?? '' })), sortKey: values, buckets: new Map() };
-        groups.set(id, group);
+        group = groupOf(groups, query.groupBy, row.labels);
+        byLabels.set(row.labels, group);
       }
       const bucket = allBucket ?? row.bucket;
       const state = group.buckets.get(bucket);
@@ -85,6 +84,18 @@ export function mergeRows(query: CanonicalQuery, rowSets: readonly (readonly Par
   }
   const next = query.offset + query.limit;
   return { series, totalSeries: ordered.length, nextOffset: next < ordered.length ? next : undefined };
+}
+
+function groupOf(groups: Map<string, Group>, groupBy: readonly GroupKey[], labels: PartialRow['labels']): Group {
+  const values = groupBy.map((k) => labels[k] ?? '');
+  // One label (the common case) is its own key; several are encoded without collisions.
+  const id = values.length === 1 ? (values[0] ?? '') : JSON.stringify(values);
+  let group = groups.get(id);
+  if (!group) {
+    group = { labels: groupBy.map((key, i) => ({ key, value: values[i] ?? '' })), sortKey: values, buckets: new Map() };
+    groups.set(id, group);
+  }
+  return group;
 }
 
 function toSeries(group: Group, aggregation: Aggregation): Series {

@@ -3,7 +3,7 @@ import { findRollup, type RollupName } from '../../catalog/catalog.ts';
 import { ErrorCode, StrataError } from '../../api/errors.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
-import { branchesOf, distributeRows } from '../piece-batch.ts';
+import { branchesOf, distributeColumns } from '../piece-batch.ts';
 import { piecesSql, tenantPredicate } from './duckdb-sql.ts';
 import { SCHEMA_DDL, rollupStatements } from './duckdb-schema.ts';
 import { usageSql } from './duckdb-usage.ts';
@@ -43,7 +43,7 @@ export class DuckDbStore implements MetricStore {
     const branches = branchesOf(request.pieces);
     if (branches.length === 0) return new Map();
     const { sql, params } = piecesSql(branches);
-    return distributeRows(branches, await this.read(sql, params, request.signal));
+    return distributeColumns(branches, await this.readColumns(sql, params, request.signal));
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
@@ -147,13 +147,18 @@ export class DuckDbStore implements MetricStore {
 
   /** Runs one read; an abort interrupts it and surfaces as UPSTREAM_TIMEOUT. */
   async read(sql: string, params: (string | number)[], signal?: AbortSignal): Promise<Row[]> {
+    return rowsOf(await this.readColumns(sql, params, signal));
+  }
+
+  /** The same read, column by column (what DuckDB hands over without building a row object per row). */
+  async readColumns(sql: string, params: (string | number)[], signal?: AbortSignal): Promise<Record<string, unknown[]>> {
     const connection: DuckDBConnection = await this.instance.connect();
     const onAbort = (): void => connection.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
       const reader = await connection.runAndReadAll(sql, params);
-      return rowsOf(reader.getColumnsObjectJS());
+      return reader.getColumnsObjectJS() as Record<string, unknown[]>;
     } catch (error) {
       if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
       throw error;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DAY_MS, HOUR_MS, findMetric, type Aggregation, type GroupKey } from '../../catalog/catalog.ts';
 import { plan } from '../../planner/plan.ts';
+import { piecesOf } from '../../planner/pieces.ts';
+import { branchesOf, storedRowsAreBuckets } from '../../store/piece-batch.ts';
 import type { CanonicalQuery, Filter, GranularityName } from '../../planner/query.ts';
 
 const NOW = Date.parse('2026-11-20T00:00:00Z');
@@ -72,4 +74,19 @@ test('forceRaw serves everything from raw; planning is pure (same input, same pl
 test('raw retention: a range no rollup covers, older than 7 days, is rejected', () => {
   const old = query({ g: 'PT4H', agg: 'MAX', metricName: 'retained_bytes', groupBy: ['partition'], interval: { start: NOW - 10 * DAY_MS, end: NOW - 9 * DAY_MS } });
   assert.throws(() => plan(old, state), /RANGE_BEYOND_RETENTION|kept for 7 days/);
+});
+
+test('a rollup read skips re-aggregation only where each group and bucket has one stored row', () => {
+  const direct = (q: CanonicalQuery): string[] =>
+    branchesOf(piecesOf(plan(q, state))).map((b) => `${b.sample.source}:${storedRowsAreBuckets(b) ? 'rows' : 'group'}`);
+  // One cluster, hourly, by topic: the topic level's rows are the answer's rows.
+  assert.deepEqual(direct(query({ groupBy: ['topic'], interval: { start: NOW - DAY_MS - 6 * HOUR_MS, end: NOW - 6 * HOUR_MS } })), ['rollup_1h:rows']);
+  // Both clusters of the tenant summed per hour (no cluster named): several stored rows per bucket.
+  assert.deepEqual(direct(query({ filter: eq('topic', 'orders'), groupBy: ['topic'], interval: { start: NOW - DAY_MS - 6 * HOUR_MS, end: NOW - 6 * HOUR_MS } })), ['rollup_1h:group']);
+  // Daily buckets from the daily rollup's rows.
+  assert.deepEqual(direct(query({ g: 'P1D', groupBy: ['topic'], interval: { start: NOW - 3 * DAY_MS, end: NOW - DAY_MS } })), ['rollup_1d:rows']);
+  // Two topics summed (IN, not grouped): two stored rows per bucket.
+  const twoTopics: Filter = { kind: 'and', filters: [eq('resource_id', 'lkc-1'), { kind: 'field', field: 'topic', op: 'IN', values: ['orders', 'payments'] }] };
+  assert.deepEqual(direct(query({ filter: twoTopics, interval: { start: NOW - DAY_MS - 6 * HOUR_MS, end: NOW - 6 * HOUR_MS } })), ['rollup_1h:group']);
+  assert.ok(direct(query({ g: 'PT1M', interval: { start: NOW - HOUR_MS, end: NOW } })).every((s) => s === 'raw:group'));
 });
