@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { makeExecutableSchema } from '@graphql-tools/schema';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { ResultCache } from '../cache/result-cache.ts';
@@ -16,7 +15,6 @@ import { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import { resolvers } from '../resolvers/resolvers.ts';
 import { LandedFeed } from '../subscriptions/landed-feed.ts';
 import { ResponseEpochs } from './response-epochs.ts';
-import { jitGateway } from './jit-gateway.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from './context.ts';
 import { maskError } from './errors.ts';
@@ -128,8 +126,8 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     blockFieldSuggestion: { enabled: config.env === 'production' },
   }).protect();
   return new ApolloServer<RequestContext>({
-    // The same schema and resolvers, executed compiled (api/jit-gateway.ts).
-    gateway: jitGateway(makeExecutableSchema({ typeDefs: SCHEMA_SDL, resolvers })),
+    typeDefs: SCHEMA_SDL,
+    resolvers,
     introspection: config.env !== 'production',
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
