@@ -90,3 +90,17 @@ test('an unexpected error is masked: no stack, no SQL, an id to report', async (
     app.services.store.queryPieces = original;
   }
 });
+
+test('arguments as literals or as variables (the recursive Filter input included) give the same answer', async () => {
+  const fields = 'series { labels { key value } points { timestamp value } } pageInfo { hasNextPage endCursor totalSeries }';
+  const args = `metric: "${M}received_bytes", granularity: PT1H, interval: "now-6h/now", groupBy: ["topic"]`;
+  const inline = await execute(app, customer(), `{ timeseries(query: { ${args}, ${own()} }) { ${fields} } }`);
+  const query = { metric: `${M}received_bytes`, granularity: 'PT1H', interval: 'now-6h/now', groupBy: ['topic'], filter: { field: 'resource_id', op: 'EQ', value: k } };
+  const viaVariables = await execute(app, customer(), `query Q($q: TimeseriesQuery!) { timeseries(query: $q) { ${fields} } }`, { q: query });
+  assert.equal(inline.errors, undefined);
+  assert.deepEqual(viaVariables, inline);
+  assert.ok(((inline.data?.['timeseries'] as { series: unknown[] }).series.length ?? 0) > 1);
+  // A variable of the wrong type is the client's error.
+  const bad = await execute(app, customer(), 'query Q($n: Int) { timeseries(query: { ' + args + ', ' + own() + ', limit: $n }) { pageInfo { totalSeries } } }', { n: 'ten' });
+  assert.equal(bad.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
+});

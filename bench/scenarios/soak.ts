@@ -34,7 +34,10 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
     const stats = `${controlUrl(server)}/stats`;
     const start = Date.now();
     const sampleNow = async (): Promise<void> => {
-      const s = await getJson<ServerStats>(stats);
+      // A server that died under the budget says why in its own output.
+      const s = await getJson<ServerStats>(stats).catch((e: unknown) => {
+        throw new Error(`the soaked server stopped answering (${String(e)}); its last output:\n${server.output().slice(-3000)}`);
+      });
       samples.push({ t: (Date.now() - start) / 1000, rss: s.rss, heap: s.heapUsed, heapTotal: s.heapTotal, external: s.external, duckdb: s.duckdb });
     };
     await sampleNow();
