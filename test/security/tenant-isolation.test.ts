@@ -40,10 +40,12 @@ let own: Ownership;
 const tally = { requests: 0, nonEmpty: 0, codes: new Map<string, number>() };
 
 before(async () => {
+  // First: without the suite's Redis this fails before any server is started, so none is left open to hang the run.
+  const redisUrl = await redisUrlForTest(9);
   store = await securityStore();
   own = await ownership(store);
   recording = new RecordingStore(store);
-  edges = [await startEdge(recording), await startEdge(recording, { STRATA_CACHE: 'redis', REDIS_URL: await redisUrlForTest(9), STRATA_REDIS_TIMEOUT: '2s' })];
+  edges = [await startEdge(recording), await startEdge(recording, { STRATA_CACHE: 'redis', REDIS_URL: redisUrl, STRATA_REDIS_TIMEOUT: '2s' })];
 });
 
 after(async () => {
