@@ -55,10 +55,16 @@ export function neededLabels(q: CanonicalQuery): Set<LabelColumn> {
  * derived from per-row time aggregates.
  */
 export function queryLevel(q: CanonicalQuery): { labels: Set<string>; exact: boolean } {
-  const fixed = new Set<string>(q.groupBy);
-  for (const f of topConjuncts(q.filter)) if (f.kind === 'field' && f.op === 'EQ') fixed.add(f.field);
+  const fixed = fixedLabels(q.groupBy, q.filter);
   const exact = [...filterFields(q.filter)].every((field) => fixed.has(field));
   return { labels: fixed, exact };
+}
+
+/** Labels with one value per series: the group-by labels and those an equality at the top of the filter fixes. */
+export function fixedLabels(groupBy: readonly GroupKey[], filter: Filter | undefined): Set<string> {
+  const fixed = new Set<string>(groupBy);
+  for (const f of topConjuncts(filter)) if (f.kind === 'field' && f.op === 'EQ') fixed.add(f.field);
+  return fixed;
 }
 
 export const labelLevel: Rule = (q, r) => {

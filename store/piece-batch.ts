@@ -1,6 +1,6 @@
-import { GROUP_KEYS, findRollup, type GroupKey, type RollupName } from '../catalog/catalog.ts';
+import { GROUP_KEYS, findRollup, type GroupKey } from '../catalog/catalog.ts';
 import { alignDown } from '../planner/interval.ts';
-import { topConjuncts } from '../planner/rules.ts';
+import { fixedLabels } from '../planner/rules.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { Interval, PartialRow } from '../planner/query.ts';
 
@@ -57,9 +57,8 @@ export function branchesOf(pieces: readonly Piece[]): Branch[] {
  */
 export function storedRowsAreBuckets(branch: Branch): boolean {
   const p = branch.sample;
-  if (p.source === 'raw' || p.bucketMs !== findRollup(p.source as RollupName).bucketMs) return false;
-  const covered = new Set<string>(p.groupBy);
-  for (const f of topConjuncts(p.filter)) if (f.kind === 'field' && f.op === 'EQ') covered.add(f.field);
+  if (p.source === 'raw' || p.bucketMs !== findRollup(p.source).bucketMs) return false;
+  const covered = fixedLabels(p.groupBy, p.filter);
   return covered.has('resource_id') && (p.level ?? []).every((label) => covered.has(label));
 }
 
