@@ -122,8 +122,9 @@ test('the values Prometheus stored equal the GraphQL answers for the same metric
   let compared = 0;
   for (const cluster of own) {
     for (const c of cases) {
+      // About 1 % of the seeded series-minutes are missing, so a series may have no sample at
+      // this minute: then Prometheus must hold none either (it scraped already, test above).
       const expected = await graphqlSeries(c.metric, c.labels, cluster);
-      assert.ok(expected.size > 0, `GraphQL has ${c.metric} for ${cluster}`);
       const actual = await until(`${c.name} of ${cluster} in Prometheus`, async () => {
         const got = await stored(`${c.name}{kafka_id="${cluster}"}`);
         return got.size === expected.size ? got : undefined;
