@@ -6,6 +6,7 @@ import type { Role } from '../auth/principal.ts';
 import { isoOf } from '../planner/interval.ts';
 import { runTimeseries, type TimeseriesResult } from '../pipeline/timeseries-pipeline.ts';
 import type { TimeseriesArgs } from '../pipeline/normalize.ts';
+import type { Series } from '../pipeline/merge.ts';
 import { runUsage, type UsageArgs } from '../pipeline/usage-pipeline.ts';
 import { aggregationLanded } from '../subscriptions/aggregation-landed.ts';
 
@@ -87,6 +88,10 @@ export const resolvers = {
   },
   Subscription: { aggregationLanded },
   Point: { timestamp: (p: { timestamp: number }) => timestampText(p.timestamp) },
+  Series: {
+    timestamps: (s: Series) => s.points.map((p) => timestampText(p.timestamp)),
+    values: (s: Series) => s.points.map((p) => p.value),
+  },
   QueryPlan: { operation: (p: TimeseriesResult['plan']) => p.stats },
 };
 

@@ -29,11 +29,15 @@ const RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(
  * buckets, then insert, for each metric and label level, the time aggregates
  * of the per-minute space SUM at that level (DESIGN.md section 2).
  *
- * One insert, in series order (tenant, cluster, metric, level, time): a read
- * names a tenant, usually a cluster, always a metric and a level, so in this
+ * One insert, in series order (cluster, metric, level, time): a read names
+ * its clusters (customers must), always a metric and a level, so in this
  * order it skips the row groups of every other series by their min/max,
  * instead of scanning the whole rollup (a 30-day hourly read of one cluster:
- * 13 ms to 6 ms on a 480,000-row rollup, and it no longer grows with tenants).
+ * 13 ms to 6 ms on a 480,000-row rollup). The cluster comes first, not the
+ * tenant: a cluster id belongs to one tenant, and with the tenant first a row
+ * group spans the clusters of two tenants, whose ids are not ordered across
+ * them, so a read of one cluster by the all-tenants scope still scanned
+ * every row group (1.9 M rows: 8-10 ms against 3-6 ms in this order).
  */
 export function rollupStatements(rollup: RollupDefinition, interval: Interval): Statement[] {
   const parts: string[] = [];
@@ -56,7 +60,7 @@ export function rollupStatements(rollup: RollupDefinition, interval: Interval): 
     { sql: `DELETE FROM ${rollup.name} WHERE ${RANGE}`, params: [interval.start, interval.end] },
     {
       sql: `INSERT INTO ${rollup.name} SELECT * FROM (${parts.map((p) => `(${p})`).join('\nUNION ALL\n')})
-        ORDER BY tenant_id, resource_id, metric, level, __time`,
+        ORDER BY resource_id, metric, level, __time`,
       params,
     },
   ];
