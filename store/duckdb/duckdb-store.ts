@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { findRollup, type RollupName } from '../../catalog/catalog.ts';
 import { ErrorCode, StrataError } from '../../api/errors.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
@@ -6,6 +6,7 @@ import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } f
 import { branchesOf, distributeColumns } from '../piece-batch.ts';
 import { piecesSql, tenantPredicate } from './duckdb-sql.ts';
 import { SCHEMA_DDL, rollupStatements } from './duckdb-schema.ts';
+import { ReadConnections } from './read-connections.ts';
 import { usageSql } from './duckdb-usage.ts';
 import { seedStatements, type SeedOptions } from './seed-dataset.ts';
 
@@ -13,12 +14,18 @@ type Row = Record<string, unknown>;
 
 /**
  * The embedded store: a DuckDB file (or memory). Every read is one
- * parameterized statement on its own connection, so concurrent queries run in
- * parallel inside DuckDB, and an AbortSignal interrupts exactly that query.
+ * parameterized statement on a connection of its own while it runs, so
+ * concurrent queries run in parallel inside DuckDB, and an AbortSignal
+ * interrupts exactly that query; connections and their prepared statements
+ * are kept for the next reads (read-connections.ts).
  */
 export class DuckDbStore implements MetricStore {
   readonly name = 'duckdb';
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private readonly reads: ReadConnections;
+
+  private constructor(private readonly instance: DuckDBInstance) {
+    this.reads = new ReadConnections(instance);
+  }
 
   static async open(path: string): Promise<DuckDbStore> {
     const instance = await DuckDBInstance.create(path);
@@ -141,6 +148,7 @@ export class DuckDbStore implements MetricStore {
    * store's file is whole on its own (copied or backed up without its .wal).
    */
   async close(): Promise<void> {
+    this.reads.close();
     await this.exec('CHECKPOINT', []).catch(() => undefined);
     this.instance.closeSync();
   }
@@ -152,19 +160,23 @@ export class DuckDbStore implements MetricStore {
 
   /** The same read, column by column (what DuckDB hands over without building a row object per row). */
   async readColumns(sql: string, params: (string | number)[], signal?: AbortSignal): Promise<Record<string, unknown[]>> {
-    const connection: DuckDBConnection = await this.instance.connect();
-    const onAbort = (): void => connection.interrupt();
+    const pooled = await this.reads.acquire();
+    const onAbort = (): void => pooled.connection.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
+    let healthy = false;
     try {
       if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
-      const reader = await connection.runAndReadAll(sql, params);
+      const statement = await pooled.prepared(sql);
+      statement.bind(params);
+      const reader = await statement.runAndReadAll();
+      healthy = true;
       return reader.getColumnsObjectJS() as Record<string, unknown[]>;
     } catch (error) {
       if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
       throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      connection.closeSync();
+      this.reads.release(pooled, healthy && !signal?.aborted);
     }
   }
 }
