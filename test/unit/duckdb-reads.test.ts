@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { isStrataError } from '../../api/errors.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { seedStore } from '../../store/duckdb/seed-file.ts';
+import { dashboardDocument } from '../helpers/documents.ts';
+import { execute, principal, SMALL, testApp } from '../helpers/fixture.ts';
 
 /**
  * Reads reuse their connections and prepared statements (store/duckdb/read-connections.ts):
@@ -52,4 +59,45 @@ test('data written after a statement was kept is what the statement reads', asyn
   await store.exec("INSERT INTO kept_reads VALUES ('a', 1), ('a', 2), ('b', 3)", []);
   assert.deepEqual(await store.read(sql, ['a']), [{ n: 2 }]);
   assert.deepEqual(await store.read(sql, ['b']), [{ n: 1 }]);
+});
+
+/**
+ * Each chunk of a result is a 2,048-row native block that DuckDB's Node API frees only when V8
+ * finalizes it, so a piece read must come back in full chunks: unsorted, a dashboard's branches
+ * came back as dozens of nearly empty chunks (megabytes per read, held until the next full GC).
+ */
+test("a dashboard's piece reads come back in full chunks, not one per aggregate partition", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-chunks-'));
+  const file = join(dir, 'chunks.duckdb');
+  const reads: { sql: string; params: (string | number)[] }[] = [];
+  try {
+    const seeded = await DuckDbStore.open(file);
+    await seedStore(seeded, SMALL);
+    const app = await testApp(seeded);
+    const [cluster] = app.services.resources.list(undefined);
+    const readColumns = seeded.readColumns.bind(seeded);
+    seeded.readColumns = async (sql, params, signal) => (reads.push({ sql, params }), readColumns(sql, params, signal));
+    const answer = await execute(app, principal('customer', cluster?.tenantId), dashboardDocument(cluster?.resourceId ?? ''));
+    assert.equal(answer.errors, undefined);
+    await app.close();
+    await seeded.close();
+    const pieceReads = reads.filter((r) => r.sql.includes('UNION ALL'));
+    assert.ok(pieceReads.length > 0, 'the dashboard read pieces from the store');
+
+    const instance = await DuckDBInstance.create(file);
+    const connection = await instance.connect();
+    let unsortedChunks = 0;
+    for (const { sql, params } of pieceReads) {
+      const result = await connection.run(sql, params);
+      assert.equal(result.chunkCount, Math.max(1, Math.ceil(result.rowCount / 2048)), `${result.rowCount} rows in ${result.chunkCount} chunks`);
+      // The same branches without the outer ORDER BY: what the test guards against.
+      const inner = sql.slice(sql.indexOf('(') + 1, sql.lastIndexOf(')'));
+      unsortedChunks += (await connection.run(inner, params)).chunkCount;
+    }
+    assert.ok(unsortedChunks > 2 * pieceReads.length, `unsorted, the same reads came back in ${unsortedChunks} chunks`);
+    connection.closeSync();
+    instance.closeSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
