@@ -18,6 +18,7 @@ import { ResponseEpochs } from './response-epochs.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from './context.ts';
 import { maskError } from './errors.ts';
+import { documentStore } from './document-store.ts';
 import { busFromConfig, cacheFromConfig } from './parts.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { DestinationStream } from 'pino';
@@ -144,6 +145,7 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
       ApolloServerPluginCacheControlDisabled(),
     ],
     parseOptions: { maxTokens: MAX_TOKENS },
+    documentStore: documentStore(config.documentCacheBytes),
     validationRules: [...armor.validationRules],
     formatError: (formatted, error) => maskError(formatted, error, log.write),
   });

@@ -29,8 +29,12 @@ export class MemoryCache implements CacheStore {
       sizeCalculation: (value, key) => value.length + key.length,
       ttlAutopurge: false,
     });
+    // Bounded by count through maxSize rather than max: lru-cache preallocates
+    // its arrays for `max` entries, 500,000 slots (about 12 MB) held from the
+    // start whether or not a single counter was ever bumped.
     this.generations = new LRUCache<string, number>({
-      max: options.maxGenerations ?? 500_000,
+      maxSize: options.maxGenerations ?? 500_000,
+      sizeCalculation: () => 1,
       dispose: (generation, _key, reason) => {
         if (reason === 'evict') this.floor = Math.max(this.floor, generation);
       },

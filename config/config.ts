@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   STRATA_RESPONSE_CACHE_TTL: durationMs('5s'),
   STRATA_NOW_STEP: durationMs('1m'),
   STRATA_RESPONSE_CACHE_MAX_MB: int(1, 65536).default(32),
+  STRATA_DOCUMENT_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_WORKERS: int(1, 64).default(1),
   STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(128),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
@@ -109,6 +110,8 @@ export interface Config {
   readonly tracing: { readonly otlpEndpoint: string | undefined; readonly sampleRatio: number };
   /** Whole responses replayed for repeated operations (api/response-cache.ts); ttlMs 0 = off. */
   readonly responseCache: { readonly ttlMs: number; readonly maxBytes: number };
+  /** Parsed and validated GraphQL documents kept for reuse (api/document-store.ts): bytes of heap, estimated. */
+  readonly documentCacheBytes: number;
   /** Relative intervals (`now-1h/now`) resolve against the clock rounded down to this step (0 = to the millisecond). */
   readonly nowStepMs: number;
   /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
@@ -212,6 +215,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     logLevel: e.STRATA_LOG_LEVEL,
     tracing: { otlpEndpoint: e.STRATA_OTLP_ENDPOINT, sampleRatio: e.STRATA_TRACE_SAMPLE_RATIO },
     responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
+    documentCacheBytes: e.STRATA_DOCUMENT_CACHE_MAX_MB * 1024 * 1024,
     nowStepMs: e.STRATA_NOW_STEP,
     workers: e.STRATA_WORKERS,
     duckdbMemoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024,
