@@ -67,7 +67,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const clock = (): number => config.fixedNow ?? Date.now();
   const store = parts.store;
   const cacheStore = parts.cacheStore ?? (await cacheFromConfig(config));
-  const bus = parts.bus ?? busFromConfig(config);
+  const bus = parts.bus ?? (await busFromConfig(config));
   const resultCache = new ResultCache(cacheStore, { completeTtlMs: config.cache.completeTtlMs, freshTtlMs: config.cache.freshTtlMs, staleTtlMs: config.cache.staleTtlMs });
   const watermarks = new WatermarkRegistry(await store.readWatermarks());
   const resources = new ResourceDirectory(store);

@@ -53,7 +53,7 @@ export async function runPrimary(config: Config, store: MetricStore, log: (line:
   const workers = Array.from({ length: config.workers }, () => cluster.fork());
   for (const w of workers) w.on('message', (m: StoreCall) => void answer(store, m).then((reply) => w.isConnected() && w.send(reply)));
   const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.once('listening', (address) => resolve(address.port)))));
-  const bus: EventBus = config.events.kind === 'kafka' ? busFromConfig(config) : forwardingBus(workers);
+  const bus: EventBus = config.events.kind === 'kafka' ? await busFromConfig(config) : forwardingBus(workers);
   const clock = (): number => config.fixedNow ?? Date.now();
   const aggregator = new ReferenceAggregator(store, bus, clock);
   const catchUp = (): Promise<void> => aggregator.runOnce().then(() => undefined, (e: unknown) => log(`aggregator failed: ${String(e)}`));

@@ -9,7 +9,6 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
-import { DruidStore } from '../store/druid/druid-store.ts';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import { DEFAULT_SEED } from '../store/duckdb/seed-dataset.ts';
 import { seedFile } from '../store/duckdb/seed-file.ts';
@@ -24,6 +23,8 @@ const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 
 async function openStore(config: Config): Promise<MetricStore> {
   if (config.store.kind === 'druid') {
     // Serves what is in Druid (no demo data there); stops at once, saying why, if it cannot.
+    // Imported here only: the embedded mode never loads the Druid client (api/parts.ts).
+    const { DruidStore } = await import('../store/druid/druid-store.ts');
     const druid = new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl, timeoutMs: config.limits.queryTimeoutMs });
     const problem = await druid.whyNotServing();
     if (problem) throw new ConfigError(`Cannot serve from Druid: ${problem}`);
@@ -37,7 +38,7 @@ async function openStore(config: Config): Promise<MetricStore> {
   }
   const duckdb = await DuckDbStore.open(config.dbPath);
   // DuckDB would otherwise grow its buffers up to 80 % of the machine's RAM (BENCHMARKS.md, scenario 5).
-  await duckdb.limitMemory(config.duckdbMemoryBytes);
+  await duckdb.limitResources({ memoryBytes: config.duckdbMemoryBytes, threads: config.duckdbThreads });
   return duckdb;
 }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Principal } from '../auth/principal.ts';
-import { failFastRedisOptions } from '../cache/redis-cache.ts';
+import { failFastRedisOptions } from '../cache/redis-options.ts';
 import type { Config } from '../config/config.ts';
 
 /** One quota: a name clients see in the RateLimit fields, and requests per window. */
@@ -92,9 +93,14 @@ export function rateLimiterFromConfig(config: Config): RequestRateLimiter | unde
   return new RequestRateLimiter(quotas, () => redis?.disconnect());
 }
 
-/** Same failure posture as the cache: short timeout, no offline queue, reconnect in the background. */
+/**
+ * Same failure posture as the cache: short timeout, no offline queue, reconnect in the background.
+ * ioredis is loaded only here (synchronously: the edge is built synchronously), so the embedded
+ * mode never loads it (api/parts.ts says why).
+ */
 function redisClient(url: string, timeoutMs: number): Redis {
-  const client = new Redis(url, failFastRedisOptions(timeoutMs));
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const client = new RedisClient(url, failFastRedisOptions(timeoutMs));
   client.on('error', () => undefined);
   return client;
 }

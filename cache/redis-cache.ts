@@ -1,5 +1,6 @@
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode } from 'ioredis';
 import type { CacheEntryWrite, CacheStore, VersionedRead, VersionedValue } from './cache-store.ts';
+import { failFastRedisOptions } from './redis-options.ts';
 
 export interface RedisCacheOptions {
   /** redis://host:port for one server, or several nodes for Redis Cluster. */
@@ -11,21 +12,6 @@ export interface RedisCacheOptions {
 
 type Client = Redis | Cluster;
 
-/**
- * How Strata talks to Redis wherever it does (cache, quotas): a short timeout
- * on every command, nothing queued while disconnected, reconnection in the
- * background with backoff. A slow or absent Redis then costs a request at
- * most the timeout, never a stall.
- */
-export function failFastRedisOptions(commandTimeoutMs: number): RedisOptions {
-  return {
-    commandTimeout: commandTimeoutMs,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-  };
-}
 type VersionedClient = { strataGetVersioned(...args: string[]): Promise<unknown> };
 
 /**

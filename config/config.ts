@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   STRATA_DOCUMENT_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_WORKERS: int(1, 64).default(1),
   STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(128),
+  STRATA_DUCKDB_THREADS: int(1, 1024).optional(),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
@@ -118,6 +119,8 @@ export interface Config {
   readonly workers: number;
   /** DuckDB's memory limit (its default is 80 % of the machine's RAM). */
   readonly duckdbMemoryBytes: number;
+  /** DuckDB's worker threads; undefined keeps its default (one per core). */
+  readonly duckdbThreads: number | undefined;
   /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
 }
@@ -219,6 +222,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     nowStepMs: e.STRATA_NOW_STEP,
     workers: e.STRATA_WORKERS,
     duckdbMemoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024,
+    duckdbThreads: e.STRATA_DUCKDB_THREADS,
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
   };
 }

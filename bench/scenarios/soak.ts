@@ -10,7 +10,7 @@ const LIMIT = 256 * 1024 * 1024;
  * heap bound (V8 otherwise sizes its heap to the machine, GBs here, and at
  * thousands of requests a second uses it), a small young generation, and
  * cache and DuckDB bounds that fit the budget instead of the defaults
- * (64 + 32 + 32 MB of caches, 128 MB for DuckDB).
+ * (64 + 32 + 32 MB of caches, 128 MB and a thread per core for DuckDB).
  */
 export const BUDGET_256MB_ENV: Record<string, string> = {
   NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=4',
@@ -18,6 +18,7 @@ export const BUDGET_256MB_ENV: Record<string, string> = {
   STRATA_RESPONSE_CACHE_MAX_MB: '8',
   STRATA_DOCUMENT_CACHE_MAX_MB: '4',
   STRATA_DUCKDB_MEMORY_MB: '64',
+  STRATA_DUCKDB_THREADS: '1',
 };
 
 /**

@@ -38,12 +38,15 @@ export class DuckDbStore implements MetricStore {
    * Bounds what DuckDB keeps resident. memory_limit caps its buffer pool
    * (default: 80 % of the machine's RAM). Its allocator (jemalloc on Linux)
    * otherwise keeps up to 128 MiB freed after each task before returning it.
+   * Each worker thread holds its own operator state and allocator cache
+   * while queries run: fewer threads, less memory at a burst of queries.
    */
-  async limitMemory(bytes: number): Promise<void> {
-    const mb = Math.max(1, Math.floor(bytes / 1024 / 1024));
+  async limitResources(limits: { readonly memoryBytes: number; readonly threads?: number | undefined }): Promise<void> {
+    const mb = Math.max(1, Math.floor(limits.memoryBytes / 1024 / 1024));
     await this.exec(`SET GLOBAL memory_limit = '${mb}MB'`, []);
     await this.exec(`SET GLOBAL allocator_flush_threshold = '${Math.max(1, Math.floor(mb / 8))}MB'`, []);
     await this.exec('SET GLOBAL allocator_background_threads = true', []);
+    if (limits.threads !== undefined) await this.exec(`SET GLOBAL threads = ${Math.max(1, Math.floor(limits.threads))}`, []);
   }
 
   async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {

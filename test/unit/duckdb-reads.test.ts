@@ -52,6 +52,18 @@ test('a read that fails, or is cancelled, leaves the next reads unharmed', async
   assert.deepEqual(await store.read('SELECT CAST(? AS BIGINT) * 2 AS doubled, ? AS label', [21, 'x']), [{ doubled: 42n, label: 'x' }]);
 });
 
+test('the resource limits reach DuckDB: memory limit and worker threads', async () => {
+  const limited = await DuckDbStore.open(':memory:');
+  try {
+    await limited.limitResources({ memoryBytes: 48 * 1024 * 1024, threads: 1 });
+    const [row] = await limited.read("SELECT current_setting('memory_limit') AS memory, CAST(current_setting('threads') AS INTEGER) AS threads", []);
+    assert.match(String(row?.['memory']), /^4[5-9](\.\d+)? ?MiB$|^50(\.\d+)? ?MB$/);
+    assert.equal(row?.['threads'], 1);
+  } finally {
+    await limited.close();
+  }
+});
+
 test('data written after a statement was kept is what the statement reads', async () => {
   await store.exec('CREATE TABLE kept_reads (k VARCHAR, v INTEGER)', []);
   const sql = 'SELECT CAST(count(*) AS INTEGER) AS n FROM kept_reads WHERE k = ?';
