@@ -1,7 +1,7 @@
 import { controlUrl, getJson, runLoad, startBenchServer } from '../lib/children.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { fixed, mb, sleep, slope } from '../lib/stats.ts';
-import { dashboardDataset, dashboardRequests, serverEnv, type ServerStats } from './dashboard-replay.ts';
+import { dashboardDataset, dashboardRequests, figuresOf, serverEnv, type ServerStats } from './dashboard-replay.ts';
 
 const LIMIT = 256 * 1024 * 1024;
 
@@ -31,6 +31,7 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
   const file = dashboardDataset(o.dir, 'soak.duckdb');
   const server = await startBenchServer(file, { ...serverEnv(undefined), ...BUDGET_256MB_ENV });
   const samples: Sample[] = [];
+  const counters: ServerStats[] = [];
   try {
     const requests = await dashboardRequests(server);
     const stats = `${controlUrl(server)}/stats`;
@@ -40,6 +41,7 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
       const s = await getJson<ServerStats>(stats).catch((e: unknown) => {
         throw new Error(`the soaked server stopped answering (${String(e)}); its last output:\n${server.output().slice(-3000)}`);
       });
+      counters.push(s);
       samples.push({ t: (Date.now() - start) / 1000, rss: s.rss, heap: s.heapUsed, heapTotal: s.heapTotal, external: s.external, duckdb: s.duckdb });
     };
     await sampleNow();
@@ -51,7 +53,10 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
       if (!finished) await sampleNow();
     }
     await sampleNow();
-    return report(samples, await load, o.soakS);
+    const result = await load;
+    // What the caches did over the whole soak, from the server's own counters (as scenario 2 counts them).
+    const served = figuresOf([{ load: result, before: counters[0]!, after: counters[counters.length - 1]! }]);
+    return report(samples, result, served, o.soakS);
   } finally {
     await server.stop();
   }
@@ -66,7 +71,7 @@ interface Sample {
   readonly duckdb: number;
 }
 
-function report(samples: Sample[], load: Awaited<ReturnType<typeof runLoad>>, seconds: number): ScenarioReport {
+function report(samples: Sample[], load: Awaited<ReturnType<typeof runLoad>>, served: ReturnType<typeof figuresOf>, seconds: number): ScenarioReport {
   const steady = samples.filter((s) => s.t >= Math.min(60, seconds / 3));
   const perMin = (xs: typeof samples, f: (s: (typeof samples)[number]) => number): number => slope(xs.map((s) => s.t / 60), xs.map(f));
   const rssSlope = perMin(steady, (s) => s.rss);
@@ -88,6 +93,7 @@ function report(samples: Sample[], load: Awaited<ReturnType<typeof runLoad>>, se
       ['fitted RSS slope after the first minute', `${fixed(rssSlope / 1024 / 1024, 2)} MB/min (fitted growth over that span ${mb(growth)}, ${fixed((100 * growth) / steadyFirst.rss, 1)} % of its start)`],
       ['fitted heap-used slope after the first minute', `${fixed(heapSlope / 1024 / 1024, 2)} MB/min`],
       ['requests / req/s / p99', `${load.requests} / ${fixed(load.rps, 0)} / ${fixed(load.p99)} ms`],
+      ['answered without a store query / store queries per 1000 requests (with these cache sizes)', `${fixed(100 * served.served, 1)} % / ${fixed(served.perThousand, 1)}`],
       ['RSS samples (MB, every 10 s)', samples.map((s) => fixed(s.rss / 1024 / 1024, 0)).join(' ')],
       ['heap-used samples (MB)', samples.map((s) => fixed(s.heap / 1024 / 1024, 0)).join(' ')],
       ['V8 heap reserved (heapTotal) samples (MB)', samples.map((s) => fixed(s.heapTotal / 1024 / 1024, 0)).join(' ')],
