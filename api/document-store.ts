@@ -9,6 +9,13 @@ import type { DocumentNode } from 'graphql';
 const HEAP_BYTES_PER_SOURCE_CHAR = 56;
 
 /**
+ * For a document without a source (built without locations): heap bytes per
+ * byte of its JSON. The same dashboard without locations is 44 KB of JSON and
+ * 106 KB of heap; with them, 76 KB and 287 KB.
+ */
+const HEAP_BYTES_PER_JSON_CHAR = 4;
+
+/**
  * Apollo's store of parsed and validated documents, bounded by their heap.
  * Apollo's own default bounds the documents' JSON at 30 MiB, which for
  * dashboard-sized documents is about 115 MB of heap: more than the whole
@@ -21,6 +28,7 @@ export function documentStore(maxBytes: number): InMemoryLRUCache<DocumentNode> 
 }
 
 export function heapEstimate(document: DocumentNode): number {
-  const chars = document.loc?.source.body.length ?? JSON.stringify(document).length / 4;
-  return Math.max(1, Math.ceil(chars * HEAP_BYTES_PER_SOURCE_CHAR));
+  const source = document.loc?.source.body.length;
+  const bytes = source !== undefined ? source * HEAP_BYTES_PER_SOURCE_CHAR : JSON.stringify(document).length * HEAP_BYTES_PER_JSON_CHAR;
+  return Math.max(1, Math.ceil(bytes));
 }
