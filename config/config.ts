@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   STRATA_WORKERS: int(1, 64).default(1),
   STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(128),
   STRATA_DUCKDB_THREADS: int(1, 1024).optional(),
+  // Read by libuv itself (Node's thread pool, where DuckDB's Node API runs each query); validated here because it also sizes the store's idle read connections.
+  UV_THREADPOOL_SIZE: int(1, 1024).default(4),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
@@ -121,6 +123,8 @@ export interface Config {
   readonly duckdbMemoryBytes: number;
   /** DuckDB's worker threads; undefined keeps its default (one per core). */
   readonly duckdbThreads: number | undefined;
+  /** How many store reads run at once: Node's thread pool size (UV_THREADPOOL_SIZE), which runs DuckDB's queries. */
+  readonly storeReadsAtOnce: number;
   /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
 }
@@ -223,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     workers: e.STRATA_WORKERS,
     duckdbMemoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024,
     duckdbThreads: e.STRATA_DUCKDB_THREADS,
+    storeReadsAtOnce: e.UV_THREADPOOL_SIZE,
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
   };
 }

@@ -15,9 +15,19 @@ export class ReadConnections {
 
   constructor(
     private readonly instance: DuckDBInstance,
-    private readonly maxIdle = 4,
+    private maxIdle = 4,
     private readonly statementsPerConnection = 64,
   ) {}
+
+  /**
+   * How many connections stay open between reads. Node's thread pool runs
+   * DuckDB's queries, so more reads than its size never run at once; a
+   * connection beyond that would keep its statements for nothing.
+   */
+  keepIdle(count: number): void {
+    this.maxIdle = Math.max(1, Math.floor(count));
+    for (const connection of this.idle.splice(this.maxIdle)) connection.close();
+  }
 
   async acquire(): Promise<PreparedConnection> {
     return this.idle.pop() ?? new PreparedConnection(await this.instance.connect(), this.statementsPerConnection);
@@ -27,6 +37,11 @@ export class ReadConnections {
   release(connection: PreparedConnection, healthy: boolean): void {
     if (healthy && !this.closed && this.idle.length < this.maxIdle) this.idle.push(connection);
     else connection.close();
+  }
+
+  /** Connections open between reads (for tests and stats). */
+  get idleCount(): number {
+    return this.idle.length;
   }
 
   close(): void {

@@ -9,6 +9,8 @@ test('defaults: embedded store, loopback, dev signing key outside production', (
   assert.equal(c.store.kind, 'duckdb');
   assert.ok(c.jwt.kind === 'hmac' && c.jwt.secret === DEV_JWT_SECRET && c.jwt.isDevSecret);
   assert.equal(c.cache.freshTtlMs, 15_000);
+  assert.equal(c.storeReadsAtOnce, 4);
+  assert.equal(loadConfig({ UV_THREADPOOL_SIZE: '1' }).storeReadsAtOnce, 1);
 });
 
 test('a bad value fails fast, naming the variable, the value and the fix', () => {
@@ -18,6 +20,7 @@ test('a bad value fails fast, naming the variable, the value and the fix', () =>
   assert.throws(() => loadConfig({ STRATA_STORE: 'druid' }), /DRUID_URL: required when STRATA_STORE=druid/);
   assert.throws(() => loadConfig({ STRATA_CACHE: 'redis' }), /REDIS_URL: required when STRATA_CACHE=redis/);
   assert.throws(() => loadConfig({ STRATA_EVENTS: 'kafka' }), /KAFKA_BROKERS: required when STRATA_EVENTS=kafka/);
+  assert.throws(() => loadConfig({ UV_THREADPOOL_SIZE: '0' }), /UV_THREADPOOL_SIZE/);
 });
 
 test('production never verifies with the development key', () => {

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { isStrataError } from '../../api/errors.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { ReadConnections } from '../../store/duckdb/read-connections.ts';
 import { seedStore } from '../../store/duckdb/seed-file.ts';
 import { dashboardDocument } from '../helpers/documents.ts';
 import { execute, principal, SMALL, testApp } from '../helpers/fixture.ts';
@@ -61,6 +62,27 @@ test('the resource limits reach DuckDB: memory limit and worker threads', async 
     assert.equal(row?.['threads'], 1);
   } finally {
     await limited.close();
+  }
+});
+
+test('idle read connections are kept only for the reads that can run at once', async () => {
+  const instance = await DuckDBInstance.create(':memory:');
+  const reads = new ReadConnections(instance);
+  try {
+    const held = await Promise.all([reads.acquire(), reads.acquire(), reads.acquire()]);
+    for (const c of held) reads.release(c, true);
+    assert.equal(reads.idleCount, 3);
+    reads.keepIdle(1);
+    assert.equal(reads.idleCount, 1, 'connections beyond the bound are closed at once');
+    const again = await Promise.all([reads.acquire(), reads.acquire()]);
+    for (const c of again) reads.release(c, true);
+    assert.equal(reads.idleCount, 1);
+    const kept = await reads.acquire();
+    assert.deepEqual((await (await kept.prepared('SELECT 41 + 1 AS n')).runAndReadAll()).getRowObjectsJS(), [{ n: 42 }]);
+    reads.release(kept, true);
+  } finally {
+    reads.close();
+    instance.closeSync();
   }
 });
 
