@@ -62,7 +62,7 @@ export interface AppParts {
 export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const log = createLogger(config.logLevel, parts.logDestination);
   // Process-wide: the first app of a process installs them, later ones reuse them.
-  installTracing({ ...config.tracing, serviceInstanceId: config.events.replicaId });
+  await installTracing({ ...config.tracing, serviceInstanceId: config.events.replicaId });
   enableProcessMetrics();
   const clock = (): number => config.fixedNow ?? Date.now();
   const store = parts.store;

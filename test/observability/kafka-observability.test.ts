@@ -13,7 +13,7 @@ import { serviceEnv } from '../helpers/services.ts';
 
 // On a real Kafka broker (npm test starts one): trace context through message headers, and consumer lag from kafkajs' offsets.
 const exporter = new InMemorySpanExporter();
-installTracing({ exporter });
+await installTracing({ exporter });
 
 const brokers = serviceEnv('KAFKA_BROKERS');
 const run = `${process.pid}-${Date.now()}`;

@@ -13,7 +13,7 @@ import { installTracing, tracer } from '../../observability/tracing.ts';
 import { END, seededStore } from '../helpers/fixture.ts';
 
 const exporter = new InMemorySpanExporter();
-installTracing({ exporter });
+await installTracing({ exporter });
 
 /** A pino destination that keeps the parsed lines. */
 function capture(): { destination: DestinationStream; lines: Record<string, unknown>[] } {

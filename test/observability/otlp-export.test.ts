@@ -41,7 +41,7 @@ test('with STRATA_OTLP_ENDPOINT, spans are exported over OTLP/HTTP to <endpoint>
   const config = loadConfig({}, { STRATA_OTLP_ENDPOINT: sink.url });
   assert.equal(config.tracing.otlpEndpoint, sink.url);
   // What createApp does with the configuration (the first installation of a process wins).
-  installTracing({ ...config.tracing, serviceInstanceId: 'otlp-test' });
+  await installTracing({ ...config.tracing, serviceInstanceId: 'otlp-test' });
   assert.equal(isTracing(), true);
   const { replica, store, cluster } = await observedReplica();
   try {

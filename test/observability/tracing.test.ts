@@ -10,7 +10,7 @@ import { observedReplica, panelDocument, query } from './observed-replica.ts';
 
 // Before any app: tracing is process-wide, and the first installation wins.
 const exporter = new InMemorySpanExporter();
-installTracing({ exporter });
+await installTracing({ exporter });
 
 let replica: Replica;
 let store: DuckDbStore;
