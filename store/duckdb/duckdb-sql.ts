@@ -33,10 +33,6 @@ function groupColumns(groupBy: readonly GroupKey[], columns: readonly GroupKey[]
   return columns.map((k) => (groupBy.includes(k) ? `${quote(k)}, ` : `CAST(NULL AS VARCHAR) AS ${quote(k)}, `)).join('');
 }
 
-function groupList(groupBy: readonly GroupKey[]): string {
-  return groupBy.map(quote).join(', ');
-}
-
 /**
  * Bucket starts and counts come back as DOUBLE, exact below 2^53 (ms timestamps,
  * sample counts): BIGINT and HUGEINT arrive as JS BigInts, and converting
@@ -94,7 +90,7 @@ const unionAll = (parts: readonly string[]): string => parts.map((s) => `(${s})`
 function aggregatedBranches(branches: readonly [Branch, number][], columns: readonly GroupKey[], params: (string | number)[]): string | undefined {
   const raw = branches.filter(([b]) => b.sample.source === 'raw');
   const rollups = branches.filter(([b]) => b.sample.source !== 'raw');
-  if (raw.length + rollups.length === 0) return undefined;
+  if (branches.length === 0) return undefined;
   const labels = columns.map((k) => `${quote(k)}, `).join('');
   const parts: string[] = [];
   if (raw.length) {
