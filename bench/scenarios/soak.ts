@@ -36,7 +36,6 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
   const file = dashboardDataset(o.dir, 'soak.duckdb');
   const server = await startBenchServer(file, { ...serverEnv(undefined), ...BUDGET_256MB_ENV });
   const samples: Sample[] = [];
-  const counters: ServerStats[] = [];
   try {
     const requests = await dashboardRequests(server);
     const stats = `${controlUrl(server)}/stats`;
@@ -46,8 +45,7 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
       const s = await getJson<ServerStats>(stats).catch((e: unknown) => {
         throw new Error(`the soaked server stopped answering (${String(e)}); its last output:\n${server.output().slice(-3000)}`);
       });
-      counters.push(s);
-      samples.push({ t: (Date.now() - start) / 1000, rss: s.rss, heap: s.heapUsed, heapTotal: s.heapTotal, external: s.external, duckdb: s.duckdb });
+      samples.push({ ...s, t: (Date.now() - start) / 1000 });
     };
     await sampleNow();
     const rss = sampleRss(server.process.pid ?? 0);
@@ -62,20 +60,16 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
     const rssSamples = rss.stop();
     const result = await load;
     // What the caches did over the whole soak, from the server's own counters (as scenario 2 counts them).
-    const served = figuresOf([{ load: result, before: counters[0]!, after: counters[counters.length - 1]! }]);
+    const served = figuresOf([{ load: result, before: samples[0]!, after: samples[samples.length - 1]! }]);
     return report(samples, rssSamples, result, served, o.soakS);
   } finally {
     await server.stop();
   }
 }
 
-interface Sample {
+/** The server's own figures (memory and counters), and when they were read. */
+interface Sample extends ServerStats {
   readonly t: number;
-  readonly rss: number;
-  readonly heap: number;
-  readonly heapTotal: number;
-  readonly external: number;
-  readonly duckdb: number;
 }
 
 /**
@@ -88,7 +82,7 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
   const steady = rss.filter((s) => s.t >= warm);
   const perMin = <T extends { t: number }>(xs: readonly T[], f: (s: T) => number): number => slope(xs.map((s) => s.t / 60), xs.map(f));
   const rssSlope = perMin(steady, (s) => s.rss);
-  const heapSlope = perMin(samples.filter((s) => s.t >= warm), (s) => s.heap);
+  const heapSlope = perMin(samples.filter((s) => s.t >= warm), (s) => s.heapUsed);
   const values = steady.map((s) => s.rss);
   // Either sampler's highest reading counts (the server's own lands just after a request it answered).
   const max = Math.max(...rss.map((s) => s.rss), ...samples.map((s) => s.rss));
@@ -113,7 +107,7 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
       ['requests / req/s / p99', `${load.requests} / ${fixed(load.rps, 0)} / ${fixed(load.p99)} ms`],
       ['answered without a store query / store queries per 1000 requests (with these cache sizes)', `${fixed(100 * served.served, 1)} % / ${fixed(served.perThousand, 1)}`],
       ['RSS as the server reports it (MB, every 10 s)', series((s) => s.rss)],
-      ['heap-used samples (MB)', series((s) => s.heap)],
+      ['heap-used samples (MB)', series((s) => s.heapUsed)],
       ['V8 heap reserved (heapTotal) samples (MB)', series((s) => s.heapTotal)],
       ['external (Buffers) samples (MB)', series((s) => s.external)],
       ['DuckDB (duckdb_memory) samples (MB)', series((s) => s.duckdb)],
@@ -127,6 +121,11 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
 
 function perMinuteRanges(rss: readonly RssSample[]): string {
   const minutes = new Map<number, number[]>();
-  for (const s of rss) minutes.set(Math.floor(s.t / 60), [...(minutes.get(Math.floor(s.t / 60)) ?? []), s.rss / 1024 / 1024]);
+  for (const s of rss) {
+    const minute = Math.floor(s.t / 60);
+    const list = minutes.get(minute) ?? [];
+    list.push(s.rss / 1024 / 1024);
+    minutes.set(minute, list);
+  }
   return [...minutes.values()].map((v) => `${fixed(Math.min(...v), 0)}–${fixed(Math.max(...v), 0)}`).join(', ');
 }
