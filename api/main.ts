@@ -38,7 +38,7 @@ async function openStore(config: Config): Promise<MetricStore> {
   }
   const duckdb = await DuckDbStore.open(config.dbPath);
   // DuckDB would otherwise grow its buffers up to 80 % of the machine's RAM (BENCHMARKS.md, scenario 5).
-  await duckdb.limitResources({ memoryBytes: config.duckdbMemoryBytes, threads: config.duckdbThreads, readsAtOnce: config.storeReadsAtOnce });
+  await duckdb.limitResources(config.duckdb);
   return duckdb;
 }
 

@@ -25,8 +25,8 @@ const M = 'io.confluent.kafka.server/';
 const db = process.argv[2] ?? '';
 const config = loadConfig(process.env, { STRATA_DB: db, PORT: '0' });
 const store = await DuckDbStore.open(db);
-// As api/main.ts does (STRATA_DUCKDB_MEMORY_MB, STRATA_DUCKDB_THREADS).
-await store.limitResources({ memoryBytes: config.duckdbMemoryBytes, threads: config.duckdbThreads, readsAtOnce: config.storeReadsAtOnce });
+// As api/main.ts does (STRATA_DUCKDB_MEMORY_MB, STRATA_DUCKDB_THREADS, UV_THREADPOOL_SIZE).
+await store.limitResources(config.duckdb);
 const app = await createApp(config, { store });
 await app.aggregator.runOnce();
 const server = createHttpServer(app);

@@ -119,12 +119,15 @@ export interface Config {
   readonly nowStepMs: number;
   /** HTTP worker processes sharing the port (node:cluster); 1 = no cluster. */
   readonly workers: number;
-  /** DuckDB's memory limit (its default is 80 % of the machine's RAM). */
-  readonly duckdbMemoryBytes: number;
-  /** DuckDB's worker threads; undefined keeps its default (one per core). */
-  readonly duckdbThreads: number | undefined;
-  /** How many store reads run at once: Node's thread pool size (UV_THREADPOOL_SIZE), which runs DuckDB's queries. */
-  readonly storeReadsAtOnce: number;
+  /** What the embedded store may keep resident (DuckDbStore.limitResources takes it as it is). */
+  readonly duckdb: {
+    /** DuckDB's memory limit (its default is 80 % of the machine's RAM). */
+    readonly memoryBytes: number;
+    /** DuckDB's worker threads; undefined keeps its default (one per core). */
+    readonly threads: number | undefined;
+    /** How many store reads run at once: Node's thread pool size (UV_THREADPOOL_SIZE), which runs DuckDB's queries. */
+    readonly readsAtOnce: number;
+  };
   /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
 }
@@ -225,9 +228,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     documentCacheBytes: e.STRATA_DOCUMENT_CACHE_MAX_MB * 1024 * 1024,
     nowStepMs: e.STRATA_NOW_STEP,
     workers: e.STRATA_WORKERS,
-    duckdbMemoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024,
-    duckdbThreads: e.STRATA_DUCKDB_THREADS,
-    storeReadsAtOnce: e.UV_THREADPOOL_SIZE,
+    duckdb: { memoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024, threads: e.STRATA_DUCKDB_THREADS, readsAtOnce: e.UV_THREADPOOL_SIZE },
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
   };
 }

@@ -9,8 +9,8 @@ test('defaults: embedded store, loopback, dev signing key outside production', (
   assert.equal(c.store.kind, 'duckdb');
   assert.ok(c.jwt.kind === 'hmac' && c.jwt.secret === DEV_JWT_SECRET && c.jwt.isDevSecret);
   assert.equal(c.cache.freshTtlMs, 15_000);
-  assert.equal(c.storeReadsAtOnce, 4);
-  assert.equal(loadConfig({ UV_THREADPOOL_SIZE: '1' }).storeReadsAtOnce, 1);
+  assert.equal(c.duckdb.readsAtOnce, 4);
+  assert.equal(loadConfig({ UV_THREADPOOL_SIZE: '1' }).duckdb.readsAtOnce, 1);
 });
 
 test('a bad value fails fast, naming the variable, the value and the fix', () => {
