@@ -88,15 +88,16 @@ const unionAll = (parts: readonly string[]): string => parts.map((s) => `(${s})`
  * bucket width is applied after the per-minute step rather than hashed in it.
  */
 function aggregatedBranches(branches: readonly [Branch, number][], columns: readonly GroupKey[], params: (string | number)[]): string | undefined {
+  if (branches.length === 0) return undefined;
   const raw = branches.filter(([b]) => b.sample.source === 'raw');
   const rollups = branches.filter(([b]) => b.sample.source !== 'raw');
-  if (branches.length === 0) return undefined;
   const labels = columns.map((k) => `${quote(k)}, `).join('');
   const parts: string[] = [];
   if (raw.length) {
     // Each raw branch's bucket width, chosen by branch after the per-minute step (a key fewer to hash there).
     const width = `CASE branch ${raw.map(([, i]) => `WHEN ${i} THEN ?`).join(' ')} END`;
-    for (let k = 0; k < 2; k++) params.push(...raw.map(([b]) => b.sample.bucketMs));
+    const widths = raw.map(([b]) => b.sample.bucketMs);
+    params.push(...widths, ...widths); // the CASE appears twice below
     const scans = unionAll(raw.map(([b, i]) => branchScan(b, i, columns, '__time, value', params)));
     parts.push(`SELECT branch, CAST(floor(epoch_ms(__time) / ${width}) * ${width} AS DOUBLE) AS bucket, ${labels}s AS v_sum, s AS v_min, s AS v_max, 1 AS minutes, n AS samples FROM (
     SELECT branch, ${labels}__time, SUM(value) AS s, COUNT(*) AS n FROM (${scans}) GROUP BY ALL)`);
@@ -122,9 +123,10 @@ function aggregatedBranches(branches: readonly [Branch, number][], columns: read
 export function piecesSql(branches: readonly Branch[]): SqlText {
   const params: (string | number)[] = [];
   const columns = GROUP_KEYS.filter((k) => branches.some((b) => b.sample.groupBy.includes(k)));
-  const indexed = branches.map((b, i): [Branch, number] => [b, i]);
-  const direct = indexed.filter(([b]) => storedRowsAreBuckets(b));
-  const aggregated = aggregatedBranches(indexed.filter(([b]) => !storedRowsAreBuckets(b)), columns, params);
+  const direct: [Branch, number][] = [];
+  const aggregating: [Branch, number][] = [];
+  branches.forEach((b, i) => (storedRowsAreBuckets(b) ? direct : aggregating).push([b, i]));
+  const aggregated = aggregatedBranches(aggregating, columns, params);
   const parts = [...(aggregated ? [aggregated] : []), ...direct.map(([b, i]) => directBranch(b, i, columns, params))];
   return { sql: `SELECT * FROM (${unionAll(parts)}) ORDER BY branch`, params };
 }
