@@ -74,6 +74,7 @@ async function stats(): Promise<Record<string, unknown>> {
     loaders: app.services.loaders.totals,
     listener: app.listener.stats,
     injected,
+    reads: store.readStats,
   };
 }
 

@@ -66,7 +66,7 @@ const EnvSchema = z.object({
   STRATA_WORKERS: int(1, 64).default(1),
   STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(128),
   STRATA_DUCKDB_THREADS: int(1, 1024).optional(),
-  // Read by libuv itself (Node's thread pool, where DuckDB's Node API runs each query); validated here because it also sizes the store's idle read connections.
+  // Read by libuv itself (Node's thread pool, where DuckDB's Node API runs each query); validated here because it also bounds the store's read connections.
   UV_THREADPOOL_SIZE: int(1, 1024).default(4),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),

@@ -65,24 +65,57 @@ test('the resource limits reach DuckDB: memory limit and worker threads', async 
   }
 });
 
-test('idle read connections are kept only for the reads that can run at once', async () => {
+test('at most `atOnce` reads hold a connection: the others wait in line, and keep the connections and their statements', async () => {
   const instance = await DuckDBInstance.create(':memory:');
-  const reads = new ReadConnections(instance);
+  const reads = new ReadConnections(instance, 3);
+  const sql = 'SELECT CAST(? AS INTEGER) + 1 AS n';
+  const read = (n: number, signal?: AbortSignal): Promise<unknown> =>
+    reads.use(async (c) => {
+      const statement = await c.prepared(sql);
+      statement.bind([n]);
+      return (await statement.runAndReadAll()).getRowObjectsJS()[0]?.['n'];
+    }, signal);
   try {
-    const held = await Promise.all([reads.acquire(), reads.acquire(), reads.acquire()]);
-    for (const c of held) reads.release(c, true);
-    assert.equal(reads.idleCount, 3);
-    reads.keepIdle(1);
-    assert.equal(reads.idleCount, 1, 'connections beyond the bound are closed at once');
-    const again = await Promise.all([reads.acquire(), reads.acquire()]);
-    for (const c of again) reads.release(c, true);
-    assert.equal(reads.idleCount, 1);
-    const kept = await reads.acquire();
-    assert.deepEqual((await (await kept.prepared('SELECT 41 + 1 AS n')).runAndReadAll()).getRowObjectsJS(), [{ n: 42 }]);
-    reads.release(kept, true);
+    assert.deepEqual(await Promise.all([1, 2, 3, 4, 5, 6].map((n) => read(n))), [2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(reads.stats, { idle: 3, opened: 3, waiting: 0 });
+    reads.limit(1);
+    assert.equal(reads.stats.idle, 1, 'connections beyond the bound are closed at once');
+    const many = Promise.all(Array.from({ length: 20 }, (_, n) => read(n)));
+    assert.equal(reads.stats.waiting, 19, 'one read runs, the others wait');
+    assert.deepEqual(await many, Array.from({ length: 20 }, (_, n) => n + 1));
+    assert.deepEqual(reads.stats, { idle: 1, opened: 3, waiting: 0 }, 'twenty reads, no connection opened');
+
+    // A read cancelled while it waits leaves the line without running.
+    let ran = false;
+    const first = reads.use(async () => new Promise((r) => setTimeout(r, 50)));
+    const cancelled = new AbortController();
+    const waiting = reads.use(async () => (ran = true), cancelled.signal);
+    cancelled.abort();
+    await assert.rejects(waiting, { name: 'AbortError' });
+    await first;
+    assert.equal(ran, false);
+    assert.equal(await read(41), 42);
   } finally {
     reads.close();
     instance.closeSync();
+  }
+});
+
+test('a store read cancelled while it waits for a connection fails as a timeout, and the line goes on', async () => {
+  const limited = await DuckDbStore.open(':memory:');
+  try {
+    await limited.limitResources({ memoryBytes: 64 * 1024 * 1024, readsAtOnce: 1 });
+    const running = new AbortController();
+    const long = limited.read('SELECT count(*) AS n FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -1', [], running.signal);
+    const waiting = new AbortController();
+    const queued = limited.read('SELECT 1 AS one', [], waiting.signal);
+    waiting.abort();
+    await assert.rejects(queued, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
+    running.abort();
+    await assert.rejects(long, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
+    assert.deepEqual(await limited.read('SELECT 1 AS one', []), [{ one: 1 }]);
+  } finally {
+    await limited.close();
   }
 });
 
