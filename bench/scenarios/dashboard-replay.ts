@@ -20,6 +20,8 @@ export interface ServerStats {
   readonly loaders: { storeQueries: number; cacheHits: number; cacheMisses: number };
   readonly listener: { applied: number };
   readonly injected: number;
+  /** The embedded store's read connections: open between reads, ever opened, reads waiting for one. */
+  readonly reads: { idle: number; opened: number; waiting: number };
 }
 
 /** A fresh dataset ending now (the windows slide with the real clock): 20 tenants, one cluster each, 8 days. */

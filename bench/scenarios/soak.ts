@@ -104,6 +104,7 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
       ['RSS per minute of load, min–max (MB)', perMinuteRanges(rss)],
       ['fitted RSS slope after the first minute', `${fixed(rssSlope / 1024 / 1024, 2)} MB/min (fitted growth over that span ${mb(growth)}, ${fixed((100 * growth) / steadyStart, 1)} % of its start)`],
       ['fitted heap-used slope after the first minute', `${fixed(heapSlope / 1024 / 1024, 2)} MB/min`],
+      ['store read connections opened over the soak (at most UV_THREADPOOL_SIZE are open)', String(samples[samples.length - 1]!.reads.opened)],
       ['requests / req/s / p99', `${load.requests} / ${fixed(load.rps, 0)} / ${fixed(load.p99)} ms`],
       ['answered without a store query / store queries per 1000 requests (with these cache sizes)', `${fixed(100 * served.served, 1)} % / ${fixed(served.perThousand, 1)}`],
       ['RSS as the server reports it (MB, every 10 s)', series((s) => s.rss)],

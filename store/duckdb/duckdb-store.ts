@@ -185,6 +185,8 @@ export class DuckDbStore implements MetricStore {
         signal?.addEventListener('abort', onAbort, { once: true });
         try {
           const statement = await pooled.prepared(sql);
+          // Aborted while the connection opened or the statement was prepared: the listener came too late to interrupt it, so it must not start.
+          signal?.throwIfAborted();
           statement.bind(params);
           return (await statement.runAndReadAll()).getColumnsObjectJS() as Record<string, unknown[]>;
         } finally {

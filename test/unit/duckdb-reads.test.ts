@@ -111,8 +111,13 @@ test('a store read cancelled while it waits for a connection fails as a timeout,
     const queued = limited.read('SELECT 1 AS one', [], waiting.signal);
     waiting.abort();
     await assert.rejects(queued, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
-    running.abort();
+    setTimeout(() => running.abort(), 50);
     await assert.rejects(long, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
+    // Aborted at once, while its connection is taken and its statement prepared: it never runs.
+    const early = new AbortController();
+    const never = limited.read('SELECT count(*) AS n FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -2', [], early.signal);
+    early.abort();
+    await assert.rejects(never, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
     assert.deepEqual(await limited.read('SELECT 1 AS one', []), [{ one: 1 }]);
   } finally {
     await limited.close();
