@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { findRollup, type RollupName } from '../../catalog/catalog.ts';
-import { ErrorCode, isStrataError, StrataError } from '../../api/errors.ts';
+import { ErrorCode, StrataError } from '../../api/errors.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeColumns } from '../piece-batch.ts';
@@ -172,8 +172,8 @@ export class DuckDbStore implements MetricStore {
 
   /** The same read, column by column (what DuckDB hands over without building a row object per row). */
   async readColumns(sql: string, params: (string | number)[], signal?: AbortSignal): Promise<Record<string, unknown[]>> {
+    if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
     try {
-      if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
       /*
        * The columns are converted before the connection goes back. Released
        * first, the next read ran while this one was converted, and at a
@@ -185,7 +185,7 @@ export class DuckDbStore implements MetricStore {
         signal?.addEventListener('abort', onAbort, { once: true });
         try {
           const statement = await pooled.prepared(sql);
-          // Aborted while the connection opened or the statement was prepared: the listener came too late to interrupt it, so it must not start.
+          // Aborted while the statement was prepared: the interrupt found no query running, so the query must not start.
           signal?.throwIfAborted();
           statement.bind(params);
           return (await statement.runAndReadAll()).getColumnsObjectJS() as Record<string, unknown[]>;
@@ -194,7 +194,6 @@ export class DuckDbStore implements MetricStore {
         }
       }, signal);
     } catch (error) {
-      if (isStrataError(error)) throw error;
       if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
       throw error;
     }
