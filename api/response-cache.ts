@@ -106,6 +106,11 @@ export class ResponseCache {
     };
   }
 
+  /** The bytes of kept answers as counted against maxBytes, for the bench's memory report. */
+  get bytes(): number {
+    return this.entries.calculatedSize;
+  }
+
   private bypass(context: RequestContext): ResponseTicket {
     this.stats.bypassed += 1;
     return { serve: () => false, store: () => this.count(context) };

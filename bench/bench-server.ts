@@ -11,7 +11,9 @@
  * (aggregation events arriving while dashboards refresh). Stops when its
  * stdin closes (the bench went away) or on SIGTERM.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { getHeapStatistics } from 'node:v8';
 import { createApp } from '../api/app.ts';
 import { createHttpServer } from '../api/http-server.ts';
 import { HOUR_MS } from '../catalog/catalog.ts';
@@ -19,6 +21,7 @@ import { loadConfig } from '../config/config.ts';
 import { newAggregationEvent } from '../events/aggregation-event.ts';
 import { newTraceparent } from '../events/trace-context.ts';
 import { alignDown } from '../planner/interval.ts';
+import { MemoryCache } from '../cache/memory-cache.ts';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 
 const M = 'io.confluent.kafka.server/';
@@ -60,6 +63,12 @@ async function lateData(tenantIndex: number): Promise<{ publishedAt: number; hou
   return { publishedAt, hour, value, resourceId: r.resourceId };
 }
 
+/** RssAnon from /proc (Linux, like the bench): RSS without the file-backed code pages. */
+function anonymousRss(): number {
+  const kb = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
 async function stats(): Promise<Record<string, unknown>> {
   const memory = process.memoryUsage();
   // What DuckDB itself holds (buffer pool, query state), to tell it apart from the V8 heap in RSS.
@@ -68,6 +77,12 @@ async function stats(): Promise<Record<string, unknown>> {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     heapTotal: memory.heapTotal,
+    // The part of heapTotal that is resident (V8 reserves pages it has not touched), to tell V8's share of RSS from native memory.
+    heapPhysical: getHeapStatistics().total_physical_size,
+    rssAnon: anonymousRss(),
+    // The bounded caches' own byte counts: a cache still filling towards its bound grows the heap without leaking.
+    cacheBytes: app.cacheStore instanceof MemoryCache ? app.cacheStore.bytes : 0,
+    responseCacheBytes: server.responses.bytes,
     external: memory.external,
     duckdb: Number(duckdb[0]?.['bytes'] ?? 0),
     responses: server.responses.stats,
@@ -75,6 +90,7 @@ async function stats(): Promise<Record<string, unknown>> {
     listener: app.listener.stats,
     injected,
     reads: store.readStats,
+    checkpoints: store.checkpointStats,
   };
 }
 

@@ -41,6 +41,11 @@ export class MemoryCache implements CacheStore {
     });
   }
 
+  /** The bytes of cached values as counted against maxBytes (string lengths), for the bench's memory report. */
+  get bytes(): number {
+    return this.values.calculatedSize;
+  }
+
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
     return keys.map((k) => this.values.get(k));
   }

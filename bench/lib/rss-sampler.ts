@@ -4,6 +4,10 @@ export interface RssSample {
   /** Seconds since the sampler started. */
   readonly t: number;
   readonly rss: number;
+  /** The anonymous part (heaps, arenas, stacks): what a leak would grow. */
+  readonly anon: number;
+  /** The file-backed part: code and data pages of node, libduckdb and the other mapped files, paged in as they are first touched. */
+  readonly file: number;
 }
 
 /**
@@ -18,8 +22,9 @@ export function sampleRss(pid: number, everyMs = 1000): { stop(): RssSample[] } 
   const start = Date.now();
   const read = async (): Promise<void> => {
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
-    if (kb) samples.push({ t: (Date.now() - start) / 1000, rss: Number(kb) * 1024 });
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    const rss = kb('VmRSS');
+    if (rss > 0) samples.push({ t: (Date.now() - start) / 1000, rss, anon: kb('RssAnon'), file: kb('RssFile') });
   };
   void read();
   const timer = setInterval(() => void read(), everyMs);

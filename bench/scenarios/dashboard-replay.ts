@@ -14,6 +14,13 @@ export interface ServerStats {
   readonly rss: number;
   readonly heapUsed: number;
   readonly heapTotal: number;
+  /** V8's resident pages (total_physical_size). */
+  readonly heapPhysical: number;
+  /** RssAnon: RSS without file-backed pages. */
+  readonly rssAnon: number;
+  /** Bytes held by the piece cache (when in memory) and by the response cache, as they count them against their bounds. */
+  readonly cacheBytes: number;
+  readonly responseCacheBytes: number;
   readonly external: number;
   readonly duckdb: number;
   readonly responses: { hits: number; misses: number; bypassed: number; invalidated: number; missesWithoutStore: number; storeQueries: number };
@@ -22,6 +29,8 @@ export interface ServerStats {
   readonly injected: number;
   /** The embedded store's read connections: open between reads, ever opened, reads waiting for one. */
   readonly reads: { idle: number; opened: number; waiting: number };
+  /** Checkpoints after the injector's rollup rebuilds: done, refused because another write ran. */
+  readonly checkpoints: { done: number; skipped: number };
 }
 
 /** A fresh dataset ending now (the windows slide with the real clock): 20 tenants, one cluster each, 8 days. */

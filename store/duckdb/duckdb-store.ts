@@ -22,6 +22,7 @@ type Row = Record<string, unknown>;
 export class DuckDbStore implements MetricStore {
   readonly name = 'duckdb';
   private readonly reads: ReadConnections;
+  private readonly checkpoints = { done: 0, skipped: 0 };
 
   private constructor(private readonly instance: DuckDBInstance) {
     this.reads = new ReadConnections(instance);
@@ -117,6 +118,7 @@ export class DuckDbStore implements MetricStore {
         [interval.start, interval.end],
       );
       await connection.run('COMMIT');
+      await this.foldIntoFile(connection);
       const rows = touched.getRowObjectsJS() as Row[];
       return { tenants: unique(rows.map((r) => String(r['tenant_id']))), metrics: unique(rows.map((r) => String(r['metric']))) };
     } catch (error) {
@@ -135,6 +137,29 @@ export class DuckDbStore implements MetricStore {
     } finally {
       connection.closeSync();
     }
+  }
+
+  /**
+   * Folds a rebuilt rollup from the write-ahead log into the file at once.
+   * Until a checkpoint, DuckDB holds the rebuilt rows, and the deletions of
+   * the rows they replace, in memory besides the WAL; its own checkpoint
+   * waits for 16 MB of WAL, so rebuilds every few seconds kept 12–13 MB of
+   * a 32 MB memory limit (BENCHMARKS.md, item 30). A checkpoint is refused
+   * while another write transaction runs (reads do not stop it): the next
+   * rebuild, or DuckDB's own threshold, folds what is left.
+   */
+  private async foldIntoFile(connection: { run(sql: string): Promise<unknown> }): Promise<void> {
+    try {
+      await connection.run('CHECKPOINT');
+      this.checkpoints.done += 1;
+    } catch {
+      this.checkpoints.skipped += 1;
+    }
+  }
+
+  /** Checkpoints after rollup rebuilds: done, and refused because another write ran. */
+  get checkpointStats(): { done: number; skipped: number } {
+    return { ...this.checkpoints };
   }
 
   /** Sets a watermark directly: used when seeding rollups that were built in one go. */
