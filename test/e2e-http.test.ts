@@ -151,12 +151,13 @@ test('billing figures are exact integers, FINAL once the daily rollup is publish
 // Last: it stops the server. Apollo Server, left to itself, handled SIGTERM by stopping and
 // re-raising the signal, which killed the process before the drain, the consumer's commit and
 // the store's close (the DuckDB log was left behind).
-test('SIGTERM drains and closes the store: the process says it stopped, the write-ahead log is folded into the file', async () => {
-  assert.ok(existsSync(`${db}.wal`), 'the start-up catch-up wrote to the store');
+// That the close folds the log into the file is shown in test/unit/duckdb-checkpoint.test.ts: the
+// start-up catch-up's rebuilds already checkpoint as they commit, so no log is left to show it here.
+test('SIGTERM drains and closes the store: the process says it stopped, no write-ahead log is left behind', async () => {
   // 'close': npm and the node process it started have both let go of the output pipe.
   const closed = once(server.process, 'close');
   process.kill(-(server.process.pid ?? 0), 'SIGTERM');
   await closed;
   assert.match(server.output(), /SIGTERM: draining requests and stopping\.[\s\S]*Stopped: requests drained, events committed, store closed\./);
-  assert.equal(existsSync(`${db}.wal`), false, 'the store closed with a checkpoint');
+  assert.equal(existsSync(`${db}.wal`), false, 'the file is whole on its own');
 });

@@ -67,3 +67,16 @@ test('rebuilds of other hours at once all land; the checkpoints refused while an
   await store.buildRollup('rollup_1h', { start: hour, end: hour + HOUR_MS });
   assert.equal(walBytes(), 0, 'the next rebuild folded the WAL');
 });
+
+test('closing a store folds what other writes left in the log into the file', async () => {
+  const other = join(dir, 'closed.duckdb');
+  const closing = await DuckDbStore.open(other);
+  await closing.exec('CREATE TABLE notes (n INTEGER)', []);
+  await closing.exec('INSERT INTO notes VALUES (1), (2)', []);
+  assert.ok(existsSync(`${other}.wal`) && statSync(`${other}.wal`).size > 0, 'the writes are in the log');
+  await closing.close();
+  assert.equal(existsSync(`${other}.wal`), false, 'close checkpointed');
+  const reopened = await DuckDbStore.open(other);
+  assert.deepEqual(await reopened.read('SELECT CAST(sum(n) AS INTEGER) AS s FROM notes', []), [{ s: 3 }]);
+  await reopened.close();
+});
