@@ -23,6 +23,7 @@ import { newTraceparent } from '../events/trace-context.ts';
 import { alignDown } from '../planner/interval.ts';
 import { MemoryCache } from '../cache/memory-cache.ts';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
+import { statusBytes } from './lib/rss-sampler.ts';
 
 const M = 'io.confluent.kafka.server/';
 const db = process.argv[2] ?? '';
@@ -63,12 +64,6 @@ async function lateData(tenantIndex: number): Promise<{ publishedAt: number; hou
   return { publishedAt, hour, value, resourceId: r.resourceId };
 }
 
-/** RssAnon from /proc (Linux, like the bench): RSS without the file-backed code pages. */
-function anonymousRss(): number {
-  const kb = /^RssAnon:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  return Number(kb ?? 0) * 1024;
-}
-
 async function stats(): Promise<Record<string, unknown>> {
   const memory = process.memoryUsage();
   // What DuckDB itself holds (buffer pool, query state), to tell it apart from the V8 heap in RSS.
@@ -79,7 +74,8 @@ async function stats(): Promise<Record<string, unknown>> {
     heapTotal: memory.heapTotal,
     // The part of heapTotal that is resident (V8 reserves pages it has not touched), to tell V8's share of RSS from native memory.
     heapPhysical: getHeapStatistics().total_physical_size,
-    rssAnon: anonymousRss(),
+    // RSS without the file-backed code pages (Linux, like the bench).
+    rssAnon: statusBytes(readFileSync('/proc/self/status', 'utf8'), 'RssAnon'),
     // The bounded caches' own byte counts: a cache still filling towards its bound grows the heap without leaking.
     cacheBytes: app.cacheStore instanceof MemoryCache ? app.cacheStore.bytes : 0,
     responseCacheBytes: server.responses.bytes,

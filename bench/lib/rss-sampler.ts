@@ -10,6 +10,11 @@ export interface RssSample {
   readonly file: number;
 }
 
+/** One memory field of a /proc/<pid>/status text ("VmRSS", "RssAnon", ...), in bytes; NaN when absent. */
+export function statusBytes(status: string, field: string): number {
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+}
+
 /**
  * Samples a process's resident set from /proc/<pid>/status (VmRSS) once every
  * `everyMs`, from outside the process: the reading costs the sampled server
@@ -22,9 +27,8 @@ export function sampleRss(pid: number, everyMs = 1000): { stop(): RssSample[] } 
   const start = Date.now();
   const read = async (): Promise<void> => {
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-    const rss = kb('VmRSS');
-    if (rss > 0) samples.push({ t: (Date.now() - start) / 1000, rss, anon: kb('RssAnon'), file: kb('RssFile') });
+    const rss = statusBytes(status, 'VmRSS');
+    if (rss > 0) samples.push({ t: (Date.now() - start) / 1000, rss, anon: statusBytes(status, 'RssAnon'), file: statusBytes(status, 'RssFile') });
   };
   void read();
   const timer = setInterval(() => void read(), everyMs);

@@ -92,6 +92,7 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
   const max = Math.max(...rss.map((s) => s.rss), ...samples.map((s) => s.rss));
   const over = values.filter((v) => v >= LIMIT).length;
   const before = samples[0]!.rss;
+  const last = samples[samples.length - 1]!;
   const steadyStart = steady[0]?.rss ?? before;
   // "No growth trend": over the steady part, the fitted growth is under 5 % of the RSS at its start.
   const growth = rssSlope * (((steady[steady.length - 1]?.t ?? warm) - warm) / 60);
@@ -109,8 +110,8 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
       ['fitted RSS slope after the first minute', `${fixed(rssSlope / 1024 / 1024, 2)} MB/min (fitted growth over that span ${mb(growth)}, ${fixed((100 * growth) / steadyStart, 1)} % of its start)`],
       ['of which anonymous (heaps, arenas) / file-backed (code pages of node, libduckdb): p50 after the first minute, fitted slope', `${mb(percentile(steady.map((s) => s.anon), 0.5))}, ${fixed(perMin(steady, (s) => s.anon) / 1024 / 1024, 2)} MB/min / ${mb(percentile(steady.map((s) => s.file), 0.5))}, ${fixed(perMin(steady, (s) => s.file) / 1024 / 1024, 2)} MB/min`],
       ['fitted heap-used slope after the first minute', `${fixed(heapSlope / 1024 / 1024, 2)} MB/min`],
-      ['store read connections opened over the soak (at most UV_THREADPOOL_SIZE are open)', String(samples[samples.length - 1]!.reads.opened)],
-      ['checkpoints after the late-data rollup rebuilds: done / refused (another write was running)', `${samples[samples.length - 1]!.checkpoints.done} / ${samples[samples.length - 1]!.checkpoints.skipped}`],
+      ['store read connections opened over the soak (at most UV_THREADPOOL_SIZE are open)', String(last.reads.opened)],
+      ['checkpoints after the late-data rollup rebuilds: done / refused (another write was running)', `${last.checkpoints.done} / ${last.checkpoints.skipped}`],
       ['requests / req/s / p99', `${load.requests} / ${fixed(load.rps, 0)} / ${fixed(load.p99)} ms`],
       ['answered without a store query / store queries per 1000 requests (with these cache sizes)', `${fixed(100 * served.served, 1)} % / ${fixed(served.perThousand, 1)}`],
       ['RSS as the server reports it (MB, every 10 s)', series((s) => s.rss)],

@@ -1,4 +1,4 @@
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { findRollup, type RollupName } from '../../catalog/catalog.ts';
 import { ErrorCode, StrataError } from '../../api/errors.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
@@ -148,7 +148,7 @@ export class DuckDbStore implements MetricStore {
    * while another write transaction runs (reads do not stop it): the next
    * rebuild, or DuckDB's own threshold, folds what is left.
    */
-  private async foldIntoFile(connection: { run(sql: string): Promise<unknown> }): Promise<void> {
+  private async foldIntoFile(connection: DuckDBConnection): Promise<void> {
     try {
       await connection.run('CHECKPOINT');
       this.checkpoints.done += 1;
