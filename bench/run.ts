@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     process.env['BENCH_CPU_PROF_DIR'] = join(dir, 'profiles');
     console.log(`CPU profiles of the Strata processes go to ${join(dir, 'profiles')}; read one with \`node --import tsx bench/profile-summary.ts FILE\`.`);
   }
-  const options: ScenarioOptions = { dir, roundS: seconds(values.round, 8, 'round'), soakS: seconds(values.duration, 600, 'duration') };
+  const options: ScenarioOptions = { dir, roundS: seconds(values.round, 8, 'round'), soakS: seconds(values.duration, 1200, 'duration') };
   const header = `Run ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}) · \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``;
   console.log(header + '\n');
   const parts = [header, ''];

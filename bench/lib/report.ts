@@ -12,7 +12,7 @@ export interface ScenarioReport {
 export interface ScenarioOptions {
   /** Seconds of load per measured round (scenarios pick sensible defaults). */
   readonly roundS: number;
-  /** Scenario 5's soak length in seconds. */
+  /** Scenario 5's soak length in seconds (default 1200: half warm-up, half judged). */
   readonly soakS: number;
   /** Where bench data and results live (git-ignored). */
   readonly dir: string;

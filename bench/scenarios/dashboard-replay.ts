@@ -5,6 +5,7 @@ import { dashboardBody, RANGES } from '../lib/dashboards.ts';
 import { jsonHeaders, seed, twinOf, token } from '../lib/dataset.ts';
 import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { fixed, zipfWeights } from '../lib/stats.ts';
+import type { ReadStats } from '../../store/duckdb/read-connections.ts';
 import { BENCH_EDGE_ENV } from './cached-query.ts';
 
 export const TENANTS = 20;
@@ -27,8 +28,8 @@ export interface ServerStats {
   readonly loaders: { storeQueries: number; cacheHits: number; cacheMisses: number };
   readonly listener: { applied: number };
   readonly injected: number;
-  /** The embedded store's read connections: open between reads, ever opened, reads waiting for one. */
-  readonly reads: { idle: number; opened: number; waiting: number };
+  /** The embedded store's read connections: open between reads, ever opened, reads waiting for one; statements held and ever prepared. */
+  readonly reads: ReadStats;
   /** Checkpoints after the injector's rollup rebuilds: done, refused because another write ran. */
   readonly checkpoints: { done: number; skipped: number };
 }

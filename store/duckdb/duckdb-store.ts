@@ -6,7 +6,7 @@ import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } f
 import { branchesOf, distributeColumns } from '../piece-batch.ts';
 import { piecesSql, tenantPredicate } from './duckdb-sql.ts';
 import { SCHEMA_DDL, rollupStatements } from './duckdb-schema.ts';
-import { ReadConnections } from './read-connections.ts';
+import { ReadConnections, type ReadStats } from './read-connections.ts';
 import { usageSql } from './duckdb-usage.ts';
 import { seedStatements, type SeedOptions } from './seed-dataset.ts';
 
@@ -54,8 +54,8 @@ export class DuckDbStore implements MetricStore {
     if (limits.readsAtOnce !== undefined) this.reads.limit(limits.readsAtOnce);
   }
 
-  /** Read connections: idle, ever opened, reads waiting for one. */
-  get readStats(): { idle: number; opened: number; waiting: number } {
+  /** Read connections: idle, ever opened, reads waiting for one; statements held and ever prepared. */
+  get readStats(): ReadStats {
     return this.reads.stats;
   }
 

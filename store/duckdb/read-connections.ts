@@ -20,6 +20,8 @@ export class ReadConnections {
   private readonly line: PQueue;
   private opened = 0;
   private closed = false;
+  /** Statements prepared by connections that are closed now (the open ones count their own). */
+  private preparedByClosed = 0;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -32,7 +34,7 @@ export class ReadConnections {
   /** How many reads hold a connection at once (Node's thread pool size runs no more). */
   limit(atOnce: number): void {
     this.line.concurrency = Math.max(1, Math.floor(atOnce));
-    for (const connection of this.idle.splice(this.line.concurrency)) connection.close();
+    for (const connection of this.idle.splice(this.line.concurrency)) this.retire(connection);
   }
 
   /**
@@ -66,22 +68,41 @@ export class ReadConnections {
   /** A connection whose read failed or was interrupted is closed, never reused. */
   private release(connection: PreparedConnection, healthy: boolean): void {
     if (healthy && !this.closed && this.idle.length < this.line.concurrency) this.idle.push(connection);
-    else connection.close();
+    else this.retire(connection);
   }
 
-  /** Connections open between reads, ever opened, and reads waiting for one (for tests and stats). */
-  get stats(): { idle: number; opened: number; waiting: number } {
-    return { idle: this.idle.length, opened: this.opened, waiting: this.line.size };
+  private retire(connection: PreparedConnection): void {
+    this.preparedByClosed += connection.prepares;
+    connection.close();
+  }
+
+  /**
+   * Connections open between reads, ever opened, reads waiting for one, and
+   * statements: held by the idle connections, and ever prepared (for tests and stats).
+   */
+  get stats(): ReadStats {
+    const held = this.idle.reduce((n, c) => n + c.held, 0);
+    const prepared = this.idle.reduce((n, c) => n + c.prepares, this.preparedByClosed);
+    return { idle: this.idle.length, opened: this.opened, waiting: this.line.size, statements: { held, prepared } };
   }
 
   close(): void {
     this.closed = true;
-    for (const connection of this.idle.splice(0)) connection.close();
+    for (const connection of this.idle.splice(0)) this.retire(connection);
   }
+}
+
+export interface ReadStats {
+  readonly idle: number;
+  readonly opened: number;
+  readonly waiting: number;
+  readonly statements: { readonly held: number; readonly prepared: number };
 }
 
 export class PreparedConnection {
   private readonly statements: LRUCache<string, DuckDBPreparedStatement>;
+  /** Statements this connection has prepared (a statement evicted and needed again counts again). */
+  prepares = 0;
 
   constructor(
     readonly connection: DuckDBConnection,
@@ -95,9 +116,15 @@ export class PreparedConnection {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = await this.connection.prepare(sql);
+      this.prepares += 1;
       this.statements.set(sql, statement);
     }
     return statement;
+  }
+
+  /** Statements kept prepared now. */
+  get held(): number {
+    return this.statements.size;
   }
 
   close(): void {

@@ -77,13 +77,13 @@ test('at most `atOnce` reads hold a connection: the others wait in line, and kee
     }, signal);
   try {
     assert.deepEqual(await Promise.all([1, 2, 3, 4, 5, 6].map((n) => read(n))), [2, 3, 4, 5, 6, 7]);
-    assert.deepEqual(reads.stats, { idle: 3, opened: 3, waiting: 0 });
+    assert.deepEqual(reads.stats, { idle: 3, opened: 3, waiting: 0, statements: { held: 3, prepared: 3 } });
     reads.limit(1);
     assert.equal(reads.stats.idle, 1, 'connections beyond the bound are closed at once');
     const many = Promise.all(Array.from({ length: 20 }, (_, n) => read(n)));
     assert.equal(reads.stats.waiting, 19, 'one read runs, the others wait');
     assert.deepEqual(await many, Array.from({ length: 20 }, (_, n) => n + 1));
-    assert.deepEqual(reads.stats, { idle: 1, opened: 3, waiting: 0 }, 'twenty reads, no connection opened');
+    assert.deepEqual(reads.stats, { idle: 1, opened: 3, waiting: 0, statements: { held: 1, prepared: 3 } }, 'twenty reads, no connection opened, no statement prepared again');
 
     // A read cancelled while it waits leaves the line without running.
     let ran = false;
