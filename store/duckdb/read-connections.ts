@@ -20,8 +20,8 @@ export class ReadConnections {
   private readonly line: PQueue;
   private opened = 0;
   private closed = false;
-  /** Statements prepared by connections that are closed now (the open ones count their own). */
-  private preparedByClosed = 0;
+  /** Statements prepared on every connection, ever (a statement evicted and needed again counts again). */
+  private prepares = 0;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -34,7 +34,7 @@ export class ReadConnections {
   /** How many reads hold a connection at once (Node's thread pool size runs no more). */
   limit(atOnce: number): void {
     this.line.concurrency = Math.max(1, Math.floor(atOnce));
-    for (const connection of this.idle.splice(this.line.concurrency)) this.retire(connection);
+    for (const connection of this.idle.splice(this.line.concurrency)) connection.close();
   }
 
   /**
@@ -62,18 +62,13 @@ export class ReadConnections {
 
   private async open(): Promise<PreparedConnection> {
     this.opened += 1;
-    return new PreparedConnection(await this.instance.connect(), this.statementsPerConnection);
+    return new PreparedConnection(await this.instance.connect(), this.statementsPerConnection, () => (this.prepares += 1));
   }
 
   /** A connection whose read failed or was interrupted is closed, never reused. */
   private release(connection: PreparedConnection, healthy: boolean): void {
     if (healthy && !this.closed && this.idle.length < this.line.concurrency) this.idle.push(connection);
-    else this.retire(connection);
-  }
-
-  private retire(connection: PreparedConnection): void {
-    this.preparedByClosed += connection.prepares;
-    connection.close();
+    else connection.close();
   }
 
   /**
@@ -82,13 +77,12 @@ export class ReadConnections {
    */
   get stats(): ReadStats {
     const held = this.idle.reduce((n, c) => n + c.held, 0);
-    const prepared = this.idle.reduce((n, c) => n + c.prepares, this.preparedByClosed);
-    return { idle: this.idle.length, opened: this.opened, waiting: this.line.size, statements: { held, prepared } };
+    return { idle: this.idle.length, opened: this.opened, waiting: this.line.size, statements: { held, prepared: this.prepares } };
   }
 
   close(): void {
     this.closed = true;
-    for (const connection of this.idle.splice(0)) this.retire(connection);
+    for (const connection of this.idle.splice(0)) connection.close();
   }
 }
 
@@ -101,12 +95,11 @@ export interface ReadStats {
 
 export class PreparedConnection {
   private readonly statements: LRUCache<string, DuckDBPreparedStatement>;
-  /** Statements this connection has prepared (a statement evicted and needed again counts again). */
-  prepares = 0;
 
   constructor(
     readonly connection: DuckDBConnection,
     maxStatements: number,
+    private readonly onPrepare: () => void,
   ) {
     this.statements = new LRUCache<string, DuckDBPreparedStatement>({ max: maxStatements, dispose: (statement) => statement.destroySync() });
   }
@@ -116,7 +109,7 @@ export class PreparedConnection {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = await this.connection.prepare(sql);
-      this.prepares += 1;
+      this.onPrepare();
       this.statements.set(sql, statement);
     }
     return statement;
