@@ -84,9 +84,12 @@ interface Sample extends ServerStats {
   readonly t: number;
 }
 
+/** The least-squares slope of one figure of time-stamped samples, per minute. */
+const perMinute = <T extends { t: number }>(xs: readonly T[], f: (s: T) => number): number => slope(xs.map((s) => s.t / 60), xs.map(f));
+
 /** Least-squares growth over a run of samples, per minute and over their span, and as a share of the first. */
 function trend(xs: readonly RssSample[]): { perMin: number; growth: number; share: number } {
-  const perMin = slope(xs.map((s) => s.t / 60), xs.map((s) => s.rss));
+  const perMin = perMinute(xs, (s) => s.rss);
   const growth = perMin * (((xs[xs.length - 1]?.t ?? 0) - (xs[0]?.t ?? 0)) / 60);
   return { perMin, growth, share: growth / (xs[0]?.rss ?? 1) };
 }
@@ -101,8 +104,7 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
   const steady = rss.filter((s) => s.t >= warm);
   const judged = trend(rss.filter((s) => s.t >= seconds / 2));
   const fromMinute = trend(steady);
-  const perMin = <T extends { t: number }>(xs: readonly T[], f: (s: T) => number): number => slope(xs.map((s) => s.t / 60), xs.map(f));
-  const heapSlope = perMin(samples.filter((s) => s.t >= warm), (s) => s.heapUsed);
+  const heapSlope = perMinute(samples.filter((s) => s.t >= warm), (s) => s.heapUsed);
   const values = steady.map((s) => s.rss);
   // Either sampler's highest reading counts (the server's own lands just after a request it answered).
   const max = Math.max(...rss.map((s) => s.rss), ...samples.map((s) => s.rss));
@@ -124,7 +126,7 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
       ['RSS per minute of load, min–max (MB)', perMinuteRanges(rss)],
       [`fitted RSS slope over the second half (from ${fixed(seconds / 2, 0)} s: the verdict)`, growthFigure(judged)],
       ['fitted RSS slope after the first minute (with the bounded structures still filling)', growthFigure(fromMinute)],
-      ['of which anonymous (heaps, arenas) / file-backed (code pages of node, libduckdb): p50 after the first minute, fitted slope', `${mb(percentile(steady.map((s) => s.anon), 0.5))}, ${fixed(perMin(steady, (s) => s.anon) / 1024 / 1024, 2)} MB/min / ${mb(percentile(steady.map((s) => s.file), 0.5))}, ${fixed(perMin(steady, (s) => s.file) / 1024 / 1024, 2)} MB/min`],
+      ['of which anonymous (heaps, arenas) / file-backed (code pages of node, libduckdb): p50 after the first minute, fitted slope', `${mb(percentile(steady.map((s) => s.anon), 0.5))}, ${fixed(perMinute(steady, (s) => s.anon) / 1024 / 1024, 2)} MB/min / ${mb(percentile(steady.map((s) => s.file), 0.5))}, ${fixed(perMinute(steady, (s) => s.file) / 1024 / 1024, 2)} MB/min`],
       ['fitted heap-used slope after the first minute', `${fixed(heapSlope / 1024 / 1024, 2)} MB/min`],
       ['store read connections opened over the soak (at most UV_THREADPOOL_SIZE are open) / statements prepared over the soak', `${last.reads.opened} / ${last.reads.statements.prepared}`],
       ['prepared statements held by the idle read connections (every 10 s)', samples.map((s) => s.reads.statements.held).join(' ')],
