@@ -16,6 +16,7 @@ import type { MetricStore } from '../store/metric-store.ts';
 import { createApp } from './app.ts';
 import { runPrimary, workerBus, workerConfig, workerStore } from './cluster.ts';
 import { createHttpServer } from './http-server.ts';
+import { startupProblem } from './startup-problem.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
 
@@ -49,7 +50,11 @@ async function main(): Promise<void> {
   const worker = cluster.isWorker;
   const store = worker && config.store.kind === 'duckdb' ? workerStore() : await openStore(config);
   const app = await createApp(workerConfig(config), { store, ...(worker && config.events.kind === 'memory' ? { bus: workerBus() } : {}) });
-  const caughtUp = worker ? [] : await app.aggregator.runOnce();
+  const caughtUp = worker
+    ? []
+    : await app.aggregator.runOnce().catch((e: unknown) => {
+        throw startupProblem(config, e);
+      });
   const catchUp = (): void => void app.aggregator.runOnce().catch((e: unknown) => app.log.error('aggregator failed', { error: String(e) }));
   const timer = !worker && config.aggregateEveryMs > 0 ? setInterval(catchUp, config.aggregateEveryMs) : undefined;
   const server = createHttpServer(app);

@@ -22,6 +22,7 @@ import { newAggregationEvent } from '../events/aggregation-event.ts';
 import { newTraceparent } from '../events/trace-context.ts';
 import { alignDown } from '../planner/interval.ts';
 import { MemoryCache } from '../cache/memory-cache.ts';
+import { storeQueryFailures } from '../observability/metrics.ts';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import { statusBytes } from './lib/rss-sampler.ts';
 
@@ -87,6 +88,8 @@ async function stats(): Promise<Record<string, unknown>> {
     injected,
     reads: store.readStats,
     checkpoints: store.checkpointStats,
+    // A store query that failed under the memory bounds (DuckDB's "Out of Memory", a timeout) is an answer lost.
+    storeFailures: (await storeQueryFailures.get()).values.reduce((n, v) => n + v.value, 0),
   };
 }
 

@@ -32,6 +32,8 @@ export interface ServerStats {
   readonly reads: ReadStats;
   /** Checkpoints after the injector's rollup rebuilds: done, refused because another write ran. */
   readonly checkpoints: { done: number; skipped: number };
+  /** Batched store queries that failed (strata_store_query_failures_total). */
+  readonly storeFailures: number;
 }
 
 /** A fresh dataset ending now (the windows slide with the real clock): 20 tenants, one cluster each, 8 days. */
