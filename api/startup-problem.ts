@@ -1,4 +1,4 @@
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError, DUCKDB_MEMORY_MB_DEFAULT, type Config } from '../config/config.ts';
 
 /**
  * What stops a start, said for the operator. DuckDB out of memory while the
@@ -14,6 +14,6 @@ export function startupProblem(config: Config, error: unknown): unknown {
   const cause = message.split('\n')[0]?.replace(/^.*?Out of Memory Error: /, '') ?? '';
   return new ConfigError(
     `STRATA_DUCKDB_MEMORY_MB=${mb} is too little to aggregate ${config.dbPath} at start-up (DuckDB: ${cause}). ` +
-      'Raise STRATA_DUCKDB_MEMORY_MB (default 128) and start again.',
+      `Raise STRATA_DUCKDB_MEMORY_MB (default ${DUCKDB_MEMORY_MB_DEFAULT}) and start again.`,
   );
 }

@@ -8,6 +8,8 @@ import { z } from 'zod';
  */
 
 export const DEV_JWT_SECRET = 'strata-dev-secret-do-not-use-in-production';
+/** DuckDB's memory limit when STRATA_DUCKDB_MEMORY_MB is unset (start-up errors quote it). */
+export const DUCKDB_MEMORY_MB_DEFAULT = 128;
 
 export interface Limits {
   readonly maxPoints: number;
@@ -64,7 +66,7 @@ const EnvSchema = z.object({
   STRATA_RESPONSE_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_DOCUMENT_CACHE_MAX_MB: int(1, 65536).default(32),
   STRATA_WORKERS: int(1, 64).default(1),
-  STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(128),
+  STRATA_DUCKDB_MEMORY_MB: int(16, 1_048_576).default(DUCKDB_MEMORY_MB_DEFAULT),
   STRATA_DUCKDB_THREADS: int(1, 1024).optional(),
   // Read by libuv itself (Node's thread pool, where DuckDB's Node API runs each query); validated here because it also bounds the store's read connections.
   UV_THREADPOOL_SIZE: int(1, 1024).default(4),
