@@ -51,6 +51,8 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   // Strata runs compiled, as `npm start` runs it (the bench servers start from dist/).
   if (spawnSync('bash', [join(ROOT, 'scripts/build.sh')], { stdio: 'inherit' }).status !== 0) process.exit(1);
+  // Scenario 6's load generator (Debian's wrk), installed on first use.
+  if (ids.includes(6) && spawnSync('bash', [join(ROOT, 'scripts/wrk.sh')], { stdio: 'inherit' }).status !== 0) process.exit(1);
   if (values['cpu-prof']) {
     process.env['BENCH_CPU_PROF_DIR'] = join(dir, 'profiles');
     console.log(`CPU profiles of the Strata processes go to ${join(dir, 'profiles')}; read one with \`node --import tsx bench/profile-summary.ts FILE\`.`);
