@@ -8,7 +8,7 @@ import { ErrorCode } from './errors.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
 import { serveExport } from './export-endpoint.ts';
-import { checkReadiness } from './readiness.ts';
+import { readinessProbe, type Readiness } from './readiness.ts';
 import { readBody } from './request-body.ts';
 import { ResponseCache, type ResponseTicket } from './response-cache.ts';
 import { serveMetrics } from '../observability/metrics.ts';
@@ -29,6 +29,7 @@ interface Edge {
   readonly gate: InFlightGate;
   readonly limiter: RequestRateLimiter | undefined;
   readonly responses: ResponseCache;
+  readonly readiness: (draining: boolean) => Promise<Readiness>;
 }
 
 /**
@@ -38,7 +39,13 @@ interface Edge {
  *   read body (size limit, also after decompression) → execute (deadline, cancel on disconnect).
  */
 export function createHttpServer(app: App): StrataServer {
-  const edge: Edge = { app, gate: new InFlightGate(app.services.config.edge.maxInFlight), limiter: rateLimiterFromConfig(app.services.config), responses: responseCacheOf(app) };
+  const edge: Edge = {
+    app,
+    gate: new InFlightGate(app.services.config.edge.maxInFlight),
+    limiter: rateLimiterFromConfig(app.services.config),
+    responses: responseCacheOf(app),
+    readiness: readinessProbe(app),
+  };
   const server = createServer((req, res) => {
     route(edge, req, res).catch((error: unknown) => {
       app.log.error('request failed', { error: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) });
@@ -66,7 +73,7 @@ async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Pro
   if (path !== undefined && isExplorerPath(path)) return serveExplorer(req, res);
   if (path === '/metrics') return serveMetrics(req, res);
   if (path === '/readyz') {
-    const readiness = await checkReadiness(edge.app, edge.gate.isDraining);
+    const readiness = await edge.readiness(edge.gate.isDraining);
     return sendJson(res, readiness.httpStatus, readiness.body);
   }
   if (path === '/export') return serveExport(edge, req, res);

@@ -22,15 +22,40 @@ const CHECK_TIMEOUT_MS = 1000;
  * outage. Errors are reported as a kind only: this endpoint needs no token.
  */
 export async function checkReadiness(app: App, draining: boolean): Promise<Readiness> {
+  return verdict(await checkParts(app), draining);
+}
+
+/**
+ * Readiness for the edge: calls that arrive while a round of checks runs
+ * share it. `/readyz` needs no token, so without this a flood of probes
+ * would become as many store queries, Redis pings and Kafka connections; with
+ * it, each part sees at most one check at a time (each bounded by
+ * CHECK_TIMEOUT_MS). Nothing is reused once the round is over, so an answer
+ * is never older than the call that started its round.
+ */
+export function readinessProbe(app: App): (draining: boolean) => Promise<Readiness> {
+  let round: Promise<Record<Part, CheckResult>> | undefined;
+  return async (draining) => {
+    round ??= checkParts(app).finally(() => (round = undefined));
+    return verdict(await round, draining);
+  };
+}
+
+type Part = 'store' | 'cache' | 'events';
+
+async function checkParts(app: App): Promise<Record<Part, CheckResult>> {
   const [store, cache, events] = await Promise.all([
     timed(() => app.services.store.ping()),
     timed(() => app.cacheStore.ping()),
     timed(() => app.bus.ping()),
   ]);
-  const checks = { store, cache, events };
+  return { store, cache, events };
+}
+
+function verdict(checks: Record<Part, CheckResult>, draining: boolean): Readiness {
   if (draining) return { httpStatus: 503, body: { status: 'draining', checks } };
-  if (!store.ok) return { httpStatus: 503, body: { status: 'unavailable', checks } };
-  return { httpStatus: 200, body: { status: cache.ok && events.ok ? 'ready' : 'degraded', checks } };
+  if (!checks.store.ok) return { httpStatus: 503, body: { status: 'unavailable', checks } };
+  return { httpStatus: 200, body: { status: checks.cache.ok && checks.events.ok ? 'ready' : 'degraded', checks } };
 }
 
 async function timed(ping: () => Promise<void>): Promise<CheckResult> {

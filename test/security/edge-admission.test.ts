@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import type { MetricStore } from '../../store/metric-store.ts';
 import { seededStore } from '../helpers/fixture.ts';
 import { post, slowStore, startReplica, type Replica } from '../helpers/edge-server.ts';
 
@@ -123,6 +124,28 @@ test('readiness: ready on healthy parts; 503 when the store is gone', async () =
     assert.equal(goneBody.status, 'unavailable');
     assert.equal(goneBody.checks['store']?.ok, false);
     assert.equal((await fetch(`${r.base}/healthz`)).status, 200, 'liveness is not readiness');
+  } finally {
+    await r.stop();
+  }
+});
+
+test('readiness: concurrent probes share one round of checks, so a flood of them reaches the store one at a time', async () => {
+  let pings = 0;
+  const counted: MetricStore = Object.assign(Object.create(store) as MetricStore, {
+    ping: async () => {
+      pings += 1;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return store.ping();
+    },
+  });
+  const r = await startReplica(counted);
+  try {
+    const before = pings;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${r.base}/readyz`)));
+    assert.deepEqual(answers.map((a) => a.status), Array<number>(20).fill(200));
+    assert.equal(pings - before, 1, '20 concurrent probes, one store check');
+    assert.equal((await fetch(`${r.base}/readyz`)).status, 200);
+    assert.equal(pings - before, 2, 'a probe after the round has ended checks again: nothing is reused');
   } finally {
     await r.stop();
   }
