@@ -30,8 +30,8 @@ export async function checkReadiness(app: App, draining: boolean): Promise<Readi
  * share it. `/readyz` needs no token, so without this a flood of probes
  * would become as many store queries, Redis pings and Kafka connections; with
  * it, each part sees at most one check at a time (each bounded by
- * CHECK_TIMEOUT_MS). Nothing is reused once the round is over, so an answer
- * is never older than the call that started its round.
+ * CHECK_TIMEOUT_MS). Nothing is reused once the round is over: an answer
+ * comes from checks begun at most CHECK_TIMEOUT_MS before its call arrived.
  */
 export function readinessProbe(app: App): (draining: boolean) => Promise<Readiness> {
   let round: Promise<Record<Part, CheckResult>> | undefined;
