@@ -112,16 +112,30 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   // The spec (many request bodies) goes through a file: argv is limited to 128 KB per argument.
   const file = join(tmpdir(), `strata-bench-load-${process.pid}.json`);
   writeFileSync(file, JSON.stringify(spec));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load-generator.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = await runToEnd(process.execPath, ['--import', 'tsx', 'bench/load-generator.ts', file], 'load generator');
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+}
+
+/**
+ * Runs a command to its end (the load generators run for a set duration) and
+ * returns what it printed on stdout; throws with the tail of its output when
+ * it fails.
+ */
+export async function runToEnd(command: string, args: readonly string[], what: string): Promise<string> {
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  running.delete(child);
-  if (code !== 0) throw new Error(`load generator failed (${code}): ${err.slice(-2000)}`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+  try {
+    // once() rejects if the child emits 'error' first (e.g. the command is not installed).
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`${what} failed (${code}): ${err.slice(-2000)}${out.slice(-2000)}`);
+    return out;
+  } finally {
+    running.delete(child);
+  }
 }
 
 /** POSTs one GraphQL body; returns the status and the exact response bytes. */

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult, LoadSpec } from '../load-generator.ts';
+import { runToEnd } from './children.ts';
 import { childrenCpuSeconds } from './cpu-time.ts';
 
 /**
@@ -65,14 +64,7 @@ export async function runWrk(spec: LoadSpec): Promise<WrkResult> {
   const script = join(tmpdir(), `strata-bench-wrk-${process.pid}.lua`);
   writeFileSync(script, wrkScript(spec));
   const before = childrenCpuSeconds();
-  const args = ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '--timeout', '10s', '-s', script, spec.url];
-  const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const [code] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(([e]) => Promise.reject(e))])) as [number | null];
-  if (code !== 0) throw new Error(`wrk failed (${code}): ${err.slice(-2000)}${out.slice(-2000)}`);
+  const out = await runToEnd('wrk', ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '--timeout', '10s', '-s', script, spec.url], 'wrk');
   // Reaped children's CPU lands in ours (cutime + cstime); only wrk exited meanwhile.
   return { ...parseWrkOutput(out), generatorCpuS: childrenCpuSeconds() - before };
 }

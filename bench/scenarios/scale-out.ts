@@ -59,12 +59,12 @@ export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
 }
 
 function rows(name: string, w: Workload): [string, string][] {
-  const med = (f: (p: { one: Round; two: Round }) => number): string => fixed(median(w.pairs.map(f)));
+  const med = (f: (p: { one: Round; two: Round }) => number, digits = 2): string => fixed(median(w.pairs.map(f)), digits);
   const out: [string, string][] = [
     [`${name}: req/s ratio 2 ÷ 1 worker (median of ${PAIRS} alternating pairs)`, `${fixed(w.ratio)} (pairs: ${w.ratios.map((r) => fixed(r)).join(', ')})`],
     [`${name}: req/s, 1 worker / 2 workers`, `${w.pairs.map((p) => fixed(p.one.load.rps, 0)).join(', ')} / ${w.pairs.map((p) => fixed(p.two.load.rps, 0)).join(', ')}`],
     [`${name}: p50 / p99 ms, 1 worker → 2 workers (medians)`, `${med((p) => p.one.load.p50)} / ${med((p) => p.one.load.p99)} → ${med((p) => p.two.load.p50)} / ${med((p) => p.two.load.p99)}`],
-    [`${name}: servers' CPU ms a request, 1 worker / 2 workers (medians)`, `${fixed(median(w.pairs.map((p) => p.one.serverMs)), 3)} / ${fixed(median(w.pairs.map((p) => p.two.serverMs)), 3)}`],
+    [`${name}: servers' CPU ms a request, 1 worker / 2 workers (medians)`, `${med((p) => p.one.serverMs, 3)} / ${med((p) => p.two.serverMs, 3)}`],
   ];
   const gen = w.pairs.flatMap((p) => [p.one.generatorMs, p.two.generatorMs]).filter((x): x is number => x !== undefined);
   if (gen.length > 0) out.push([`${name}: generator's CPU ms a request (median of rounds)`, fixed(median(gen), 3)]);
