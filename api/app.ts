@@ -74,8 +74,9 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   await resources.start(30_000);
   const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h,
     breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
+    slots: { perCaller: config.edge.storeSlotsPerTenant, waitingPerCaller: config.edge.storeQueuePerTenant },
   });
-  const landed = new LandedFeed();
+  const landed = new LandedFeed({ maxSubscribers: config.subscriptions.maxSubscriptions, subscribersPerCaller: config.subscriptions.subscriptionsPerTenant });
   const responseEpochs = new ResponseEpochs(watermarks);
   const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock, onApplied: (applied) => {
       responseEpochs.applied(applied);
@@ -132,6 +133,9 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     introspection: config.env !== 'production',
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Automatic persisted queries would be one cache shared by every tenant: a hash probe could
+    // tell whether another tenant sent a document. Strata offers no persisted queries.
+    persistedQueries: false,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours (api/main.ts): Apollo's own SIGTERM handler stops it, then re-raises the
     // signal, which killed the process before the drain, the consumer's commit and the store's close.
@@ -139,7 +143,7 @@ function createApollo(config: Config, log: Logger): ApolloServer<RequestContext>
     // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
     plugins: [
       ...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
-      observabilityPlugin,
+      observabilityPlugin(config.metricsOperations),
       // Apollo's cache-control plugin hooks every field resolution (thousands per timeseries answer)
       // to compute HTTP cache hints Strata never sends: its own response cache keys on the token.
       ApolloServerPluginCacheControlDisabled(),

@@ -1,10 +1,12 @@
 import type DataLoader from 'dataloader';
-import { scopeOf, type Principal } from '../auth/principal.ts';
+import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
 import type { Config } from '../config/config.ts';
 import type { WatermarkRegistry } from '../events/watermark-registry.ts';
 import { newStats, type LoadStats, type PieceLoaderFactory, type PieceResult } from '../pipeline/piece-loader.ts';
 import type { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import type { Piece } from '../planner/pieces.ts';
+import { newBudget, type OperationBudget } from '../pipeline/operation-budget.ts';
+import type { TimeseriesContext } from '../pipeline/timeseries-pipeline.ts';
 import type { TenantScope } from '../planner/query.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 
@@ -27,6 +29,8 @@ export interface RequestContext {
   readonly stats: LoadStats;
   readonly pieces: DataLoader<Piece, PieceResult, string>;
   readonly services: Services;
+  /** The operation's estimated cost across its fields (pipeline/operation-budget.ts). */
+  readonly budget: OperationBudget;
   timeseriesFields: number;
 }
 
@@ -39,8 +43,24 @@ export function requestContext(services: Services, principal: Principal, signal:
     now: services.clock(),
     signal,
     stats,
-    pieces: services.loaders.create(principal.role, signal, stats),
+    pieces: services.loaders.create({ lane: principal.role, key: callerKey(principal) }, signal, stats),
     services,
+    budget: newBudget(),
     timeseriesFields: 0,
+  };
+}
+
+/** What the timeseries pipeline needs of one operation's context (resolvers and /export alike). */
+export function timeseriesContext(ctx: RequestContext): TimeseriesContext {
+  const { services } = ctx;
+  return {
+    scope: ctx.scope,
+    now: ctx.now,
+    limits: services.config.limits,
+    plannerState: () => ({ now: ctx.now, watermarks: services.watermarks.snapshot() }),
+    resources: services.resources,
+    pieces: ctx.pieces,
+    stats: ctx.stats,
+    budget: ctx.budget,
   };
 }

@@ -1,9 +1,11 @@
-import type { ServerResponse } from 'node:http';
-import { AuthenticationError, verifyToken } from '../auth/verify-token.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
+import type { CallerGate } from './caller-gate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { App } from './app.ts';
 import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
 import type { RequestRateLimiter } from './rate-limiter.ts';
+import { CallerGone, DeadlinePassed } from '../pipeline/cancellation.ts';
 
 /**
  * The admission steps every token-scoped route shares (/graphql, /export), so
@@ -19,6 +21,26 @@ export function refuseAdmission(res: ServerResponse, reason: 'full' | 'draining'
       ? 'The server is at its limit of concurrent requests; retry after the Retry-After delay.'
       : 'The server is shutting down; retry (another replica will answer).';
   sendJson(res, 503, { errors: [{ message, extensions: { code: ErrorCode.OVERLOADED } }] });
+}
+
+export interface CallerAdmission {
+  readonly app: App;
+  readonly limiter: RequestRateLimiter | undefined;
+  readonly callers: CallerGate;
+}
+
+/**
+ * The caller's admission, on every token-scoped route: authenticate, spend a
+ * request of its quotas, and count it against its tenant's and token's share
+ * of requests in progress until the answer is sent (or the client goes).
+ */
+export async function admitCaller(edge: CallerAdmission, req: IncomingMessage, res: ServerResponse, route: string, advice = ''): Promise<{ principal: Principal; token: string }> {
+  const token = bearerToken(req.headers.authorization);
+  const principal = await authenticate(edge.app, token, route);
+  await spendQuota(edge.limiter, principal, token, res, advice);
+  const leave = edge.callers.enter(principal, token);
+  res.once('close', leave);
+  return { principal, token };
 }
 
 /** Verifies the token (a JWKS key may need a fetch); the client sees one generic 401, the log the reason. */
@@ -46,10 +68,11 @@ export async function spendQuota(limiter: RequestRateLimiter | undefined, princi
  * queries. Returns the function that disarms the deadline once answered.
  */
 export function armDeadline(res: ServerResponse, controller: AbortController, timeoutMs: number): () => void {
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  // The reason tells the breakers whose doing the cancellation is (pipeline/cancellation.ts).
+  const timer = setTimeout(() => controller.abort(new DeadlinePassed(timeoutMs)), timeoutMs);
   res.on('close', () => {
     clearTimeout(timer);
-    if (!res.writableFinished) controller.abort();
+    if (!res.writableFinished) controller.abort(new CallerGone());
   });
   return () => clearTimeout(timer);
 }
@@ -65,6 +88,8 @@ export function sendError(res: ServerResponse, error: unknown, options: ErrorOpt
   if (!isStrataError(error)) throw error;
   const status = options.statuses?.[error.code] ?? HTTP_STATUS[error.code] ?? 400;
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  const retryAfter = error.details['retryAfterSeconds'];
+  if (typeof retryAfter === 'number' && !res.hasHeader('Retry-After')) res.setHeader('Retry-After', String(retryAfter));
   if (options.unread) res.setHeader('Connection', 'close');
   sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...error.details } }] });
 }

@@ -1,27 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bearerToken } from '../auth/verify-token.ts';
 import type { App } from './app.ts';
-import { requestContext, type RequestContext } from './context.ts';
-import { armDeadline, authenticate, refuseAdmission, sendError, sendJson, spendQuota } from './edge-steps.ts';
+import { requestContext, timeseriesContext, type RequestContext } from './context.ts';
+import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson, type CallerAdmission } from './edge-steps.ts';
 import { ErrorCode, StrataError } from './errors.ts';
 import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters, type ExportRequest } from './export-query.ts';
 import type { InFlightGate } from './in-flight-gate.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';
-import type { RequestRateLimiter } from './rate-limiter.ts';
 
-/** The parts of the HTTP edge an export shares with /graphql: the same gate, the same quotas. */
-export interface ExportEdge {
+/** The parts of the HTTP edge an export shares with /graphql: the same gate, quotas and shares. */
+export interface ExportEdge extends CallerAdmission {
   readonly app: App;
   readonly gate: InFlightGate;
-  readonly limiter: RequestRateLimiter | undefined;
 }
 
 /**
  * `GET /export?resource.kafka.id=…[&metric=…]`: the last closed minute of each
  * metric of the named clusters, as OpenMetrics text for Prometheus to scrape.
  * It passes the same admission chain as /graphql, in the same order:
- *   method → admit (in-flight cap, draining) → authenticate → rate limit →
- *   parameters → export (deadline, cancel on disconnect).
+ *   method → draining? → authenticate → rate limit → caller's share →
+ *   parameters → process slot (in-flight cap) → export (deadline, cancel on disconnect).
  * A scrape is one request against the caller's quotas, whatever it names.
  */
 export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -29,22 +26,17 @@ export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: S
     res.setHeader('Allow', 'GET, HEAD');
     return sendJson(res, 405, { errors: [{ message: 'Use GET on /export.', extensions: { code: ErrorCode.BAD_REQUEST } }] });
   }
-  const admitted = edge.gate.tryEnter();
-  if (admitted !== 'ok') return refuseAdmission(res, admitted);
+  if (edge.gate.isDraining) return refuseAdmission(res, 'draining');
   try {
     await exportRequest(edge, req, res);
   } catch (error) {
     sendError(res, error, { statuses: EXPORT_STATUS });
-  } finally {
-    edge.gate.leave();
   }
 }
 
 async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { app } = edge;
-  const token = bearerToken(req.headers.authorization);
-  const principal = await authenticate(app, token, '/export');
-  await spendQuota(edge.limiter, principal, token, res, ' Scrape less often.');
+  const { principal } = await admitCaller(edge, req, res, '/export', ' Scrape less often.');
   if (principal.role === 'billing') throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
   const config = app.services.config;
   const request = parseExportRequest(new URL(req.url ?? '/', 'http://export.invalid').searchParams, config.metricsExport.maxClusters);
@@ -55,6 +47,8 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
     // The same answer for a foreign cluster as for a missing one: ids cannot be probed.
     throw new StrataError(ErrorCode.RESOURCE_NOT_FOUND, `No cluster of resource.kafka.id=${request.clusters.join(',')} was found. List the clusters you can export with the GraphQL \`resources\` query.`, { resourceIds: request.clusters });
   }
+  const admitted = edge.gate.tryEnter();
+  if (admitted !== 'ok') return refuseAdmission(res, admitted);
   const disarm = armDeadline(res, controller, config.limits.queryTimeoutMs);
   try {
     const body = await exportBody(context, request, visible, hidden);
@@ -65,21 +59,14 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
     res.end(req.method === 'HEAD' ? undefined : body);
   } finally {
     disarm();
+    edge.gate.leave();
   }
 }
 
 async function exportBody(context: RequestContext, request: ExportRequest, visible: string[], hidden: string[]): Promise<string> {
   const { services } = context;
   const window = exportWindow(context.now, services.config.metricsExport.delayMs);
-  const exports = await exportFamilies(request, visible, window, {
-    scope: context.scope,
-    now: context.now,
-    limits: services.config.limits,
-    plannerState: () => ({ now: context.now, watermarks: services.watermarks.snapshot() }),
-    resources: services.resources,
-    pieces: context.pieces,
-    stats: context.stats,
-  });
+  const exports = await exportFamilies(request, visible, window, timeseriesContext(context));
   const truncated = exports.filter((e) => e.truncated).map((e) => e.family.name);
   return renderOpenMetrics([...exports.map((e) => e.family), ...statusFamilies(hidden, truncated, window.start)]);
 }

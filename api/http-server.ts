@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap } from '@apollo/server';
-import { bearerToken } from '../auth/verify-token.ts';
 import type { App } from './app.ts';
 import { requestContext, type RequestContext } from './context.ts';
-import { armDeadline, authenticate, refuseAdmission, sendError, sendJson, spendQuota } from './edge-steps.ts';
+import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson } from './edge-steps.ts';
+import { CallerGate } from './caller-gate.ts';
+import { refuseDeepInput } from './input-depth.ts';
 import { ErrorCode } from './errors.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
@@ -27,6 +28,7 @@ export type StrataServer = Server & {
 interface Edge {
   readonly app: App;
   readonly gate: InFlightGate;
+  readonly callers: CallerGate;
   readonly limiter: RequestRateLimiter | undefined;
   readonly responses: ResponseCache;
   readonly readiness: (draining: boolean) => Promise<Readiness>;
@@ -35,13 +37,18 @@ interface Edge {
 /**
  * The HTTP edge. A GraphQL request passes these steps, in this order, and the
  * cheap refusals come first so that abuse costs the least:
- *   route → admit (in-flight cap, draining) → authenticate → rate limit →
- *   read body (size limit, also after decompression) → execute (deadline, cancel on disconnect).
+ *   route → draining? → authenticate → rate limit → caller's share (in progress
+ *   per tenant and token, held until answered) → read body (deadline, size
+ *   limit, also after decompression) → process slot (in-flight cap, taken only
+ *   once the body is in, so slow bodies hold none) → whole-answer replay
+ *   (response cache) → execute (deadline, cancel on disconnect).
  */
 export function createHttpServer(app: App): StrataServer {
+  const { edge: limits } = app.services.config;
   const edge: Edge = {
     app,
-    gate: new InFlightGate(app.services.config.edge.maxInFlight),
+    gate: new InFlightGate(limits.maxInFlight),
+    callers: new CallerGate({ perTenant: limits.inFlightPerTenant, perToken: limits.inFlightPerToken }),
     limiter: rateLimiterFromConfig(app.services.config),
     responses: responseCacheOf(app),
     readiness: readinessProbe(app),
@@ -69,6 +76,10 @@ const responseCacheOf = (app: App): ResponseCache =>
 
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
+  // Every answer is JSON or text of a declared type, and none may be kept by a shared cache
+  // (the explorer's static files set their own caching).
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Cache-Control', 'no-store');
   if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
   if (path !== undefined && isExplorerPath(path)) return serveExplorer(req, res);
   if (path === '/metrics') return serveMetrics(req, res);
@@ -82,43 +93,63 @@ async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Pro
     res.setHeader('Allow', 'GET, POST');
     return sendJson(res, 405, { errors: [{ message: 'Use POST (or GET for queries) on /graphql.' }] });
   }
+  if (edge.gate.isDraining) return refuseAdmission(res, 'draining');
+  await traceHttpRequest(req, res, () => graphqlRequest(edge, req, res));
+}
+
+async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { app } = edge;
+  const { limits, edge: edgeLimits } = app.services.config;
+  let principal: RequestContext['principal'];
+  try {
+    principal = (await admitCaller(edge, req, res, '/graphql')).principal;
+  } catch (error) {
+    return sendError(res, error);
+  }
+  let body: unknown;
+  let text: string;
+  try {
+    text = await readBody(req, limits.maxBodyBytes, edgeLimits.bodyTimeoutMs);
+    body = parseJson(text);
+    refuseDeepInput(graphqlVariables(req, body), limits.maxInputDepth);
+  } catch (error) {
+    return sendError(res, error, { unread: true });
+  }
   const admitted = edge.gate.tryEnter();
   if (admitted !== 'ok') return refuseAdmission(res, admitted);
   try {
-    await traceHttpRequest(req, res, () => graphqlRequest(edge, req, res));
+    await answer(edge, req, res, principal, text, body);
   } finally {
     edge.gate.leave();
   }
 }
 
-async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Replays a kept answer, or executes the operation under the deadline. */
+async function answer(edge: Edge, req: IncomingMessage, res: ServerResponse, principal: RequestContext['principal'], text: string, body: unknown): Promise<void> {
   const { app } = edge;
   const controller = new AbortController();
-  let context: RequestContext;
-  try {
-    const token = bearerToken(req.headers.authorization);
-    const principal = await authenticate(app, token, '/graphql');
-    await spendQuota(edge.limiter, principal, token, res);
-    context = requestContext(app.services, principal, controller.signal);
-  } catch (error) {
-    return sendError(res, error);
-  }
-  const body = await readBody(req, app.services.config.limits.maxBodyBytes).catch((e: unknown) => e);
-  if (body instanceof Error) return sendError(res, body, { unread: true });
-  const ticket = edge.responses.ticket(req, context, body as string);
+  const context = requestContext(app.services, principal, controller.signal);
+  const ticket = edge.responses.ticket(req, context, text);
   if (ticket?.serve(res)) return;
   const disarm = armDeadline(res, controller, app.services.config.limits.queryTimeoutMs);
   if (edge.gate.isDraining) res.setHeader('Connection', 'close');
-  await execute(app, req, res, body as string, context, ticket);
+  await execute(app, req, res, body, context, ticket);
   disarm();
 }
 
-async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: string, context: RequestContext, ticket?: ResponseTicket): Promise<void> {
+/** The variables of a POST body, or of a GET's query string (Apollo parses either). */
+function graphqlVariables(req: IncomingMessage, body: unknown): unknown {
+  if (req.method !== 'GET') return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['variables'] : undefined;
+  const raw = new URL(req.url ?? '/', 'http://graphql.invalid').searchParams.get('variables');
+  return raw === null ? undefined : parseJson(raw);
+}
+
+async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: unknown, context: RequestContext, ticket?: ResponseTicket): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
   const result = await app.apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? 'POST', headers, search, body: parseJson(body) },
+    httpGraphQLRequest: { method: req.method ?? 'POST', headers, search, body },
     context: async () => context,
   });
   for (const [key, value] of result.headers) res.setHeader(key, value);

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Principal } from '../auth/principal.ts';
+import { callerKey, tokenKey, type Principal } from '../auth/principal.ts';
 import { failFastRedisOptions } from '../cache/redis-options.ts';
 import type { Config } from '../config/config.ts';
 
@@ -72,8 +71,8 @@ async function spend(quota: Quota, key: string): Promise<{ allowed: boolean; rem
 
 /** Partition keys never carry the token itself: a hash identifies it. */
 function keyFor(quota: Quota['name'], principal: Principal, token: string): string {
-  if (quota === 'token') return createHash('sha256').update(token).digest('base64url').slice(0, 22);
-  return principal.tenantId !== undefined ? `t:${principal.tenantId}` : `${principal.role}:${principal.subject}`;
+  if (quota === 'token') return tokenKey(token);
+  return callerKey(principal);
 }
 
 /** The limiter the configuration asks for; undefined when both quotas are 0 (off). */

@@ -6,13 +6,15 @@ import { ErrorCode, StrataError } from './errors.ts';
 const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
 /**
- * Reads a request body up to `limit` bytes. Compressed bodies (gzip, deflate,
- * br) are accepted, and the limit applies to the decompressed size as it
- * streams, so a small bomb that inflates to gigabytes is refused after `limit`
- * bytes of output, never buffered. Nothing is parsed before the whole body is
- * within the limit.
+ * Reads a request body up to `limit` bytes, within `timeoutMs`. Compressed
+ * bodies (gzip, deflate, br) are accepted, and the limit applies to the
+ * decompressed size as it streams, so a small bomb that inflates to gigabytes
+ * is refused after `limit` bytes of output, never buffered. Nothing is parsed
+ * before the whole body is within the limit. A body that trickles in is
+ * refused at the deadline (408), so a slow client holds its socket only that
+ * long, and never an execution slot (taken after the body: api/http-server.ts).
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(tooLarge(`${declared} bytes`, limit));
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -26,7 +28,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => fail(tooSlow(timeoutMs, size)), timeoutMs);
     const fail = (error: Error): void => {
+      clearTimeout(timer);
       req.unpipe();
       decoder?.destroy();
       req.resume(); // drain what the client still sends, so it can read our 413
@@ -37,7 +41,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       if (size > limit) return fail(tooLarge(decoder ? `over ${limit} bytes once decompressed` : `${size} bytes`, limit));
       chunks.push(chunk);
     });
-    source.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    source.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     source.on('error', (error: Error) => fail(decoder ? new StrataError(ErrorCode.BAD_REQUEST, `The ${encoding} body could not be decompressed: ${error.message}.`) : error));
     if (decoder) req.on('error', (error: Error) => fail(error));
   });
@@ -45,3 +52,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 const tooLarge = (size: string, limit: number): StrataError =>
   new StrataError(ErrorCode.PAYLOAD_TOO_LARGE, `The request body has ${size}, over the limit of ${limit} bytes. Send a smaller document.`);
+
+const tooSlow = (timeoutMs: number, size: number): StrataError =>
+  new StrataError(
+    ErrorCode.REQUEST_TIMEOUT,
+    `The request body did not arrive within ${timeoutMs} ms (${size} bytes came). Send the whole body at once.`,
+    { timeoutMs },
+  );

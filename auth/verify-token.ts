@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { JwtConfig } from '../config/config.ts';
 import { ErrorCode, StrataError } from '../api/errors.ts';
+import { duplicateKeys } from './duplicate-keys.ts';
 import { JwksKeySet, KeyUnavailableError, usableKey, type KeyAlgorithm } from './jwks-key-set.ts';
 import { ROLES, type Principal, type Role } from './principal.ts';
 
@@ -35,12 +36,13 @@ interface Header {
  * Verifies a bearer token and returns the principal. Each key verifies one
  * algorithm (HS256 for the secret, RS256 for RSA, ES256 for P-256), checked
  * against the header before any key is looked up, so `none`, HS/RS confusion
- * and unlisted algorithms never reach a key or a JWKS fetch. iss, aud and exp
- * are required. Every failure is an AuthenticationError.
+ * and unlisted algorithms never reach a key or a JWKS fetch; nor does a header
+ * or payload that repeats a key. iss, aud, exp and iat are required, and the
+ * declared lifetime (exp - iat) is bounded. Every failure is an AuthenticationError.
  */
 export async function verifyToken(token: string, config: JwtConfig, now: number = Date.now(), log?: AuthLog): Promise<Principal> {
   if (token.length > MAX_TOKEN_BYTES) throw new AuthenticationError(`the token has ${token.length} bytes, over the limit of ${MAX_TOKEN_BYTES}`);
-  const header = decodeHeader(token);
+  const header = decodeToken(token);
   const { key, algorithm } = await keyFor(config, header, now, log);
   let claims: jwt.JwtPayload;
   try {
@@ -56,11 +58,32 @@ export async function verifyToken(token: string, config: JwtConfig, now: number 
   } catch (error) {
     throw new AuthenticationError(error instanceof Error ? error.message : 'invalid token');
   }
+  checkLifetime(claims, config, now);
   return principalOf(claims);
 }
 
+/**
+ * jsonwebtoken checks exp and nbf but leaves iat optional and unchecked, so a
+ * token could be minted for 100 years. Here iat is required, exp - iat may not
+ * exceed the configured maximum lifetime, and iat may not be ahead of our clock
+ * by more than the tolerance: a token dated ahead would outlive that maximum.
+ */
+function checkLifetime(claims: jwt.JwtPayload, config: JwtConfig, now: number): void {
+  const { exp, iat } = claims;
+  if (typeof exp !== 'number') throw new AuthenticationError('the token has no expiry (exp)');
+  // Not finite: JSON's 1e400 parses to Infinity.
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new AuthenticationError('the token has no issue time (iat) that is a finite number');
+  const ahead = iat - Math.floor(now / 1000);
+  if (ahead > config.clockToleranceSeconds) {
+    throw new AuthenticationError(`the token is issued ${ahead} s in the future (iat), over the clock tolerance of ${config.clockToleranceSeconds} s`);
+  }
+  const lifetime = exp - iat;
+  if (lifetime > config.maxLifetimeSeconds) {
+    throw new AuthenticationError(`the token declares a lifetime (exp - iat) of ${lifetime} s, over the maximum of ${config.maxLifetimeSeconds} s`);
+  }
+}
+
 function principalOf(claims: jwt.JwtPayload): Principal {
-  if (typeof claims.exp !== 'number') throw new AuthenticationError('the token has no expiry (exp)');
   const role = claims['role'];
   if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new AuthenticationError(`role ${JSON.stringify(role)} is not one of ${ROLES.join(', ')}`);
   const tenant = claims['tenant_id'];
@@ -70,20 +93,36 @@ function principalOf(claims: jwt.JwtPayload): Principal {
   return { subject: String(claims.sub ?? 'unknown'), role: role as Role, tenantId: role === 'customer' ? (tenant as string) : undefined };
 }
 
-function decodeHeader(token: string): Header {
+/** The header, once both it and the payload are known to be JSON objects that repeat no key. */
+function decodeToken(token: string): Header {
   const parts = token.split('.');
   if (parts.length !== 3) throw new AuthenticationError(`a JWT has 3 dot-separated parts, this has ${parts.length}`);
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8'));
-  } catch {
-    throw new AuthenticationError('the header is not base64url JSON');
-  }
-  if (typeof header !== 'object' || header === null) throw new AuthenticationError('the header is not a JSON object');
-  const { alg, kid } = header as Record<string, unknown>;
+  const { alg, kid } = jsonObject(parts[0] ?? '', 'header');
+  // Parsed here only for the repeated-key check; jsonwebtoken parses it again, after the signature.
+  jsonObject(parts[1] ?? '', 'payload');
   if (typeof alg !== 'string') throw new AuthenticationError('the header has no alg');
   if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid))) throw new AuthenticationError('the header kid is not a short printable string');
   return { alg, kid: kid as string | undefined };
+}
+
+/**
+ * One base64url part as a JSON object. A repeated key is refused: JSON.parse
+ * keeps the last one, and a parser that keeps the first (an issuer's, a
+ * gateway's) would read another alg, role or tenant_id than we do. Linear in
+ * the part, which the token limit bounds to 6 KiB of JSON.
+ */
+function jsonObject(part: string, name: 'header' | 'payload'): Record<string, unknown> {
+  const text = Buffer.from(part, 'base64url').toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AuthenticationError(`the ${name} is not base64url JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuthenticationError(`the ${name} is not a JSON object`);
+  const repeats = duplicateKeys(text);
+  if (repeats.length > 0) throw new AuthenticationError(`the ${name} repeats the key${repeats.length > 1 ? 's' : ''} ${repeats.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}`);
+  return value as Record<string, unknown>;
 }
 
 async function keyFor(config: JwtConfig, header: Header, now: number, log: AuthLog | undefined): Promise<{ key: KeyObject | string; algorithm: jwt.Algorithm }> {

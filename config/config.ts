@@ -24,6 +24,20 @@ export interface Limits {
   readonly maxTimeseriesFields: number;
   readonly maxBodyBytes: number;
   readonly queryTimeoutMs: number;
+  /** How far past `now` an interval may end (admits the current minute, "today" and Grafana's "now/d"). */
+  readonly maxFutureMs: number;
+  /** Store chunks (pieces) one timeseries field, and one operation, may cost. */
+  readonly maxPiecesPerField: number;
+  readonly maxPiecesPerOperation: number;
+  /** Points one operation may return across its fields. */
+  readonly maxPointsPerOperation: number;
+  /** Minutes of raw data, times the clusters they cover, one operation may scan (customers; internal). */
+  readonly maxRawMinutesPerOperation: number;
+  readonly maxRawMinutesInternal: number;
+  /** IN values across all filters of one operation. */
+  readonly maxInValuesPerOperation: number;
+  /** Nesting of variables (objects and lists), checked before GraphQL coerces them. */
+  readonly maxInputDepth: number;
 }
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -50,6 +64,7 @@ const EnvSchema = z.object({
   STRATA_JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'a PEM public key' }).optional(),
   STRATA_JWT_ISSUER: z.string().min(1).default('strata-dev'),
   STRATA_JWT_AUDIENCE: z.string().min(1).default('strata-api'),
+  STRATA_JWT_MAX_LIFETIME: durationMs('24h').refine((ms) => ms >= 60_000 && ms <= 31 * 86_400_000, 'between 1m and 744h (31 days)'),
   STRATA_JWT_CLOCK_TOLERANCE: durationMs('30s').refine((ms) => ms <= 60_000, 'at most 60s: a longer tolerance keeps expired tokens alive'),
   STRATA_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   STRATA_JWKS_TIMEOUT: durationMs('2s').refine((ms) => ms >= 100 && ms <= 10_000, 'between 100ms and 10s'),
@@ -74,13 +89,31 @@ const EnvSchema = z.object({
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
   STRATA_MAX_BODY_BYTES: int(1024, 10_000_000).default(65_536),
+  STRATA_BODY_TIMEOUT: durationMs('10s').refine((ms) => ms >= 100 && ms <= 120_000, 'between 100ms and 120s'),
+  STRATA_MAX_FUTURE: durationMs('24h').refine((ms) => ms >= 60_000 && ms <= 31 * 86_400_000, 'between 1m and 744h (31 days)'),
+  STRATA_MAX_PIECES_PER_FIELD: int(10, 1_000_000).default(1000),
+  STRATA_MAX_PIECES_PER_OPERATION: int(10, 10_000_000).default(5000),
+  STRATA_MAX_POINTS_PER_OPERATION: int(100, 100_000_000).default(250_000),
+  STRATA_MAX_RAW_MINUTES: int(60, 1_000_000_000).default(100_000),
+  STRATA_MAX_RAW_MINUTES_INTERNAL: int(60, 1_000_000_000).default(2_000_000),
+  STRATA_MAX_IN_VALUES_PER_OPERATION: int(1, 1_000_000).default(500),
   STRATA_RATE_LIMIT: int(0, 1_000_000).default(6000),
   STRATA_TOKEN_RATE_LIMIT: int(0, 1_000_000).default(3000),
   STRATA_MAX_IN_FLIGHT: int(1, 100_000).default(64),
+  STRATA_MAX_IN_FLIGHT_PER_TENANT: int(0, 100_000).default(16),
+  STRATA_MAX_IN_FLIGHT_PER_TOKEN: int(0, 100_000).default(12),
+  STRATA_STORE_SLOTS_PER_TENANT: int(0, 1024).default(2),
+  STRATA_STORE_QUEUE_PER_TENANT: int(0, 100_000).default(32),
+  STRATA_WS_MAX_CONNECTIONS: int(1, 1_000_000).default(500),
+  STRATA_WS_CONNECTIONS_PER_TENANT: int(1, 1_000_000).default(25),
+  STRATA_WS_CONNECTIONS_PER_TOKEN: int(1, 1_000_000).default(10),
+  STRATA_MAX_SUBSCRIPTIONS: int(1, 10_000_000).default(1000),
+  STRATA_SUBSCRIPTIONS_PER_TENANT: int(1, 10_000_000).default(100),
   STRATA_DRAIN_TIMEOUT: durationMs('10s'),
   STRATA_BREAKER_RESET: durationMs('5s'),
   STRATA_EXPORT_DELAY: durationMs('0s').refine((ms) => ms <= 600_000, 'at most 10m'),
   STRATA_EXPORT_MAX_CLUSTERS: int(1, 1000).default(20),
+  STRATA_METRICS_OPERATIONS: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}(,[A-Za-z_][A-Za-z0-9_]{0,63})*$/, 'comma-separated GraphQL operation names').optional(),
   STRATA_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   STRATA_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'an http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318' }).optional(),
   STRATA_TRACE_SAMPLE_RATIO: z.coerce.number().min(0, 'between 0 and 1').max(1, 'between 0 and 1').default(1),
@@ -132,6 +165,18 @@ export interface Config {
   };
   /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
+  /** Live subscriptions over WebSocket: process-wide caps and each tenant's and token's share. */
+  readonly subscriptions: SubscriptionConfig;
+  /** GraphQL operation names /metrics may use as label values; any other is "other". */
+  readonly metricsOperations: readonly string[];
+}
+
+export interface SubscriptionConfig {
+  readonly maxConnections: number;
+  readonly connectionsPerTenant: number;
+  readonly connectionsPerToken: number;
+  readonly maxSubscriptions: number;
+  readonly subscriptionsPerTenant: number;
 }
 
 /** Admission at the HTTP edge: quotas per minute (0 turns one off), in-flight cap, drain deadline. */
@@ -142,6 +187,14 @@ export interface EdgeConfig {
   readonly drainTimeoutMs: number;
   /** How long the store circuit breaker stays open before a trial call. */
   readonly breakerResetMs: number;
+  /** How long a request body may take to arrive once its headers have. */
+  readonly bodyTimeoutMs: number;
+  /** Requests in progress at once per tenant (or internal/billing subject) and per token; 0 = unbounded. */
+  readonly inFlightPerTenant: number;
+  readonly inFlightPerToken: number;
+  /** Store queries one tenant runs at once, and may have waiting; 0 slots = unbounded. */
+  readonly storeSlotsPerTenant: number;
+  readonly storeQueuePerTenant: number;
 }
 
 interface JwtClaimsConfig {
@@ -149,6 +202,8 @@ interface JwtClaimsConfig {
   readonly audience: string;
   /** Leeway on exp and nbf for clock skew; never over 60 s. */
   readonly clockToleranceSeconds: number;
+  /** Longest lifetime (exp - iat) a token may declare; iat is required. */
+  readonly maxLifetimeSeconds: number;
 }
 
 /** Rotating public keys: where they are published, and how they are fetched and cached. */
@@ -177,6 +232,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
   requireFor(e.STRATA_CACHE === 'redis' && !e.REDIS_URL && !e.STRATA_REDIS_CLUSTER_NODES, 'REDIS_URL', 'required when STRATA_CACHE=redis (e.g. redis://127.0.0.1:6379; or STRATA_REDIS_CLUSTER_NODES)');
   requireFor(e.STRATA_STORE === 'druid' && !e.DRUID_URL, 'DRUID_URL', 'required when STRATA_STORE=druid: the broker (or router) URL, e.g. http://127.0.0.1:8082');
   requireFor(e.STRATA_EVENTS === 'kafka' && !e.KAFKA_BROKERS, 'KAFKA_BROKERS', 'required when STRATA_EVENTS=kafka (e.g. 127.0.0.1:9092)');
+  const jwt = jwtConfig(e);
+  // The development secret is public (it is in this file): anyone who reaches the port could mint an internal token.
+  requireFor(
+    jwt.kind === 'hmac' && jwt.isDevSecret && (!isLoopback(e.HOST) || e.STRATA_ENV === 'production'),
+    'STRATA_JWT_SECRET',
+    `the development signing key is public, so Strata serves with it only on a loopback address outside production, not on HOST=${e.HOST} with STRATA_ENV=${e.STRATA_ENV}. ` +
+      'Set STRATA_JWKS_URL (or STRATA_JWT_PUBLIC_KEY, or a private STRATA_JWT_SECRET of 32+ characters), or bind HOST=127.0.0.1',
+  );
   return {
     env: e.STRATA_ENV,
     host: e.HOST,
@@ -200,30 +263,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       // Stable across restarts (the consumer group resumes); give each replica on one host its own.
       replicaId: e.STRATA_REPLICA_ID ?? hostname(),
     },
-    jwt: jwtConfig(e),
+    jwt,
     fixedNow: e.STRATA_NOW ? Date.parse(e.STRATA_NOW) : undefined,
     aggregateEveryMs: e.STRATA_AGGREGATE_EVERY,
-    limits: {
-      maxPoints: e.STRATA_MAX_POINTS,
-      defaultSeriesLimit: 100,
-      maxSeriesLimit: 1000,
-      maxFilterNodes: 64,
-      maxFilterDepth: 8,
-      maxInValues: 100,
-      maxQueryDepth: 8,
-      maxAliases: 30,
-      maxCost: 5000,
-      maxTimeseriesFields: 24,
-      maxBodyBytes: e.STRATA_MAX_BODY_BYTES,
-      queryTimeoutMs: e.STRATA_QUERY_TIMEOUT,
-    },
-    edge: {
-      tenantPerMinute: e.STRATA_RATE_LIMIT,
-      tokenPerMinute: e.STRATA_TOKEN_RATE_LIMIT,
-      maxInFlight: e.STRATA_MAX_IN_FLIGHT,
-      drainTimeoutMs: e.STRATA_DRAIN_TIMEOUT,
-      breakerResetMs: e.STRATA_BREAKER_RESET,
-    },
+    limits: limitsOf(e),
+    edge: edgeOf(e),
     logLevel: e.STRATA_LOG_LEVEL,
     tracing: { otlpEndpoint: e.STRATA_OTLP_ENDPOINT, sampleRatio: e.STRATA_TRACE_SAMPLE_RATIO },
     responseCache: { ttlMs: e.STRATA_RESPONSE_CACHE_TTL, maxBytes: e.STRATA_RESPONSE_CACHE_MAX_MB * 1024 * 1024 },
@@ -232,6 +276,55 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     workers: e.STRATA_WORKERS,
     duckdb: { memoryBytes: e.STRATA_DUCKDB_MEMORY_MB * 1024 * 1024, threads: e.STRATA_DUCKDB_THREADS, readsAtOnce: e.UV_THREADPOOL_SIZE },
     metricsExport: { delayMs: e.STRATA_EXPORT_DELAY, maxClusters: e.STRATA_EXPORT_MAX_CLUSTERS },
+    subscriptions: {
+      maxConnections: e.STRATA_WS_MAX_CONNECTIONS,
+      connectionsPerTenant: e.STRATA_WS_CONNECTIONS_PER_TENANT,
+      connectionsPerToken: e.STRATA_WS_CONNECTIONS_PER_TOKEN,
+      maxSubscriptions: e.STRATA_MAX_SUBSCRIPTIONS,
+      subscriptionsPerTenant: e.STRATA_SUBSCRIPTIONS_PER_TENANT,
+    },
+    metricsOperations: e.STRATA_METRICS_OPERATIONS?.split(',') ?? [],
+  };
+}
+
+function limitsOf(e: Env): Limits {
+  return {
+    maxPoints: e.STRATA_MAX_POINTS,
+    defaultSeriesLimit: 100,
+    maxSeriesLimit: 1000,
+    maxFilterNodes: 64,
+    maxFilterDepth: 8,
+    maxInValues: 100,
+    maxQueryDepth: 8,
+    maxAliases: 30,
+    maxCost: 5000,
+    maxTimeseriesFields: 24,
+    maxBodyBytes: e.STRATA_MAX_BODY_BYTES,
+    queryTimeoutMs: e.STRATA_QUERY_TIMEOUT,
+    maxFutureMs: e.STRATA_MAX_FUTURE,
+    maxPiecesPerField: e.STRATA_MAX_PIECES_PER_FIELD,
+    maxPiecesPerOperation: e.STRATA_MAX_PIECES_PER_OPERATION,
+    maxPointsPerOperation: e.STRATA_MAX_POINTS_PER_OPERATION,
+    maxRawMinutesPerOperation: e.STRATA_MAX_RAW_MINUTES,
+    maxRawMinutesInternal: e.STRATA_MAX_RAW_MINUTES_INTERNAL,
+    maxInValuesPerOperation: e.STRATA_MAX_IN_VALUES_PER_OPERATION,
+    // A filter is at most 8 deep (each level an object and a list); 32 leaves room for any valid input.
+    maxInputDepth: 32,
+  };
+}
+
+function edgeOf(e: Env): EdgeConfig {
+  return {
+    tenantPerMinute: e.STRATA_RATE_LIMIT,
+    tokenPerMinute: e.STRATA_TOKEN_RATE_LIMIT,
+    maxInFlight: e.STRATA_MAX_IN_FLIGHT,
+    drainTimeoutMs: e.STRATA_DRAIN_TIMEOUT,
+    breakerResetMs: e.STRATA_BREAKER_RESET,
+    bodyTimeoutMs: e.STRATA_BODY_TIMEOUT,
+    inFlightPerTenant: e.STRATA_MAX_IN_FLIGHT_PER_TENANT,
+    inFlightPerToken: e.STRATA_MAX_IN_FLIGHT_PER_TOKEN,
+    storeSlotsPerTenant: e.STRATA_STORE_SLOTS_PER_TENANT,
+    storeQueuePerTenant: e.STRATA_STORE_QUEUE_PER_TENANT,
   };
 }
 
@@ -240,10 +333,15 @@ function requireFor(missing: boolean, variable: string, why: string): void {
 }
 
 function jwtConfig(e: Env): JwtConfig {
-  const base = { issuer: e.STRATA_JWT_ISSUER, audience: e.STRATA_JWT_AUDIENCE, clockToleranceSeconds: Math.floor(e.STRATA_JWT_CLOCK_TOLERANCE / 1000) };
+  const base = {
+    issuer: e.STRATA_JWT_ISSUER,
+    audience: e.STRATA_JWT_AUDIENCE,
+    clockToleranceSeconds: Math.floor(e.STRATA_JWT_CLOCK_TOLERANCE / 1000),
+    maxLifetimeSeconds: Math.floor(e.STRATA_JWT_MAX_LIFETIME / 1000),
+  };
   if (e.STRATA_JWKS_URL) return { kind: 'jwks', jwks: jwksConfig(e, e.STRATA_JWKS_URL), ...base };
   if (e.STRATA_JWT_PUBLIC_KEY) return { kind: 'public-key', publicKey: e.STRATA_JWT_PUBLIC_KEY, ...base };
-  if (e.STRATA_JWT_SECRET) return { kind: 'hmac', secret: e.STRATA_JWT_SECRET, isDevSecret: false, ...base };
+  if (e.STRATA_JWT_SECRET) return { kind: 'hmac', secret: e.STRATA_JWT_SECRET, isDevSecret: e.STRATA_JWT_SECRET === DEV_JWT_SECRET, ...base };
   if (e.STRATA_ENV === 'production') {
     throw new ConfigError(
       'Invalid configuration:\n  STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production (the issuer\'s JWKS URL, or a PEM public key, to verify RS256/ES256 tokens); ' +
@@ -258,6 +356,11 @@ function jwksConfig(e: Env, url: string): JwksConfig {
   requireFor(e.STRATA_ENV === 'production' && !url.startsWith('https:'), 'STRATA_JWKS_URL', `must be https:// when STRATA_ENV=production (got ${url})`);
   requireFor(e.STRATA_JWKS_MAX_STALE < e.STRATA_JWKS_REFRESH, 'STRATA_JWKS_MAX_STALE', `must be at least STRATA_JWKS_REFRESH (${e.STRATA_JWKS_REFRESH} ms)`);
   return { url, timeoutMs: e.STRATA_JWKS_TIMEOUT, refreshMs: e.STRATA_JWKS_REFRESH, maxStaleMs: e.STRATA_JWKS_MAX_STALE, fetchesPerMinute: e.STRATA_JWKS_FETCHES_PER_MINUTE };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function toMs(text: string): number {

@@ -35,6 +35,13 @@ export const storeQueryFailures = new Counter({
   registers: [registry],
 });
 
+export const breakersOpen = new Gauge({
+  name: 'strata_store_breakers_open',
+  help: 'Store circuit breakers open now, by lane and level: "lane" (1 when the whole lane is refused) or "caller" (how many tenants or subjects are refused).',
+  labelNames: ['lane', 'level'] as const,
+  registers: [registry],
+});
+
 const loadCounter = (name: string, help: string): Counter => new Counter({ name, help, registers: [registry] });
 
 /** The piece loader's LoadStats fields, counted where the loader counts them. */

@@ -14,6 +14,8 @@ export interface Series {
 
 export interface MergedResult {
   readonly series: Series[];
+  /** Points across the page's series. */
+  readonly points: number;
   readonly totalSeries: number;
   readonly nextOffset: number | undefined;
 }
@@ -83,7 +85,7 @@ export function mergeRows(query: CanonicalQuery, rowSets: readonly (readonly Par
     );
   }
   const next = query.offset + query.limit;
-  return { series, totalSeries: ordered.length, nextOffset: next < ordered.length ? next : undefined };
+  return { series, points, totalSeries: ordered.length, nextOffset: next < ordered.length ? next : undefined };
 }
 
 function groupOf(groups: Map<string, Group>, groupBy: readonly GroupKey[], labels: PartialRow['labels']): Group {

@@ -47,7 +47,7 @@ export function normalize(args: TimeseriesArgs, scope: TenantScope, now: number,
     metric,
     aggregation: args.aggregation ?? metric.defaultAggregation,
     granularity: args.granularity,
-    interval: parseInterval(args.interval, now),
+    interval: boundedInterval(args.interval, now, limits),
     filter,
     groupBy,
     orderBy: { by: args.orderBy?.by ?? 'LABELS', direction: args.orderBy?.direction ?? (args.orderBy?.by === 'VALUE' ? 'DESC' : 'ASC') },
@@ -55,6 +55,25 @@ export function normalize(args: TimeseriesArgs, scope: TenantScope, now: number,
     offset: 0,
   };
   return { ...query, offset: args.after ? decodeCursor(args.after, query) : 0 };
+}
+
+/**
+ * An interval may end at most `maxFutureMs` past `now`: enough for the
+ * current minute, "today" (`now|d/P1D`) and Grafana's "now/d" ranges, while
+ * an end thousands of weeks away (which would cost one store chunk per day of
+ * it) is refused before any work.
+ */
+function boundedInterval(text: string, now: number, limits: Limits): CanonicalQuery['interval'] {
+  const interval = parseInterval(text, now);
+  if (interval.end - now > limits.maxFutureMs) {
+    const hours = limits.maxFutureMs / 3_600_000;
+    throw new StrataError(
+      ErrorCode.RANGE_IN_FUTURE,
+      `The interval "${text}" ends ${new Date(interval.end).toISOString()}, more than ${hours} h after now (${new Date(now).toISOString()}). End it at most ${hours} h from now; there is no data in the future.`,
+      { interval: text, maxFutureHours: hours },
+    );
+  }
+  return interval;
 }
 
 function checkKey(key: string, metric: MetricDefinition, where: string): GroupKey {

@@ -1,9 +1,11 @@
 import DataLoader from 'dataloader';
-import type { ResultCache } from '../cache/result-cache.ts';
+import type { CacheLookup, ResultCache } from '../cache/result-cache.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { PartialRow } from '../planner/query.ts';
 import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
+import { SingleFlight } from './single-flight.ts';
 import { servesStale, StoreBreaker, type StoreBreakerOptions } from './store-breaker.ts';
+import { StoreSlots, type StoreSlotOptions } from './store-slots.ts';
 import { LOAD_COUNTERS } from '../observability/metrics.ts';
 import { tracedLookup, tracedStoreQuery } from '../observability/pipeline-trace.ts';
 
@@ -25,100 +27,104 @@ export interface LoadStats {
 
 export const newStats = (): LoadStats => ({ storeQueries: 0, cacheHits: 0, cacheMisses: 0, cacheUnavailable: 0, staleServed: 0 });
 
+/** Who loads: the store lane (priority class) and the key of its fair shares (tenant, or subject). */
+export interface Caller {
+  readonly lane: StoreRequest['lane'];
+  readonly key: string;
+}
+
 export interface PieceLoaderDeps {
   readonly store: MetricStore;
   readonly cache: ResultCache;
   /** Pieces ending at or before this instant are complete and cached long. */
   readonly completeBefore: () => number;
   readonly breaker?: StoreBreakerOptions;
+  readonly slots?: StoreSlotOptions;
 }
+
+type Fetched = Map<string, PartialRow[]>;
 
 /**
  * Batches every piece that the fields of one operation ask for in the same
- * tick: one cache lookup and at most one store query per batch. Identical
- * misses of concurrent operations share one store query (single-flight).
+ * tick. The load step, in order, and why each stage sits where it does:
+ *   1. lookup: one cache read for the whole batch; a failing cache is a miss
+ *      for every piece, never an error. Hits are answered whatever follows.
+ *   2. share: a miss that a concurrent operation of the same scope is already
+ *      fetching joins that fetch (single-flight), so a burst of identical
+ *      dashboards costs one store query; keys carry generations, so a fetch
+ *      begun before an invalidation is never joined after it.
+ *   3. fetch: the other misses in one store query, in the caller's fair share
+ *      of store slots, through the breakers (caller, then lane).
+ *   4. fill: results are cached only after success, so errors never are.
+ *   5. stale: a piece whose fetch failed because the store failed is answered
+ *      from its last good copy (flagged stale); without one, that piece's
+ *      slot holds the error, and the batch's other pieces still answer.
  */
 export class PieceLoaderFactory {
   readonly totals: LoadStats = newStats();
-  private readonly inflight = new Map<string, Promise<Map<string, PartialRow[]>>>();
   readonly breaker: StoreBreaker;
+  readonly slots: StoreSlots;
+  private readonly flights = new SingleFlight<Fetched>();
 
   constructor(private readonly deps: PieceLoaderDeps) {
     this.breaker = new StoreBreaker(deps.store, deps.breaker);
+    this.slots = new StoreSlots(deps.slots);
   }
 
-  create(lane: StoreRequest['lane'], signal: AbortSignal | undefined, stats: LoadStats): DataLoader<Piece, PieceResult, string> {
-    return new DataLoader<Piece, PieceResult, string>((pieces) => this.loadBatch(pieces, lane, signal, stats), {
+  create(caller: Caller, signal: AbortSignal | undefined, stats: LoadStats): DataLoader<Piece, PieceResult, string> {
+    return new DataLoader<Piece, PieceResult, string>((pieces) => this.loadBatch(pieces, caller, signal, stats), {
       cacheKeyFn: (p) => p.key,
       maxBatchSize: 2000,
     });
   }
 
-  private async loadBatch(pieces: readonly Piece[], lane: StoreRequest['lane'], signal: AbortSignal | undefined, stats: LoadStats): Promise<PieceResult[]> {
+  private async loadBatch(pieces: readonly Piece[], caller: Caller, signal: AbortSignal | undefined, stats: LoadStats): Promise<(PieceResult | Error)[]> {
+    const lookup = await this.lookup(pieces, stats);
+    const misses = pieces.filter((p) => !lookup.hits.has(p.key));
+    const waits = this.flights.join(
+      misses.map((p) => entryKey(lookup.entryKeys, p)),
+      signal,
+      (missing, flightSignal) => this.fetch(missing.map((i) => misses[i] as Piece), lookup, caller, flightSignal, stats),
+    );
+    const settled = await Promise.allSettled(waits);
+    const answers = new Map<string, PieceResult | Error>();
+    misses.forEach((p, i) => answers.set(p.key, answerOf(p, settled[i])));
+    await this.serveStale(answers, misses, stats);
+    return pieces.map((p) => {
+      const hit = lookup.hits.get(p.key);
+      return hit ? { rows: hit, cached: true, stale: false } : (answers.get(p.key) ?? new Error(`no answer for piece ${p.key}`));
+    });
+  }
+
+  private async lookup(pieces: readonly Piece[], stats: LoadStats): Promise<CacheLookup> {
     const lookup = await tracedLookup(this.deps.cache, pieces);
     if (!lookup.available) this.count(stats, 'cacheUnavailable', 1);
-    const waits = new Map<string, Promise<Map<string, PartialRow[]>>>();
-    const toFetch: Piece[] = [];
-    for (const p of pieces) {
-      if (lookup.hits.has(p.key)) continue;
-      const shared = this.inflight.get(entryKey(lookup.entryKeys, p));
-      if (shared) waits.set(p.key, shared);
-      else toFetch.push(p);
-    }
     this.count(stats, 'cacheHits', lookup.hits.size);
     this.count(stats, 'cacheMisses', pieces.length - lookup.hits.size);
-    if (toFetch.length > 0) {
-      const fetched = this.fetch(toFetch, lookup.entryKeys, lookup.available, lane, signal, stats);
-      for (const p of toFetch) waits.set(p.key, fetched);
-    }
-    let staleCopies: Promise<Map<string, PartialRow[]>> | undefined;
-    const results: PieceResult[] = [];
-    for (const p of pieces) {
-      const hit = lookup.hits.get(p.key);
-      if (hit) {
-        results.push({ rows: hit, cached: true, stale: false });
-        continue;
-      }
-      try {
-        const rows = (await waits.get(p.key))?.get(p.key);
-        if (!rows) throw new Error(`store returned no result for piece ${p.key}`);
-        results.push({ rows, cached: false, stale: false });
-      } catch (error) {
-        // The store failed: answer from the last good copies if every missing piece has one.
-        if (!servesStale(error)) throw error;
-        staleCopies ??= this.deps.cache.lookupStale(pieces.filter((q) => !lookup.hits.has(q.key)));
-        const rows = (await staleCopies).get(p.key);
-        if (!rows) throw error;
-        this.count(stats, 'staleServed', 1);
-        results.push({ rows, cached: true, stale: true });
-      }
-    }
+    return lookup;
+  }
+
+  private async fetch(pieces: Piece[], lookup: CacheLookup, caller: Caller, signal: AbortSignal, stats: LoadStats): Promise<Fetched> {
+    this.count(stats, 'storeQueries', 1);
+    const completeBefore = this.deps.completeBefore();
+    const request: StoreRequest = { pieces, lane: caller.lane, signal };
+    const breaker = { queryPieces: (r: StoreRequest) => this.breaker.queryPieces(r, caller.key) };
+    const results = await this.slots.run(caller.key, () => tracedStoreQuery(this.deps.store.name, breaker, request), signal);
+    // Errors never reach this line, so they are never cached.
+    if (lookup.available) await this.deps.cache.fill(pieces, results, lookup.entryKeys, completeBefore);
     return results;
   }
 
-  private fetch(
-    pieces: Piece[],
-    entryKeys: Map<string, string>,
-    cacheable: boolean,
-    lane: StoreRequest['lane'],
-    signal: AbortSignal | undefined,
-    stats: LoadStats,
-  ): Promise<Map<string, PartialRow[]>> {
-    this.count(stats, 'storeQueries', 1);
-    const completeBefore = this.deps.completeBefore();
-    const run = (async () => {
-      const results = await tracedStoreQuery(this.deps.store.name, this.breaker, { pieces, lane, ...(signal ? { signal } : {}) });
-      // Errors never reach this line, so they are never cached.
-      if (cacheable) await this.deps.cache.fill(pieces, results, entryKeys, completeBefore);
-      return results;
-    })();
-    const keys = pieces.map((p) => entryKey(entryKeys, p));
-    for (const k of keys) this.inflight.set(k, run);
-    const cleanup = (): void => {
-      for (const k of keys) if (this.inflight.get(k) === run) this.inflight.delete(k);
-    };
-    run.then(cleanup, cleanup);
-    return run;
+  /** Pieces whose store query failed for the store's reasons get their last good copy, where there is one. */
+  private async serveStale(answers: Map<string, PieceResult | Error>, misses: readonly Piece[], stats: LoadStats): Promise<void> {
+    const failed = misses.filter((p) => {
+      const answer = answers.get(p.key);
+      return answer instanceof Error && servesStale(answer);
+    });
+    if (failed.length === 0) return;
+    const copies = await this.deps.cache.lookupStale(failed);
+    for (const [key, rows] of copies) answers.set(key, { rows, cached: true, stale: true });
+    this.count(stats, 'staleServed', copies.size);
   }
 
   private count(stats: LoadStats, field: keyof LoadStats, n: number): void {
@@ -126,6 +132,12 @@ export class PieceLoaderFactory {
     this.totals[field] += n;
     if (n > 0) LOAD_COUNTERS[field].inc(n);
   }
+}
+
+function answerOf(p: Piece, settled: PromiseSettledResult<Fetched> | undefined): PieceResult | Error {
+  if (settled?.status === 'rejected') return settled.reason instanceof Error ? settled.reason : new Error(String(settled.reason));
+  const rows = settled?.value.get(p.key);
+  return rows ? { rows, cached: false, stale: false } : new Error(`store returned no result for piece ${p.key}`);
 }
 
 /** Without a cache answer there are no generations: single-flight still works on the bare key. */

@@ -30,6 +30,11 @@ export class ResourceDirectory {
     return this.owners.get(resourceId);
   }
 
+  /** Clusters of one tenant, or of all (without copying the list). */
+  count(tenantId: string | undefined): number {
+    return tenantId === undefined ? this.rows.length : this.rows.reduce((n, r) => n + (r.tenantId === tenantId ? 1 : 0), 0);
+  }
+
   list(tenantId: string | undefined): ResourceRow[] {
     return tenantId === undefined ? [...this.rows] : this.rows.filter((r) => r.tenantId === tenantId);
   }

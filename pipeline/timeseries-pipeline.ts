@@ -11,6 +11,7 @@ import type { CanonicalQuery, Plan, RuleDecision, TenantScope } from '../planner
 import { authorizeResources } from './authorize.ts';
 import { mergeRows, type Series } from './merge.ts';
 import { encodeCursor, normalize, type TimeseriesArgs } from './normalize.ts';
+import { chargeField, chargePoints, type OperationBudget } from './operation-budget.ts';
 import type { LoadStats, PieceResult } from './piece-loader.ts';
 import type { ResourceDirectory } from './resource-directory.ts';
 
@@ -23,6 +24,8 @@ export interface TimeseriesContext {
   readonly resources: ResourceDirectory;
   readonly pieces: DataLoader<Piece, PieceResult, string>;
   readonly stats: LoadStats;
+  /** The operation's cost so far, across its fields. */
+  readonly budget: OperationBudget;
 }
 
 export interface FragmentExplanation {
@@ -56,8 +59,9 @@ export interface TimeseriesResult {
  *   3. plan: pure routing to rollups and raw, with reasons
  *   4. limits that depend on the route (raw range per granularity, bucket count)
  *   5. pieces: the plan cut into cacheable time chunks
- *   6. load: cache lookup, one batched store query for misses, cache fill
- *   7. merge partial states, finalize, order and page
+ *   6. budget: the operation's estimated cost so far (chunks, raw minutes, IN values), refused over its limits
+ *   7. load: cache lookup, one batched store query for misses, cache fill
+ *   8. merge partial states, finalize, order and page; points counted against the operation's limit
  */
 export async function runTimeseries(args: TimeseriesArgs, ctx: TimeseriesContext, options: { forceRaw?: boolean } = {}): Promise<TimeseriesResult> {
   const query = normalize(args, ctx.scope, ctx.now, ctx.limits);
@@ -65,12 +69,14 @@ export async function runTimeseries(args: TimeseriesArgs, ctx: TimeseriesContext
   const routed = tracedPlan(query, ctx.plannerState(), options);
   checkRouteLimits(routed, ctx.limits);
   const pieces = piecesOf(routed);
+  chargeField(ctx.budget, query, pieces, ctx.limits, () => ctx.resources.count(query.scope.kind === 'tenant' ? query.scope.tenantId : undefined));
   const loaded = await ctx.pieces.loadMany(pieces);
   const results = loaded.map((r) => {
     if (r instanceof Error) throw r;
     return r;
   });
   const merged = mergeRows(query, results.map((r) => r.rows), ctx.limits.maxPoints);
+  chargePoints(ctx.budget, merged.points, ctx.limits);
   return {
     series: merged.series,
     pageInfo: {

@@ -1,6 +1,6 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import { METRICS } from '../catalog/catalog.ts';
-import type { RequestContext } from '../api/context.ts';
+import { timeseriesContext, type RequestContext } from '../api/context.ts';
 import { ErrorCode, StrataError } from '../api/errors.ts';
 import type { Role } from '../auth/principal.ts';
 import { isoOf } from '../planner/interval.ts';
@@ -51,19 +51,7 @@ async function timeseries(_: unknown, args: { query: TimeseriesInput }, ctx: Req
   }
   const forceRaw = args.query.source === 'RAW';
   if (forceRaw) requireRole(ctx, ['internal'], 'timeseries with source RAW');
-  return runTimeseries(
-    args.query,
-    {
-      scope: ctx.scope,
-      now: ctx.now,
-      limits,
-      plannerState: () => ({ now: ctx.now, watermarks: ctx.services.watermarks.snapshot() }),
-      resources: ctx.services.resources,
-      pieces: ctx.pieces,
-      stats: ctx.stats,
-    },
-    { forceRaw },
-  );
+  return runTimeseries(args.query, timeseriesContext(ctx), { forceRaw });
 }
 
 export const resolvers = {

@@ -1,19 +1,21 @@
 import { ErrorCode, StrataError } from '../api/errors.ts';
-import { scopeOf, type Principal } from '../auth/principal.ts';
+import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
 import { findMetric } from '../catalog/catalog.ts';
 import { isoOf } from '../planner/interval.ts';
 import type { TenantScope } from '../planner/query.ts';
-import { FeedFullError, type LandedFeed, type LandedNotice } from './landed-feed.ts';
+import { FeedFullError, FeedShareError, type LandedFeed, type LandedNotice } from './landed-feed.ts';
 
 /** The context of one subscription operation (built per connection from its verified token). */
 export interface SubscriptionContext {
   readonly principal: Principal;
   readonly scope: TenantScope;
+  /** The key of the caller's subscription share (a tenant for customers). */
+  readonly caller: string;
   readonly feed: LandedFeed;
 }
 
 export function subscriptionContext(principal: Principal, feed: LandedFeed): SubscriptionContext {
-  return { principal, scope: scopeOf(principal), feed };
+  return { principal, scope: scopeOf(principal), caller: callerKey(principal), feed };
 }
 
 /** The notice as GraphQL serves it: the same fields, the interval in ISO-8601. */
@@ -25,8 +27,10 @@ function subscribe(_: unknown, args: { metrics?: readonly string[] | null }, ctx
     if (!findMetric(name)) throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name}"; the metrics query lists the catalog.`);
   }
   try {
-    return ctx.feed.subscribe(ctx.scope, metrics);
+    return ctx.feed.subscribe(ctx.scope, metrics, ctx.caller);
   } catch (error) {
+    // Over its share the caller is limited like a quota (its own doing); a full process is overloaded.
+    if (error instanceof FeedShareError) throw new StrataError(ErrorCode.RATE_LIMITED, error.message);
     if (error instanceof FeedFullError) throw new StrataError(ErrorCode.OVERLOADED, error.message);
     throw error;
   }

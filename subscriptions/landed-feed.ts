@@ -1,5 +1,6 @@
 import type { AppliedAggregation } from '../events/aggregation-listener.ts';
 import type { TenantScope } from '../planner/query.ts';
+import { ShareCounter } from './share-counter.ts';
 
 /** One notice as a subscriber sees it: only its tenants, only the metrics it asked for. */
 export type LandedNotice = AppliedAggregation;
@@ -7,15 +8,26 @@ export type LandedNotice = AppliedAggregation;
 export interface FeedLimits {
   /** Subscriptions open at once in this process, whatever connection holds them. */
   readonly maxSubscribers: number;
+  /**
+   * Subscriptions one caller key (callerKey: a tenant, or an internal/billing
+   * subject) may hold at once over all its connections, so that one tenant
+   * cannot take every slot of maxSubscribers.
+   */
+  readonly subscribersPerCaller: number;
   /** Notices held for a subscriber that reads slower than events land; the oldest are dropped. */
   readonly queueLength: number;
 }
 
-export const DEFAULT_FEED_LIMITS: FeedLimits = { maxSubscribers: 1000, queueLength: 64 };
+export const DEFAULT_FEED_LIMITS: FeedLimits = { maxSubscribers: 1000, subscribersPerCaller: 100, queueLength: 64 };
 
+/** The process holds maxSubscribers: the server is overloaded, another replica may answer. */
 export class FeedFullError extends Error {}
 
+/** The caller holds its share: its own subscriptions must shrink first. */
+export class FeedShareError extends Error {}
+
 interface Subscriber {
+  readonly caller: string;
   readonly scope: TenantScope;
   readonly metrics: ReadonlySet<string> | undefined;
   readonly queue: LandedNotice[];
@@ -32,10 +44,15 @@ interface Subscriber {
  */
 export class LandedFeed {
   private readonly subscribers = new Set<Subscriber>();
+  private readonly perCaller = new ShareCounter();
   private readonly closeHooks: (() => void)[] = [];
+  private readonly limits: FeedLimits;
   private closed = false;
 
-  constructor(private readonly limits: FeedLimits = DEFAULT_FEED_LIMITS) {}
+  /** Limits not given are the defaults (api/app.ts passes those of config.subscriptions). */
+  constructor(limits: Partial<FeedLimits> = {}) {
+    this.limits = { ...DEFAULT_FEED_LIMITS, ...limits };
+  }
 
   get size(): number {
     return this.subscribers.size;
@@ -51,14 +68,28 @@ export class LandedFeed {
     }
   };
 
-  /** An async stream of notices for `scope`; returning from it (or close()) unsubscribes. */
-  subscribe(scope: TenantScope, metrics: readonly string[] | undefined): AsyncIterableIterator<LandedNotice> {
+  /** Subscriptions `caller` holds now. */
+  heldBy(caller: string): number {
+    return this.perCaller.of(caller);
+  }
+
+  /**
+   * An async stream of notices for `scope`, counted against `caller`'s share
+   * (its callerKey); returning from it (or close()) unsubscribes.
+   */
+  subscribe(scope: TenantScope, metrics: readonly string[] | undefined, caller: string): AsyncIterableIterator<LandedNotice> {
     if (this.closed) throw new FeedFullError('The server is shutting down; reconnect (another replica will answer).');
-    if (this.subscribers.size >= this.limits.maxSubscribers) {
-      throw new FeedFullError(`This server holds ${this.limits.maxSubscribers} live subscriptions, its limit; retry later or on another replica.`);
+    const { maxSubscribers, subscribersPerCaller } = this.limits;
+    // The share is checked first: a caller at its share is told what it can do about it.
+    if (this.perCaller.of(caller) >= subscribersPerCaller) {
+      throw new FeedShareError(`Subscription limit: ${subscribersPerCaller} live subscriptions per tenant; complete one of yours before subscribing again.`);
     }
-    const subscriber: Subscriber = { scope, metrics: metrics ? new Set(metrics) : undefined, queue: [], wake: undefined, done: false };
+    if (this.subscribers.size >= maxSubscribers) {
+      throw new FeedFullError(`This server holds ${maxSubscribers} live subscriptions, its limit; retry later or on another replica.`);
+    }
+    const subscriber: Subscriber = { caller, scope, metrics: metrics ? new Set(metrics) : undefined, queue: [], wake: undefined, done: false };
     this.subscribers.add(subscriber);
+    this.perCaller.add(caller);
     return this.iterate(subscriber);
   }
 
@@ -76,7 +107,8 @@ export class LandedFeed {
 
   private end(subscriber: Subscriber): void {
     subscriber.done = true;
-    this.subscribers.delete(subscriber);
+    // return() after close() ends a subscriber twice: its share is given back once.
+    if (this.subscribers.delete(subscriber)) this.perCaller.remove(subscriber.caller);
     subscriber.wake?.();
   }
 

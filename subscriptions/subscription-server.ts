@@ -9,12 +9,14 @@ import { SCHEMA_SDL, type App } from '../api/app.ts';
 import { maskError } from '../api/errors.ts';
 import { authenticate as authenticateToken } from '../api/edge-steps.ts';
 import { AuthenticationError, bearerToken } from '../auth/verify-token.ts';
-import type { Principal } from '../auth/principal.ts';
+import { callerKey, tokenKey, type Principal } from '../auth/principal.ts';
+import type { SubscriptionConfig } from '../config/config.ts';
 import { resolvers } from '../resolvers/resolvers.ts';
 import { subscriptionContext } from './aggregation-landed.ts';
+import { ConnectionShares, type ShareLimits } from './connection-shares.ts';
 
-export interface SubscriptionLimits {
-  /** WebSocket connections open at once in this process; more are refused with HTTP 503. */
+export interface SubscriptionLimits extends ShareLimits {
+  /** WebSocket connections open at once in this process; past it an upgrade evicts the oldest unauthenticated socket, or gets HTTP 503. */
   readonly maxConnections: number;
   /** Subscriptions one connection may hold at once; more get an error message. */
   readonly maxSubscriptionsPerConnection: number;
@@ -28,16 +30,37 @@ export interface SubscriptionLimits {
 
 export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = {
   maxConnections: 500,
+  connectionsPerTenant: 25,
+  connectionsPerToken: 10,
+  maxPendingConnections: 100,
   maxSubscriptionsPerConnection: 20,
   maxPayloadBytes: 16 * 1024,
   connectionInitWaitMs: 5_000,
   maxTokens: 500,
 };
 
+/** The limits of this process's configuration (STRATA_WS_*); the rest are the defaults. */
+export function subscriptionLimitsFrom(config: SubscriptionConfig): SubscriptionLimits {
+  const { maxConnections, connectionsPerTenant, connectionsPerToken } = config;
+  // A fifth of the connections (at most 100) may await authentication: enough for a reconnect wave, never all of them.
+  const maxPendingConnections = Math.max(1, Math.min(100, Math.floor(maxConnections / 5)));
+  return { ...DEFAULT_SUBSCRIPTION_LIMITS, maxConnections, connectionsPerTenant, connectionsPerToken, maxPendingConnections };
+}
+
 export const LIVE_PATH = '/graphql';
 
 /** Close reasons are limited to 123 bytes by the WebSocket protocol: keep them short. */
 const UNAUTHORIZED_REASON = 'Unauthorized: send connectionParams {authorization: "Bearer <token>"}';
+const EVICTED_REASON = 'Connection initialisation timeout: too many sockets await connection_init';
+
+/**
+ * A caller past its connection share is closed with 1013 "Try Again Later"
+ * (RFC 6455 registry) rather than 4429: graphql-ws already gives 4429 a
+ * meaning (TooManyInitialisationRequests, a second connection_init) and its
+ * client treats it as fatal, whereas 1013 is retried with backoff, which fits
+ * a share that frees as soon as one of the caller's connections closes.
+ */
+const SHARE_CLOSE_CODE = 1013;
 
 export interface LiveServer {
   readonly connections: () => number;
@@ -52,30 +75,30 @@ type WsContext = Context<Record<string, unknown>, Extra>;
  * on the HTTP server's `/graphql` upgrade. The token is verified once, at
  * connection_init, with the same verifyToken as HTTP; a refused token closes
  * with 4401 and a token that expires while connected closes the same way.
+ * Each caller key and token holds a bounded share of the connections (1013
+ * past it), and sockets not yet authenticated are evicted before they can
+ * crowd authenticated ones out (subscriptions/connection-shares.ts).
  * Only subscription operations run here: queries keep the HTTP edge's
  * admission, rate limits and validation rules.
  */
-export function attachSubscriptions(server: Server, app: App, limits: SubscriptionLimits = DEFAULT_SUBSCRIPTION_LIMITS): LiveServer {
+export function attachSubscriptions(server: Server, app: App, limits: SubscriptionLimits = subscriptionLimitsFrom(app.services.config.subscriptions)): LiveServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   const schema = makeExecutableSchema({ typeDefs: SCHEMA_SDL, resolvers });
   const principals = new WeakMap<WebSocket, Principal>();
+  const shares = new ConnectionShares<WebSocket>(limits);
   let closing = false;
   const disposable = useServer(
     {
       schema,
       connectionInitWaitTimeout: limits.connectionInitWaitMs,
-      onConnect: (ctx) => authenticate(app, ctx, principals),
+      onConnect: (ctx) => authenticate(app, ctx, principals, shares),
       onSubscribe: (ctx, id, payload) => executionArgs(app, schema, limits, ctx, payload, principals.get(ctx.extra.socket)),
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => maskError(e.toJSON(), e, app.log.write)) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e.toJSON(), e, app.log.write)),
     },
     wss,
   );
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = upgradeRefusal(req, closing, wss.clients.size, limits.maxConnections);
-    if (refusal) return refuseUpgrade(socket, refusal.status, refusal.message);
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
+  acceptUpgrades(server, wss, shares, limits.maxConnections, () => closing);
   const live: LiveServer = {
     connections: () => wss.clients.size,
     async close() {
@@ -88,11 +111,47 @@ export function attachSubscriptions(server: Server, app: App, limits: Subscripti
   return live;
 }
 
-function upgradeRefusal(req: IncomingMessage, closing: boolean, open: number, max: number): { status: number; message: string } | undefined {
+function acceptUpgrades(server: Server, wss: WebSocketServer, shares: ConnectionShares<WebSocket>, maxConnections: number, closing: () => boolean): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = upgradeRefusal(req, closing()) ?? makeRoom(shares, maxConnections);
+    if (refusal) return refuseUpgrade(socket, refusal.status, refusal.message);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      shares.opened(ws);
+      // Registered before graphql-ws sees the socket, so a close at any stage (before init, mid-verification) gives its share back.
+      ws.once('close', () => shares.closed(ws));
+      wss.emit('connection', ws, req);
+    });
+  });
+}
+
+interface Refusal {
+  readonly status: number;
+  readonly message: string;
+}
+
+function upgradeRefusal(req: IncomingMessage, closing: boolean): Refusal | undefined {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== LIVE_PATH) return { status: 404, message: `No WebSocket endpoint at ${path}; subscriptions are at ${LIVE_PATH}.` };
   if (closing) return { status: 503, message: 'The server is shutting down; reconnect (another replica will answer).' };
-  if (open >= max) return { status: 503, message: `This server holds ${max} WebSocket connections, its limit; retry later.` };
+  return undefined;
+}
+
+/**
+ * Past the pending bound or maxConnections, the oldest unauthenticated socket
+ * is evicted (4408, as for graphql-ws's own init timeout; the client retries):
+ * refusing the newcomer instead would let a flood of idle sockets, renewed
+ * every connectionInitWaitMs, lock every tenant out. Only a server full of
+ * authenticated connections refuses (503).
+ */
+function makeRoom(shares: ConnectionShares<WebSocket>, max: number): Refusal | undefined {
+  const room = shares.room();
+  if (room.kind === 'full') return { status: 503, message: `This server holds ${max} WebSocket connections, its limit; retry later.` };
+  if (room.kind === 'evict') {
+    shares.evict(room.socket);
+    room.socket.close(CloseCode.ConnectionInitialisationTimeout, EVICTED_REASON);
+    // No waiting for the peer's close frame (ws would wait 30 s): the slot is needed now.
+    room.socket.terminate();
+  }
   return undefined;
 }
 
@@ -104,21 +163,38 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
-/** connection_init: verify `connectionParams.authorization` (a bearer token; the bare token is accepted too). */
-async function authenticate(app: App, ctx: WsContext, principals: WeakMap<WebSocket, Principal>): Promise<boolean> {
+/**
+ * connection_init: verify `connectionParams.authorization` (a bearer token;
+ * the bare token is accepted too), then take one connection of the caller's
+ * and the token's shares.
+ */
+async function authenticate(app: App, ctx: WsContext, principals: WeakMap<WebSocket, Principal>, shares: ConnectionShares<WebSocket>): Promise<boolean> {
   const { socket } = ctx.extra;
-  const raw = ctx.connectionParams?.['authorization'];
+  const verified = await verify(app, ctx.connectionParams?.['authorization']);
+  if (!verified) {
+    socket.close(CloseCode.Unauthorized, UNAUTHORIZED_REASON);
+    return false;
+  }
+  const { token, principal } = verified;
+  const refusal = shares.admit(socket, callerKey(principal), tokenKey(token));
+  if (refusal !== undefined) {
+    app.log.warn('websocket connection share refused', { caller: callerKey(principal), reason: refusal });
+    socket.close(SHARE_CLOSE_CODE, refusal);
+    return false;
+  }
+  principals.set(socket, principal);
+  closeAtExpiry(socket, token);
+  return true;
+}
+
+async function verify(app: App, raw: unknown): Promise<{ token: string; principal: Principal } | undefined> {
   try {
     const header = typeof raw !== 'string' ? undefined : /^bearer /i.test(raw) ? raw : `Bearer ${raw}`;
     const token = bearerToken(header);
-    const principal = await authenticateToken(app, token, 'websocket');
-    principals.set(socket, principal);
-    closeAtExpiry(socket, token);
-    return true;
+    return { token, principal: await authenticateToken(app, token, 'websocket') };
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
-    socket.close(CloseCode.Unauthorized, UNAUTHORIZED_REASON);
-    return false;
+    return undefined;
   }
 }
 

@@ -36,8 +36,10 @@ class ScriptedStore {
   value = 1;
   fail = false;
   gate: Promise<void> = Promise.resolve();
+  signals: (AbortSignal | undefined)[] = [];
   async queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>> {
     this.calls += 1;
+    this.signals.push(request.signal);
     const value = this.value;
     await this.gate;
     if (this.fail) throw new Error('store down');
@@ -49,7 +51,7 @@ export function setup(cacheStore: CacheStore) {
   const store = new ScriptedStore();
   const cache = new ResultCache(cacheStore, { completeTtlMs: 60_000, freshTtlMs: 60_000 });
   const factory = new PieceLoaderFactory({ store: store as unknown as MetricStore, cache, completeBefore: () => END });
-  const load = async (ps: Piece[]) => factory.create('customer', undefined, newStats()).loadMany(ps);
+  const load = async (ps: Piece[], signal?: AbortSignal) => factory.create({ lane: 'customer', key: 't:t-1' }, signal, newStats()).loadMany(ps);
   return { store, cache, factory, load };
 }
 
@@ -112,5 +114,44 @@ export function resultCacheContract(name: string, open: () => Promise<CacheStore
     await memory.setMany(keys.map((key) => ({ key, value: JSON.stringify({ key: 'other', rows: [] }), ttlMs: 60_000 })));
     assert.deepEqual(values(await load(pieces())), [1, 1, 1]);
     assert.equal(store.calls, 2);
+  });
+
+  test(`${name}: a failing store never fails a cached piece of the same batch: the failed piece alone holds the error`, async () => {
+    const { store, load } = setup(await open());
+    const all = pieces();
+    assert.deepEqual(values(await load(all.slice(0, 2))), [1, 1], 'two of the three pieces are cached');
+    store.fail = true;
+    const mixed = await load(all);
+    assert.deepEqual(values(mixed.slice(0, 2)), [1, 1], 'the cached pieces answer');
+    assert.ok(mixed[2] instanceof Error, 'the piece the store had to answer holds its error');
+  });
+
+  test(`${name}: one caller's hang-up never fails another's identical in-flight query; the last to go cancels it`, async () => {
+    const { store, load } = setup(await open());
+    let release!: () => void;
+    store.gate = new Promise((r) => (release = r));
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = load(pieces(), first.signal);
+    const b = load(pieces(), second.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    first.abort();
+    assert.ok((await a).every((r) => r instanceof Error), 'the caller that left gets no answer');
+    assert.equal(store.signals[0]?.aborted, false, 'the shared store query goes on for the other caller');
+    release();
+    assert.deepEqual(values(await b), [1, 1, 1]);
+    assert.equal(store.calls, 1);
+
+    store.gate = new Promise(() => undefined); // never answers
+    const third = new AbortController();
+    const fourth = new AbortController();
+    const c = load(pieces('t-3'), third.signal);
+    const d = load(pieces('t-3'), fourth.signal);
+    await new Promise((r) => setTimeout(r, 10));
+    third.abort();
+    assert.equal(store.signals[1]?.aborted, false);
+    fourth.abort();
+    assert.equal(store.signals[1]?.aborted, true, 'once every waiter has gone, the store query is cancelled');
+    assert.ok([...(await c), ...(await d)].every((r) => r instanceof Error));
   });
 }

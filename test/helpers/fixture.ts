@@ -1,6 +1,6 @@
 import { createApp, type App } from '../../api/app.ts';
 import { isStrataError } from '../../api/errors.ts';
-import { requestContext } from '../../api/context.ts';
+import { requestContext, timeseriesContext } from '../../api/context.ts';
 import type { Principal, Role } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
@@ -50,19 +50,7 @@ export const TIMESERIES_FIELDS = `series { labels { key value } points { timesta
 /** Calls the query path directly (bypassing GraphQL), e.g. to force raw for any role. */
 export async function runDirect(app: App, who: Principal, args: TimeseriesArgs, forceRaw = false): Promise<TimeseriesResult> {
   const ctx = requestContext(app.services, who, new AbortController().signal);
-  return runTimeseries(
-    args,
-    {
-      scope: ctx.scope,
-      now: ctx.now,
-      limits: app.services.config.limits,
-      plannerState: () => ({ now: ctx.now, watermarks: app.services.watermarks.snapshot() }),
-      resources: app.services.resources,
-      pieces: ctx.pieces,
-      stats: ctx.stats,
-    },
-    { forceRaw },
-  );
+  return runTimeseries(args, timeseriesContext(ctx), { forceRaw });
 }
 
 export type Outcome = { ok: true; result: TimeseriesResult } | { ok: false; code: string };

@@ -5,7 +5,7 @@ import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 /** A replica on the small seeded dataset, without the whole-response cache (every request reaches Apollo). */
 export async function observedReplica(): Promise<{ replica: Replica; store: DuckDbStore; cluster: string }> {
   const store = await seededStore();
-  const replica = await startReplica(store, { STRATA_RESPONSE_CACHE_TTL: '0' });
+  const replica = await startReplica(store, { STRATA_RESPONSE_CACHE_TTL: '0', STRATA_METRICS_OPERATIONS: 'Panel,Fleet' });
   const cluster = replica.app.services.resources.list('t-1')[0]?.resourceId;
   if (!cluster) throw new Error('the seeded dataset has no cluster for t-1');
   return { replica, store, cluster };

@@ -3,7 +3,7 @@ import { after, before, mock, test } from 'node:test';
 import { UNAUTHENTICATED_MESSAGE } from '../../auth/verify-token.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { seededStore } from '../helpers/fixture.ts';
-import { FakeJwks, ask, claims, ecKey, es384With, forged, hmacWith, pssWith, randomKid, rsaKey, signed, startEdge, type Edge } from './jwt-fixtures.ts';
+import { FakeJwks, ask, claims, ecKey, es384With, forged, hmacWith, pssWith, randomKid, rsaKey, signed, signedText, startEdge, withMember, type Edge } from './jwt-fixtures.ts';
 
 /**
  * Every bad token, through the real HTTP edge of an app that verifies with a
@@ -35,6 +35,9 @@ after(async () => {
 const valid = signed(ours);
 const [validHeader, , validSignature] = valid.split('.');
 const kid = { kid: ours.kid };
+/** The text of a good payload, for the rows that need JSON.stringify cannot write. */
+const goodText = (): string => JSON.stringify(claims());
+const DAY = 86_400;
 
 /** name → token → what the log must say (the client is never told). */
 const NEGATIVE: readonly (readonly [string, () => string | undefined, RegExp | undefined])[] = [
@@ -65,6 +68,20 @@ const NEGATIVE: readonly (readonly [string, () => string | undefined, RegExp | u
   ['customer with tenant_id an array', () => signed(ours, claims({ tenant_id: ['t-1'] })), /tenant_id/],
   ['unknown role', () => signed(ours, claims({ role: 'admin' })), /role "admin"/],
   ['no role', () => signed(ours, claims({ role: undefined })), /role undefined/],
+  ['no iat', () => signed(ours, claims({ iat: undefined })), /no issue time \(iat\)/],
+  ['iat a string', () => signedText(ours, JSON.stringify(claims({ iat: String(nowS()) }))), /no issue time \(iat\)/],
+  // 62 for the same reason as nbf above.
+  ['issued 62 s in the future', () => signed(ours, claims({ iat: nowS() + 62, exp: nowS() + 600 })), /issued 6[12] s in the future \(iat\), over the clock tolerance of 60 s/],
+  ['a lifetime of 24 h + 1 s (the default maximum is 24 h)', (t = nowS()) => signed(ours, claims({ iat: t, exp: t + DAY + 1 })), /lifetime \(exp - iat\) of 86401 s, over the maximum of 86400 s/],
+  ['a lifetime of 100 years', () => signed(ours, claims({ exp: nowS() + 100 * 365 * DAY })), /lifetime \(exp - iat\) of 315\d{7} s/],
+  ['back-dated a year, expiring in 10 min', () => signed(ours, claims({ iat: nowS() - 365 * DAY })), /lifetime \(exp - iat\) of 315366\d\d s/],
+  ['exp 1e400 (Infinity to JSON.parse)', () => signedText(ours, goodText().replace(/"exp":\d+/, '"exp":1e400')), /lifetime \(exp - iat\) of Infinity s/],
+  ['payload repeats role, the last (kept by JSON.parse) internal', () => signedText(ours, withMember(goodText(), '"role":"internal"')), /payload repeats the key "role"/],
+  ['payload repeats tenant_id, the first another tenant', () => signedText(ours, withMember(goodText(), '"tenant_id":"t-2"', true)), /payload repeats the key "tenant_id"/],
+  ['payload repeats role, once spelled with an escape', () => signedText(ours, withMember(goodText(), '"r\\u006fle":"internal"')), /payload repeats the key "role"/],
+  ['payload repeats a key in a nested object', () => signedText(ours, withMember(goodText(), '"ctx":[{"scope":"a","scope":"b"}]')), /payload repeats the key "scope"/],
+  ['header repeats alg (none first, RS256 last)', () => signedText(ours, goodText(), `{"alg":"none","alg":"RS256","kid":"${ours.kid}"}`), /header repeats the key "alg"/],
+  ['header repeats kid', () => signedText(ours, goodText(), `{"alg":"RS256","kid":"key-x","kid":"${ours.kid}"}`), /header repeats the key "kid"/],
 ];
 
 test('every bad token gets 401 and one generic body; the reason is in the log only', async () => {
@@ -94,6 +111,16 @@ test('the positive controls pass on the same edge: a good token, and one expired
   assert.equal((await ask(edge.url, valid)).status, 200);
   assert.equal((await ask(edge.url, signed(ours, claims({ role: 'internal', tenant_id: undefined })))).status, 200);
   assert.equal((await ask(edge.url, signed(ours, claims({ iat: nowS() - 3600, exp: nowS() - 50 })))).status, 200);
+});
+
+test('the positive controls for iat, lifetime and repeated keys pass on the same edge', async () => {
+  const ok = async (name: string, token: string): Promise<void> => assert.equal((await ask(edge.url, token)).status, 200, name);
+  await ok('iat 50 s ahead (tolerance 60 s)', signed(ours, claims({ iat: nowS() + 50, exp: nowS() + 600 })));
+  const t = nowS();
+  await ok('a lifetime of exactly 24 h', signed(ours, claims({ iat: t, exp: t + DAY })));
+  await ok('equal keys in different objects', signedText(ours, withMember(goodText(), '"ctx":{"role":"x","tenant_id":"y","list":[{"k":1},{"k":2}]}')));
+  await ok('keys that differ once unescaped (x\\u0061 and xa, \u00e9 and e\u0301)', signedText(ours, withMember(goodText(), '"x\\\\u0061":1,"xa":2,"\\u00e9":3,"e\\u0301":4')));
+  await ok('a header with typ and an escaped, unrepeated key', signedText(ours, goodText(), `{"\\u0061lg":"RS256","typ":"JWT","kid":"${ours.kid}"}`));
 });
 
 test('authentication fails before the body is read: a bad token with a broken body is 401, not 400', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../../config/config.ts';
 
@@ -27,4 +28,28 @@ test('production never verifies with the development key', () => {
   assert.throws(() => loadConfig({ STRATA_ENV: 'production' }), /STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production/);
   const pem = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----';
   assert.equal(loadConfig({ STRATA_ENV: 'production', STRATA_JWT_PUBLIC_KEY: pem }).jwt.kind, 'public-key');
+});
+
+test('the development secret serves only on loopback: any other HOST refuses to start, naming what to set', () => {
+  for (const host of ['0.0.0.0', '::', '10.0.0.7', 'api.example']) {
+    assert.throws(() => loadConfig({ HOST: host }), (e: unknown) => e instanceof ConfigError && /STRATA_JWT_SECRET/.test(e.message) && /STRATA_JWKS_URL/.test(e.message) && e.message.includes(`HOST=${host}`));
+    assert.throws(() => loadConfig({ HOST: host, STRATA_JWT_SECRET: DEV_JWT_SECRET }), /development signing key is public/, 'set explicitly, it is still the public key');
+    assert.equal(loadConfig({ HOST: host, STRATA_JWT_SECRET: 'a-private-secret-of-at-least-32-characters' }).jwt.kind, 'hmac');
+  }
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(loadConfig({ HOST: host }).host, host);
+});
+
+test('the Docker image runs in production mode, so without a key source it refuses to start', () => {
+  const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  const env: Record<string, string> = {};
+  for (const line of dockerfile.split('\n').filter((l) => l.startsWith('ENV '))) {
+    for (const pair of line.slice(4).trim().split(/\s+/)) {
+      const [key, value] = pair.split('=');
+      if (key && value !== undefined) env[key] = value;
+    }
+  }
+  assert.equal(env['STRATA_ENV'], 'production');
+  assert.equal(env['HOST'], '0.0.0.0');
+  assert.throws(() => loadConfig(env), /STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production/);
+  assert.throws(() => loadConfig({ ...env, STRATA_JWT_SECRET: DEV_JWT_SECRET }), /development signing key is public/);
 });

@@ -6,9 +6,16 @@ import { mintDevToken } from '../../auth/mint-token.ts';
 import { AuthenticationError, UNAUTHENTICATED_MESSAGE, verifyToken } from '../../auth/verify-token.ts';
 import { DEV_JWT_SECRET, loadConfig, type JwtConfig } from '../../config/config.ts';
 
-const claims = { issuer: 'strata-dev', audience: 'strata-api', clockToleranceSeconds: 30 };
+const DAY = 86_400;
+const claims = { issuer: 'strata-dev', audience: 'strata-api', clockToleranceSeconds: 30, maxLifetimeSeconds: DAY };
 const hmac: JwtConfig = { kind: 'hmac', secret: DEV_JWT_SECRET, isDevSecret: true, ...claims };
 const opts = { issuer: 'strata-dev', audience: 'strata-api' };
+
+/** An HS256 token from raw header and payload text (what JSON.stringify cannot write: a repeated key, 1e400), validly signed. */
+function rawToken(payload: string, header = '{"alg":"HS256","typ":"JWT"}'): string {
+  const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+  return `${input}.${createHmac('sha256', DEV_JWT_SECRET).update(input).digest('base64url')}`;
+}
 
 /** Rejected with the generic message, and a reason (for the log) matching `why`. */
 async function rejects(token: string, config: JwtConfig, why: RegExp, now?: number): Promise<void> {
@@ -92,4 +99,52 @@ test('JWKS configuration: defaults, bounds and one key source at a time', () => 
   assert.throws(() => loadConfig({}, { STRATA_JWKS_FETCHES_PER_MINUTE: '0' }), /STRATA_JWKS_FETCHES_PER_MINUTE/);
   assert.throws(() => loadConfig({}, { STRATA_ENV: 'production' }), /STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required/);
   assert.equal(loadConfig({}, { STRATA_ENV: 'production', STRATA_JWKS_URL: 'https://issuer.example/jwks.json' }).jwt.kind, 'jwks');
+});
+
+test('iat is required, at most the clock tolerance ahead, and exp - iat at most the maximum lifetime', async () => {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  const token = (c: object) => jwt.sign({ role: 'internal', ...c }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts });
+  const accepted = async (t: string) => assert.equal((await verifyToken(t, hmac, now)).role, 'internal');
+  await rejects(jwt.sign({ role: 'internal', exp: sec + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, noTimestamp: true }), hmac, /no issue time \(iat\)/, now);
+  await rejects(rawToken(JSON.stringify({ role: 'internal', iss: 'strata-dev', aud: 'strata-api', iat: String(sec), exp: sec + 600 })), hmac, /no issue time \(iat\)/, now);
+  await rejects(rawToken(JSON.stringify({ role: 'internal', iss: 'strata-dev', aud: 'strata-api', iat: null, exp: sec + 600 })), hmac, /no issue time \(iat\)/, now);
+  await rejects(rawToken(`{"role":"internal","iss":"strata-dev","aud":"strata-api","iat":-1e400,"exp":${sec + 600}}`), hmac, /no issue time \(iat\)/, now);
+  await accepted(token({ iat: sec + 30, exp: sec + 600 }));
+  await rejects(token({ iat: sec + 31, exp: sec + 600 }), hmac, /issued 31 s in the future \(iat\), over the clock tolerance of 30 s/, now);
+  await accepted(token({ iat: sec - 600, exp: sec - 600 + DAY }));
+  await rejects(token({ iat: sec - 600, exp: sec - 600 + DAY + 1 }), hmac, /lifetime \(exp - iat\) of 86401 s, over the maximum of 86400 s/, now);
+  await rejects(token({ iat: sec, exp: sec + 100 * 365 * DAY }), hmac, /lifetime .* of 3153600000 s/, now);
+  await rejects(rawToken(`{"role":"internal","iss":"strata-dev","aud":"strata-api","iat":${sec},"exp":1e400}`), hmac, /lifetime .* of Infinity s/, now);
+  const short: JwtConfig = { ...hmac, maxLifetimeSeconds: 60 };
+  assert.equal((await verifyToken(token({ iat: sec, exp: sec + 60 }), short, now)).role, 'internal');
+  await rejects(token({ iat: sec, exp: sec + 61 }), short, /over the maximum of 60 s/, now);
+  assert.equal(loadConfig({}).jwt.maxLifetimeSeconds, DAY);
+});
+
+test('a header or payload that repeats a key, at any depth, is refused; equal keys in different objects are not repeats', async () => {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  const base = `"iss":"strata-dev","aud":"strata-api","iat":${sec},"exp":${sec + 600}`;
+  await rejects(rawToken(`{"role":"customer","tenant_id":"t-1",${base},"role":"internal"}`), hmac, /payload repeats the key "role"/, now);
+  await rejects(rawToken(`{"role":"customer","tenant_id":"t-2","tenant_id":"t-1",${base}}`), hmac, /payload repeats the key "tenant_id"/, now);
+  await rejects(rawToken(`{"role":"customer","tenant_id":"t-1",${base},"r\\u006fle":"internal"}`), hmac, /payload repeats the key "role"/, now);
+  await rejects(rawToken(`{"role":"internal",${base},"ctx":{"a":[1,{"k":1,"k":2}]}}`), hmac, /payload repeats the key "k"/, now);
+  await rejects(rawToken(`{"role":"internal",${base},"exp":${sec + 100 * 365 * DAY}}`), hmac, /payload repeats the key "exp"/, now);
+  await rejects(rawToken(`{"role":"internal",${base}}`, '{"alg":"none","alg":"HS256","typ":"JWT"}'), hmac, /header repeats the key "alg"/, now);
+  await rejects(rawToken(`{"role":"internal",${base}}`, '{"alg":"HS256","typ":"JWT","typ":"JWT"}'), hmac, /header repeats the key "typ"/, now);
+  await rejects(rawToken(`["role","internal"]`), hmac, /payload is not a JSON object/, now);
+  await rejects(rawToken(`{"role":"internal",${base}`), hmac, /payload is not base64url JSON/, now);
+  const distinct = rawToken(`{"role":"internal",${base},"x\\\\u0061":1,"xa":2,"\\u00e9":3,"e\\u0301":4,"ctx":{"role":"x","iat":0},"list":[{"k":1},{"k":2}]}`);
+  assert.equal((await verifyToken(distinct, hmac, now)).role, 'internal');
+});
+
+test('the development minter always sets iat and refuses a lifetime the server would refuse', async () => {
+  const now = Date.now();
+  const minted = mintDevToken(hmac, { role: 'internal', ttlSeconds: DAY }, now);
+  const payload = jwt.decode(minted) as jwt.JwtPayload;
+  assert.deepEqual([payload.iat, payload.exp], [Math.floor(now / 1000), Math.floor(now / 1000) + DAY]);
+  assert.equal((await verifyToken(minted, hmac, now)).role, 'internal');
+  assert.throws(() => mintDevToken(hmac, { role: 'internal', ttlSeconds: DAY + 1 }), /86401 s is over the 86400 s this API accepts \(STRATA_JWT_MAX_LIFETIME\)/);
+  await rejects(mintDevToken(hmac, { role: 'internal', ttlSeconds: -120 }, now), hmac, /expired/, now);
 });
