@@ -121,6 +121,9 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
+/** Every variable this module reads (README's configuration table lists each). */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as readonly (keyof Env)[];
+
 export interface Config {
   readonly env: Env['STRATA_ENV'];
   readonly host: string;

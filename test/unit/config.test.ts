@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../../config/config.ts';
+import { ConfigError, DEV_JWT_SECRET, ENV_VARIABLES, loadConfig } from '../../config/config.ts';
 
 test('defaults: embedded store, loopback, dev signing key outside production', () => {
   const c = loadConfig({});
@@ -52,4 +52,12 @@ test('the Docker image runs in production mode, so without a key source it refus
   assert.equal(env['HOST'], '0.0.0.0');
   assert.throws(() => loadConfig(env), /STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required when STRATA_ENV=production/);
   assert.throws(() => loadConfig({ ...env, STRATA_JWT_SECRET: DEV_JWT_SECRET }), /development signing key is public/);
+});
+
+test("every variable config reads is in README's configuration table", () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const table = readme.slice(readme.indexOf('## Configuration'));
+  const rows = table.split('\n').filter((line) => line.startsWith('| `'));
+  const missing = ENV_VARIABLES.filter((name) => !rows.some((row) => row.split('|')[1]?.includes(`\`${name}\``)));
+  assert.deepEqual(missing, [], 'add a row (variable, default, meaning) for each');
 });
