@@ -106,14 +106,17 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
   } catch (error) {
     return sendError(res, error);
   }
-  let body: unknown;
   let text: string;
   try {
     text = await readBody(req, limits.maxBodyBytes, edgeLimits.bodyTimeoutMs);
-    body = parseJson(text);
-    refuseDeepInput(graphqlVariables(req, body), limits.maxInputDepth);
   } catch (error) {
     return sendError(res, error, { unread: true });
+  }
+  const body = parseJson(text);
+  try {
+    refuseDeepInput(graphqlVariables(req, body), limits.maxInputDepth);
+  } catch (error) {
+    return sendError(res, error);
   }
   const admitted = edge.gate.tryEnter();
   if (admitted !== 'ok') return refuseAdmission(res, admitted);
