@@ -6,7 +6,7 @@ import { MemoryBus } from '../events/memory-bus.ts';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import { busFromConfig } from './parts.ts';
-import { ErrorCode, StrataError, isStrataError } from './errors.ts';
+import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
 
 /**
  * STRATA_WORKERS > 1: node:cluster runs that many HTTP workers on one port.

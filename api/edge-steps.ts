@@ -3,7 +3,8 @@ import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-to
 import type { CallerGate } from './caller-gate.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { App } from './app.ts';
-import { ErrorCode, HTTP_STATUS, StrataError, isStrataError } from './errors.ts';
+import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
+import { HTTP_STATUS } from './errors.ts';
 import type { RequestRateLimiter } from './rate-limiter.ts';
 import { CallerGone, DeadlinePassed } from '../pipeline/cancellation.ts';
 

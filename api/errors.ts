@@ -1,37 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ErrorCode, isStrataError } from '../errors/strata-error.ts';
 
-/**
- * The one public list of error codes. Clients switch on these; they never
- * change meaning. Messages state the value, the limit and what to do.
- */
-export const ErrorCode = {
-  UNAUTHENTICATED: 'UNAUTHENTICATED',
-  FORBIDDEN: 'FORBIDDEN',
-  BAD_REQUEST: 'BAD_REQUEST',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  UNKNOWN_METRIC: 'UNKNOWN_METRIC',
-  UNKNOWN_LABEL: 'UNKNOWN_LABEL',
-  INVALID_INTERVAL: 'INVALID_INTERVAL',
-  INVALID_FILTER: 'INVALID_FILTER',
-  INVALID_CURSOR: 'INVALID_CURSOR',
-  RANGE_TOO_LARGE: 'RANGE_TOO_LARGE',
-  RANGE_BEYOND_RETENTION: 'RANGE_BEYOND_RETENTION',
-  RANGE_IN_FUTURE: 'RANGE_IN_FUTURE',
-  POINTS_LIMIT_EXCEEDED: 'POINTS_LIMIT_EXCEEDED',
-  LIMIT_OUT_OF_RANGE: 'LIMIT_OUT_OF_RANGE',
-  RESOURCE_FILTER_REQUIRED: 'RESOURCE_FILTER_REQUIRED',
-  RESOURCE_NOT_FOUND: 'RESOURCE_NOT_FOUND',
-  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
-  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
-  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  RATE_LIMITED: 'RATE_LIMITED',
-  OVERLOADED: 'OVERLOADED',
-  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
-  INTERNAL: 'INTERNAL',
-} as const;
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
-
+/** The HTTP status of each code that has one of its own (others answer 400, or 200 within GraphQL). */
 export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -44,26 +14,6 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   REQUEST_TIMEOUT: 408,
   INTERNAL: 500,
 };
-
-export class StrataError extends Error {
-  readonly code: ErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'StrataError';
-    this.code = code;
-    this.details = details;
-  }
-
-  toGraphQL(): GraphQLError {
-    return new GraphQLError(this.message, {
-      extensions: { code: this.code, ...this.details, http: { status: HTTP_STATUS[this.code] ?? 200 } },
-    });
-  }
-}
-
-export const isStrataError = (e: unknown): e is StrataError => e instanceof StrataError;
 
 /** Codes GraphQL itself produces for bad documents; safe to show as they are. */
 const GRAPHQL_CODES = new Set([

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from './app.ts';
 import { requestContext, timeseriesContext, type RequestContext } from './context.ts';
 import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson, type CallerAdmission } from './edge-steps.ts';
-import { ErrorCode, StrataError } from './errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters, type ExportRequest } from './export-query.ts';
 import type { InFlightGate } from './in-flight-gate.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';

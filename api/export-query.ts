@@ -3,7 +3,7 @@ import { alignDown, intervalText } from '../planner/interval.ts';
 import type { TenantScope } from '../planner/query.ts';
 import type { ResourceDirectory } from '../pipeline/resource-directory.ts';
 import { runTimeseries, type TimeseriesContext } from '../pipeline/timeseries-pipeline.ts';
-import { ErrorCode, StrataError } from './errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { openMetricsUnit, prometheusName, type GaugeFamily, type Sample } from './openmetrics.ts';
 
 /**

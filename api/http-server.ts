@@ -5,7 +5,7 @@ import { requestContext, type RequestContext } from './context.ts';
 import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson } from './edge-steps.ts';
 import { CallerGate } from './caller-gate.ts';
 import { refuseDeepInput } from './input-depth.ts';
-import { ErrorCode } from './errors.ts';
+import { ErrorCode } from '../errors/strata-error.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
 import { serveExport } from './export-endpoint.ts';

@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { JwtConfig } from '../config/config.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { duplicateKeys } from './duplicate-keys.ts';
 import { JwksKeySet, KeyUnavailableError, usableKey, type KeyAlgorithm } from './jwks-key-set.ts';
 import { ROLES, type Principal, type Role } from './principal.ts';

@@ -1,4 +1,4 @@
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { CanonicalQuery } from '../planner/query.ts';
 import { topConjuncts } from '../planner/rules.ts';
 import type { ResourceDirectory } from './resource-directory.ts';

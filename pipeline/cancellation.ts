@@ -1,4 +1,4 @@
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 
 /**
  * Why a request's work was cancelled. The edge aborts a request's signal with

@@ -1,5 +1,5 @@
 import type { Aggregation, GroupKey } from '../catalog/catalog.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { CanonicalQuery, PartialRow, PartialState } from '../planner/query.ts';
 
 export interface Point {

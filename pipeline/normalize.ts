@@ -1,5 +1,5 @@
 import { findMetric, METRICS, type Aggregation, type GroupKey, type MetricDefinition } from '../catalog/catalog.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { parseInterval } from '../planner/interval.ts';
 import { hash } from '../planner/pieces.ts';
 import type { CanonicalQuery, Filter, FilterOp, GranularityName, OrderBy, TenantScope } from '../planner/query.ts';

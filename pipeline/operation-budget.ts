@@ -1,4 +1,4 @@
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { Limits } from '../config/config.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { CanonicalQuery, Filter } from '../planner/query.ts';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
-import { ErrorCode, StrataError, isStrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
 import type { PartialRow } from '../planner/query.ts';
 import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
 import { abortedByCaller } from './cancellation.ts';

@@ -1,4 +1,4 @@
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { cancelledError } from './cancellation.ts';
 
 export interface StoreSlotOptions {

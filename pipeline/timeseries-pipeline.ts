@@ -1,7 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Datasource, LabelColumn } from '../catalog/catalog.ts';
 import type { Limits } from '../config/config.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { GRANULARITIES } from '../planner/granularity.ts';
 import { intervalText } from '../planner/interval.ts';
 import { piecesOf, type Piece } from '../planner/pieces.ts';

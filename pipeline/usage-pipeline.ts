@@ -1,5 +1,5 @@
 import { DAY_MS } from '../catalog/catalog.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { alignDown, alignUp, isoOf, parseInterval } from '../planner/interval.ts';
 import { hash } from '../planner/pieces.ts';
 import type { TenantScope } from '../planner/query.ts';

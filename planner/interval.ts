@@ -1,5 +1,5 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../catalog/catalog.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { Interval } from './query.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { RAW_RETENTION_MS, ROLLUPS, type LabelColumn, type RollupDefinition, type RollupName } from '../catalog/catalog.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { alignDown, alignUp, isoOf } from './interval.ts';
 import type { CanonicalQuery, Interval, Plan, PlanFragment, RuleDecision } from './query.ts';
 import { STATIC_RULES } from './rules.ts';

@@ -1,7 +1,7 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import { METRICS } from '../catalog/catalog.ts';
 import { timeseriesContext, type RequestContext } from '../api/context.ts';
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { Role } from '../auth/principal.ts';
 import { isoOf } from '../planner/interval.ts';
 import { runTimeseries, type TimeseriesResult } from '../pipeline/timeseries-pipeline.ts';

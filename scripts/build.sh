@@ -5,7 +5,7 @@
 # less resident memory and no per-closure naming cost on the hot path (BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SOURCES=(api auth cache catalog config events aggregator observability pipeline planner resolvers schema store subscriptions explorer bench/bench-server.ts package-lock.json tsconfig.json tsconfig.build.json scripts/build.sh)
+SOURCES=(api auth cache catalog config errors events aggregator observability pipeline planner resolvers schema store subscriptions explorer bench/bench-server.ts package-lock.json tsconfig.json tsconfig.build.json scripts/build.sh)
 STAMP=dist/.built
 
 mkdir -p dist

@@ -1,4 +1,4 @@
-import { ErrorCode, StrataError } from '../api/errors.ts';
+import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
 import { findMetric } from '../catalog/catalog.ts';
 import { isoOf } from '../planner/interval.ts';

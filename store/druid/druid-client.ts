@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, StrataError } from '../../api/errors.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 
 /** A dynamic parameter: values never enter the SQL text. */
 export interface DruidParam {

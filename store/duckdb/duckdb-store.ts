@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { findRollup, type RollupName } from '../../catalog/catalog.ts';
-import { ErrorCode, StrataError } from '../../api/errors.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeColumns } from '../piece-batch.ts';

@@ -1,5 +1,5 @@
 import { createApp, type App } from '../../api/app.ts';
-import { isStrataError } from '../../api/errors.ts';
+import { isStrataError } from '../../errors/strata-error.ts';
 import { requestContext, timeseriesContext } from '../../api/context.ts';
 import type { Principal, Role } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';

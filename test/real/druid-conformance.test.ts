@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { createApp, type App } from '../../api/app.ts';
-import { ErrorCode, isStrataError } from '../../api/errors.ts';
+import { ErrorCode, isStrataError } from '../../errors/strata-error.ts';
 import { DAY_MS, HOUR_MS, LABEL_COLUMNS } from '../../catalog/catalog.ts';
 import { loadConfig } from '../../config/config.ts';
 import type { TimeseriesResult } from '../../pipeline/timeseries-pipeline.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
-import { isStrataError } from '../../api/errors.ts';
+import { isStrataError } from '../../errors/strata-error.ts';
 import { verifyToken } from '../../auth/verify-token.ts';
 import { DAY_MS, HOUR_MS, METRICS } from '../../catalog/catalog.ts';
 import type { CacheStore, VersionedRead } from '../../cache/cache-store.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { ErrorCode } from '../../api/errors.ts';
+import { ErrorCode } from '../../errors/strata-error.ts';
 import { METRICS } from '../../catalog/catalog.ts';
 import { GRANULARITY_NAMES } from '../../planner/granularity.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';

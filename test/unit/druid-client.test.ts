@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { ErrorCode, isStrataError } from '../../api/errors.ts';
+import { ErrorCode, isStrataError } from '../../errors/strata-error.ts';
 import { loadConfig } from '../../config/config.ts';
 import { createApp } from '../../api/app.ts';
 import { DruidClient } from '../../store/druid/druid-client.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { isStrataError } from '../../api/errors.ts';
+import { isStrataError } from '../../errors/strata-error.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { ReadConnections } from '../../store/duckdb/read-connections.ts';
 import { seedStore } from '../../store/duckdb/seed-file.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isStrataError } from '../../api/errors.ts';
+import { isStrataError } from '../../errors/strata-error.ts';
 import { parseInterval } from '../../planner/interval.ts';
 
 const NOW = Date.parse('2020-01-01T02:13:27Z');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isStrataError } from '../../api/errors.ts';
+import { isStrataError } from '../../errors/strata-error.ts';
 import { exportWindow, parseExportRequest } from '../../api/export-query.ts';
 import { formatTimestamp, formatValue, prometheusName, renderOpenMetrics } from '../../api/openmetrics.ts';
 import { METRICS } from '../../catalog/catalog.ts';
