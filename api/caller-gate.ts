@@ -23,7 +23,7 @@ export class CallerGate {
   /** Counts the request in; returns the function that counts it out. Over a share: RATE_LIMITED. */
   enter(principal: Principal, token: string): () => void {
     const keys: [string, number, string][] = [
-      [`c:${callerKey(principal)}`, this.limits.perTenant, principal.tenantId !== undefined ? 'tenant' : 'caller'],
+      [`c:${callerKey(principal)}`, this.limits.perTenant, principal.role === 'customer' ? 'tenant' : 'caller'],
       [`k:${tokenKey(token)}`, this.limits.perToken, 'token'],
     ];
     for (const [key, limit, what] of keys) {

@@ -1,5 +1,6 @@
 import type { AppliedAggregation } from '../events/aggregation-listener.ts';
 import type { WatermarkRegistry } from '../events/watermark-registry.ts';
+import { scopesOfTenants } from '../planner/query.ts';
 
 /**
  * When whole answers replayed by the response cache go out of date, per
@@ -29,6 +30,6 @@ export class ResponseEpochs {
       this.everyone += 1;
       return;
     }
-    for (const scope of [...event.tenants.map((t) => `t:${t}`), '*']) this.byScope.set(scope, (this.byScope.get(scope) ?? 0) + 1);
+    for (const scope of scopesOfTenants(event.tenants)) this.byScope.set(scope, (this.byScope.get(scope) ?? 0) + 1);
   };
 }

@@ -1,21 +1,28 @@
 import { createHash } from 'node:crypto';
-import type { TenantScope } from '../planner/query.ts';
+import { scopeId, type TenantScope } from '../planner/query.ts';
 
 export type Role = 'customer' | 'internal' | 'billing';
 export const ROLES: readonly Role[] = ['customer', 'internal', 'billing'];
 
-/** The verified caller. Built from a token only; never from query arguments. */
-export interface Principal {
-  readonly subject: string;
-  readonly role: Role;
-  /** Present for customers (their tenant); absent for internal and billing. */
-  readonly tenantId: string | undefined;
+/**
+ * The verified caller. Built from a token only; never from query arguments.
+ * A customer always has its tenant: a customer without one cannot be built,
+ * so no code path can fall back to another scope for it.
+ */
+export type Principal =
+  | { readonly role: 'customer'; readonly subject: string; readonly tenantId: string }
+  | { readonly role: 'internal' | 'billing'; readonly subject: string; readonly tenantId?: undefined };
+
+/** The principal a verified role, subject and tenant claim make. */
+export function principalFor(role: Role, subject: string, tenantId: string | undefined): Principal {
+  if (role !== 'customer') return { role, subject };
+  if (!tenantId) throw new Error('a customer principal needs its tenant');
+  return { role, subject, tenantId };
 }
 
 /** Customers see their tenant; internal and billing roles widen the scope explicitly. */
 export function scopeOf(principal: Principal): TenantScope {
-  if (principal.role === 'customer' && principal.tenantId) return { kind: 'tenant', tenantId: principal.tenantId };
-  return { kind: 'all' };
+  return principal.role === 'customer' ? { kind: 'tenant', tenantId: principal.tenantId } : { kind: 'all' };
 }
 
 /**
@@ -23,7 +30,7 @@ export function scopeOf(principal: Principal): TenantScope {
  * breakers): its tenant for customers, its role and subject otherwise.
  */
 export function callerKey(principal: Principal): string {
-  return principal.tenantId !== undefined ? `t:${principal.tenantId}` : `${principal.role}:${principal.subject}`;
+  return principal.role === 'customer' ? scopeId(scopeOf(principal)) : `${principal.role}:${principal.subject}`;
 }
 
 /** A token's identity for per-token shares: a hash, so the token itself is never kept as a key. */

@@ -4,7 +4,7 @@ import type { JwtConfig } from '../config/config.ts';
 import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { duplicateKeys } from './duplicate-keys.ts';
 import { JwksKeySet, KeyUnavailableError, usableKey, type KeyAlgorithm } from './jwks-key-set.ts';
-import { ROLES, type Principal, type Role } from './principal.ts';
+import { principalFor, ROLES, type Principal, type Role } from './principal.ts';
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const KID = /^[\x21-\x7e]{1,256}$/;
@@ -90,7 +90,7 @@ function principalOf(claims: jwt.JwtPayload): Principal {
   if (role === 'customer' && (typeof tenant !== 'string' || !TENANT_ID.test(tenant))) {
     throw new AuthenticationError(`a customer token needs a tenant_id claim matching ${TENANT_ID} (got ${JSON.stringify(tenant)})`);
   }
-  return { subject: String(claims.sub ?? 'unknown'), role: role as Role, tenantId: role === 'customer' ? (tenant as string) : undefined };
+  return principalFor(role as Role, String(claims.sub ?? 'unknown'), role === 'customer' ? (tenant as string) : undefined);
 }
 
 /** The header, once both it and the payload are known to be JSON objects that repeat no key. */

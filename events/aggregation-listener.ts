@@ -5,6 +5,7 @@ import { parseAggregationEvent } from './aggregation-event.ts';
 import type { BusMessage } from './event-bus.ts';
 import { parseTraceparent } from './trace-context.ts';
 import type { WatermarkRegistry } from './watermark-registry.ts';
+import { scopesOfTenants } from '../planner/query.ts';
 
 export interface ListenerStats {
   applied: number;
@@ -63,8 +64,7 @@ export class AggregationListener {
       this.stats.duplicates += 1;
       observeEvent(span, 'duplicate');
     }
-    const scopes = [...event.tenants.map((t) => `t:${t}`), '*'];
-    await this.deps.cache.invalidate(scopes, event.metrics, interval);
+    await this.deps.cache.invalidate(scopesOfTenants(event.tenants), event.metrics, interval);
     this.deps.watermarks.advance(datasource, interval);
     this.remember(event.eventId);
     this.stats.applied += 1;

@@ -53,7 +53,7 @@ export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<Usag
   if (!Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
     throw new StrataError(ErrorCode.LIMIT_OUT_OF_RANGE, `first ${first} is out of range: use 1 to ${MAX_FIRST}.`);
   }
-  const scope: TenantScope = args.tenantId ? { kind: 'tenant', tenantId: args.tenantId } : ctx.scope;
+  const scope = narrowed(ctx.scope, args.tenantId);
   const rows = await ctx.store.usage({ scope, interval, rollupUntil: ctx.rollup1dWatermark, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   const queryKey = hash([scope, interval]);
   const startAt = args.after ? positionAfter(rows, args.after, queryKey) : 0;
@@ -64,6 +64,18 @@ export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<Usag
     rows: page.map((r) => toRecord(r, ctx.rollup1dWatermark)),
     pageInfo: { hasNextPage, endCursor: last ? Buffer.from(JSON.stringify({ k: rowKey(last), h: queryKey })).toString('base64url') : null },
   };
+}
+
+/**
+ * `tenantId` narrows the token's scope and never replaces it: the
+ * all-tenants scope narrows to that tenant, a tenant scope stays itself,
+ * and naming another tenant from a tenant scope is refused.
+ */
+function narrowed(scope: TenantScope, tenantId: string | null | undefined): TenantScope {
+  if (!tenantId) return scope;
+  if (scope.kind === 'all') return { kind: 'tenant', tenantId };
+  if (scope.tenantId === tenantId) return scope;
+  throw new StrataError(ErrorCode.FORBIDDEN, `This token reads the usage of tenant ${scope.tenantId} only; drop tenantId or ask for ${scope.tenantId}.`);
 }
 
 const rowKey = (r: UsageRow): string => `${r.day}|${r.tenantId}|${r.resourceId}`;

@@ -5,6 +5,9 @@ export type TenantScope = { readonly kind: 'tenant'; readonly tenantId: string }
 
 export const scopeId = (scope: TenantScope): string => (scope.kind === 'tenant' ? `t:${scope.tenantId}` : '*');
 
+/** The scopes whose answers data of these tenants feeds: each tenant's own, and the all-tenants scope. */
+export const scopesOfTenants = (tenants: readonly string[]): string[] => [...tenants.map((tenantId) => scopeId({ kind: 'tenant', tenantId })), scopeId({ kind: 'all' })];
+
 export type FilterOp = 'EQ' | 'NEQ' | 'IN' | 'GT' | 'GTE' | 'LT' | 'LTE';
 
 /** A normalised filter tree over label values (strings, compared lexicographically). */

@@ -1,7 +1,7 @@
 import { createApp, type App } from '../../api/app.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
 import { requestContext, timeseriesContext } from '../../api/context.ts';
-import type { Principal, Role } from '../../auth/principal.ts';
+import { principalFor, type Principal, type Role } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import type { SeedOptions } from '../../store/duckdb/seed-dataset.ts';
@@ -26,7 +26,7 @@ export async function testApp(store: DuckDbStore, env: Partial<Record<keyof Env,
 }
 
 export function principal(role: Role, tenantId?: string): Principal {
-  return { subject: `test:${role}:${tenantId ?? 'all'}`, role, tenantId };
+  return principalFor(role, `test:${role}:${tenantId ?? 'all'}`, tenantId);
 }
 
 export interface GqlResult {
