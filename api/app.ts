@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { ApolloServer } from '@apollo/server';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { ResultCache } from '../cache/result-cache.ts';
@@ -12,26 +9,20 @@ import { WatermarkRegistry } from '../events/watermark-registry.ts';
 import { PieceLoaderFactory } from '../pipeline/piece-loader.ts';
 import { DEFAULT_BREAKER } from '../pipeline/store-breaker.ts';
 import { ResourceDirectory } from '../pipeline/resource-directory.ts';
-import { resolvers } from '../resolvers/resolvers.ts';
 import { LandedFeed } from '../subscriptions/landed-feed.ts';
-import { ResponseEpochs } from './response-epochs.ts';
+import { ResponseEpochs } from './http/response-epochs.ts';
 import type { MetricStore } from '../store/metric-store.ts';
-import type { RequestContext, Services } from './context.ts';
-import { maskError } from './errors.ts';
-import { documentStore } from './document-store.ts';
-import { busFromConfig, cacheFromConfig } from './parts.ts';
-import { createLogger, type Logger } from './logger.ts';
+import type { RequestContext, Services } from '../resolvers/context.ts';
+import { busFromConfig, cacheFromConfig } from './compose.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { createApollo } from './graphql/apollo.ts';
 import type { DestinationStream } from 'pino';
-import { observabilityPlugin } from '../observability/graphql-plugin.ts';
 import { enableProcessMetrics } from '../observability/metrics.ts';
 import { flushTracing, installTracing } from '../observability/tracing.ts';
 
-/** Tokens in one document: a dashboard of 24 panels with every field is about 1,200. */
-const MAX_TOKENS = 2000;
-
-export const SCHEMA_SDL = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
-
 export interface App {
+  /** The whole configuration, for the edge that composes the process; services below get slices. */
+  readonly config: Config;
   readonly services: Services;
   readonly apollo: ApolloServer<RequestContext>;
   readonly cacheStore: CacheStore;
@@ -88,10 +79,11 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   // Requests see `now` rounded down to STRATA_NOW_STEP: the data has one-minute resolution, and a sliding
   // window ending at the millisecond would give every refresh new, uncacheable ragged pieces (BENCHMARKS.md, scenario 2).
   const requestClock = config.fixedNow === undefined && config.nowStepMs > 0 ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs : clock;
-  const services: Services = { config, store, watermarks, resources, loaders, clock: requestClock };
+  const services: Services = { limits: config.limits, store, watermarks, resources, loaders, clock: requestClock };
   const apollo = createApollo(config, log);
   await apollo.start();
   return {
+    config,
     services,
     apollo,
     cacheStore,
@@ -114,44 +106,3 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     },
   };
 }
-
-function createApollo(config: Config, log: Logger): ApolloServer<RequestContext> {
-  const { limits } = config;
-  const armor = new ApolloArmor({
-    maxDepth: { n: limits.maxQueryDepth },
-    maxAliases: { n: limits.maxAliases },
-    costLimit: { maxCost: limits.maxCost },
-    // Tokens are limited by graphql-js' own parser (parseOptions below): Armor's limit fires
-    // in a hook Apollo answers with a 500.
-    maxTokens: { enabled: false },
-    maxDirectives: { n: 10 },
-    blockFieldSuggestion: { enabled: config.env === 'production' },
-  }).protect();
-  return new ApolloServer<RequestContext>({
-    typeDefs: SCHEMA_SDL,
-    resolvers,
-    introspection: config.env !== 'production',
-    csrfPrevention: true,
-    allowBatchedHttpRequests: false,
-    // Automatic persisted queries would be one cache shared by every tenant: a hash probe could
-    // tell whether another tenant sent a document. Strata offers no persisted queries.
-    persistedQueries: false,
-    includeStacktraceInErrorResponses: false,
-    // Shutdown is ours (api/main.ts): Apollo's own SIGTERM handler stops it, then re-raises the
-    // signal, which killed the process before the drain, the consumer's commit and the store's close.
-    stopOnTerminationSignals: false,
-    // graphql-armor ships CommonJS typings of Apollo's types; the objects are the same at run time.
-    plugins: [
-      ...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]),
-      observabilityPlugin(config.metricsOperations),
-      // Apollo's cache-control plugin hooks every field resolution (thousands per timeseries answer)
-      // to compute HTTP cache hints Strata never sends: its own response cache keys on the token.
-      ApolloServerPluginCacheControlDisabled(),
-    ],
-    parseOptions: { maxTokens: MAX_TOKENS },
-    documentStore: documentStore(config.documentCacheBytes),
-    validationRules: [...armor.validationRules],
-    formatError: (formatted, error) => maskError(formatted, error, log.write),
-  });
-}
-

@@ -5,7 +5,7 @@ import type { EventBus, MessageHandler } from '../events/event-bus.ts';
 import { MemoryBus } from '../events/memory-bus.ts';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { MetricStore } from '../store/metric-store.ts';
-import { busFromConfig } from './parts.ts';
+import { busFromConfig } from './compose.ts';
 import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
 
 /**

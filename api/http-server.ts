@@ -1,20 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap } from '@apollo/server';
 import type { App } from './app.ts';
-import { requestContext, type RequestContext } from './context.ts';
-import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson } from './edge-steps.ts';
-import { CallerGate } from './caller-gate.ts';
-import { refuseDeepInput } from './input-depth.ts';
+import { requestContext, type RequestContext } from '../resolvers/context.ts';
+import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson } from './http/admission.ts';
+import { CallerGate } from './http/caller-gate.ts';
+import { refuseDeepInput } from './graphql/input-depth.ts';
 import { ErrorCode } from '../errors/strata-error.ts';
-import { InFlightGate } from './in-flight-gate.ts';
-import { rateLimiterFromConfig, type RequestRateLimiter } from './rate-limiter.ts';
-import { serveExport } from './export-endpoint.ts';
-import { readinessProbe, type Readiness } from './readiness.ts';
-import { readBody } from './request-body.ts';
-import { ResponseCache, type ResponseTicket } from './response-cache.ts';
+import { InFlightGate } from './http/in-flight-gate.ts';
+import { rateLimiterFromConfig, type RequestRateLimiter } from './http/rate-limiter.ts';
+import { serveExport } from './export/export-endpoint.ts';
+import { readinessProbe, type Readiness } from './http/readiness.ts';
+import { readBody } from './http/request-body.ts';
+import { ResponseCache, type ResponseTicket } from './http/response-cache.ts';
 import { serveMetrics } from '../observability/metrics.ts';
 import { traceHttpRequest } from '../observability/tracing.ts';
-import { attachSubscriptions } from '../subscriptions/subscription-server.ts';
+import { attachSubscriptions } from './graphql/subscription-server.ts';
 import { isExplorerPath, serveExplorer } from '../explorer/explorer-route.ts';
 
 /** The Node server plus what a graceful stop needs. */
@@ -44,12 +44,12 @@ interface Edge {
  *   (response cache) → execute (deadline, cancel on disconnect).
  */
 export function createHttpServer(app: App): StrataServer {
-  const { edge: limits } = app.services.config;
+  const { edge: limits } = app.config;
   const edge: Edge = {
     app,
     gate: new InFlightGate(limits.maxInFlight),
     callers: new CallerGate({ perTenant: limits.inFlightPerTenant, perToken: limits.inFlightPerToken }),
-    limiter: rateLimiterFromConfig(app.services.config),
+    limiter: rateLimiterFromConfig(app.config),
     responses: responseCacheOf(app),
     readiness: readinessProbe(app),
   };
@@ -66,13 +66,13 @@ export function createHttpServer(app: App): StrataServer {
   server.on('close', () => edge.limiter?.close());
   // Subscriptions upgrade on /graphql; a drain closes them first (1001: reconnect elsewhere), as node:http does not track upgraded sockets.
   const live = attachSubscriptions(server, app);
-  const drain = (timeoutMs = app.services.config.edge.drainTimeoutMs): Promise<void> => live.close().then(() => drainServer(server, edge.gate, timeoutMs));
+  const drain = (timeoutMs = app.config.edge.drainTimeoutMs): Promise<void> => live.close().then(() => drainServer(server, edge.gate, timeoutMs));
   return Object.assign(server, { gate: edge.gate, responses: edge.responses, drain });
 }
 
 /** Whole answers for repeated operations; an applied aggregation event invalidates those of the scopes it touched. */
 const responseCacheOf = (app: App): ResponseCache =>
-  new ResponseCache({ ...app.services.config.responseCache, epoch: app.responseEpochs.of });
+  new ResponseCache({ ...app.config.responseCache, epoch: app.responseEpochs.of });
 
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
@@ -99,7 +99,7 @@ async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Pro
 
 async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { app } = edge;
-  const { limits, edge: edgeLimits } = app.services.config;
+  const { limits, edge: edgeLimits } = app.config;
   let principal: RequestContext['principal'];
   try {
     principal = (await admitCaller(edge, req, res, '/graphql')).principal;
@@ -134,7 +134,7 @@ async function answer(edge: Edge, req: IncomingMessage, res: ServerResponse, pri
   const context = requestContext(app.services, principal, controller.signal);
   const ticket = edge.responses.ticket(req, context, text);
   if (ticket?.serve(res)) return;
-  const disarm = armDeadline(res, controller, app.services.config.limits.queryTimeoutMs);
+  const disarm = armDeadline(res, controller, app.config.limits.queryTimeoutMs);
   if (edge.gate.isDraining) res.setHeader('Connection', 'close');
   await execute(app, req, res, body, context, ticket);
   disarm();

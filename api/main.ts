@@ -6,49 +6,22 @@
  * production components.
  */
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
-import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
-import { DEFAULT_SEED } from '../store/duckdb/seed-dataset.ts';
-import { seedFile } from '../store/duckdb/seed-file.ts';
-import type { MetricStore } from '../store/metric-store.ts';
 import { createApp } from './app.ts';
+import { storeFromConfig } from './compose.ts';
 import { runPrimary, workerBus, workerConfig, workerStore } from './cluster.ts';
 import { createHttpServer } from './http-server.ts';
 import { startupProblem } from './startup-problem.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
 
-/** Druid in production; else the DuckDB file, with demo data generated on first start. */
-async function openStore(config: Config): Promise<MetricStore> {
-  if (config.store.kind === 'druid') {
-    // Serves what is in Druid (no demo data there); stops at once, saying why, if it cannot.
-    // Imported here only: the embedded mode never loads the Druid client (api/parts.ts).
-    const { DruidStore } = await import('../store/druid/druid-store.ts');
-    const druid = new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl, timeoutMs: config.limits.queryTimeoutMs });
-    const problem = await druid.whyNotServing();
-    if (problem) throw new ConfigError(`Cannot serve from Druid: ${problem}`);
-    return druid;
-  }
-  if (!existsSync(config.dbPath)) {
-    if (values.db) throw new ConfigError(`--db ${values.db}: no such file. Create one with \`npm run seed -- --db ${values.db}\`, or omit --db for the demo data.`);
-    const end = Math.floor((config.fixedNow ?? Date.now()) / 3_600_000) * 3_600_000;
-    console.log(`Generating demo data in ${config.dbPath} (first start only)...`);
-    await seedFile(config.dbPath, { ...DEFAULT_SEED, end });
-  }
-  const duckdb = await DuckDbStore.open(config.dbPath);
-  // DuckDB would otherwise grow its buffers up to 80 % of the machine's RAM (BENCHMARKS.md, scenario 5).
-  await duckdb.limitResources(config.duckdb);
-  return duckdb;
-}
-
 async function main(): Promise<void> {
   const config = loadConfig(process.env, { ...(values.db ? { STRATA_DB: values.db } : {}), ...(values.port ? { PORT: values.port } : {}) });
   if (config.workers > 1 && cluster.isPrimary) return primary(config);
   // A cluster worker serves HTTP only: the primary owns the DuckDB file and runs the aggregator (api/cluster.ts).
   const worker = cluster.isWorker;
-  const store = worker && config.store.kind === 'duckdb' ? workerStore() : await openStore(config);
+  const store = worker && config.store.kind === 'duckdb' ? workerStore() : await storeFromConfig(config, values.db);
   const app = await createApp(workerConfig(config), { store, ...(worker && config.events.kind === 'memory' ? { bus: workerBus() } : {}) });
   const caughtUp = worker
     ? []
@@ -98,7 +71,7 @@ function announce(config: Config, what: string, port: number): void {
 
 /** STRATA_WORKERS > 1: this process owns the store and the aggregator; the workers serve HTTP on one port. */
 async function primary(config: Config): Promise<void> {
-  const store = await openStore(config);
+  const store = await storeFromConfig(config, values.db);
   const running = await runPrimary(config, store, (line) => console.error(line));
   announce(config, `${sourceOf(config)} with ${config.workers} worker processes`, running.port);
   stopOnSignals(config, 'stopping the workers', () => running.stop().then(() => store.close()));

@@ -19,7 +19,7 @@ import { createHttpServer } from '../api/http-server.ts';
 import { HOUR_MS } from '../catalog/catalog.ts';
 import { loadConfig } from '../config/config.ts';
 import { newAggregationEvent } from '../events/aggregation-event.ts';
-import { newTraceparent } from '../events/trace-context.ts';
+import { newTraceparent } from '../observability/trace-context.ts';
 import { alignDown } from '../planner/interval.ts';
 import { MemoryCache } from '../cache/memory-cache.ts';
 import { storeQueryFailures } from '../observability/metrics.ts';

@@ -3,7 +3,7 @@ import type { ResultCache } from '../cache/result-cache.ts';
 import { observeEvent, traceConsumer } from '../observability/event-trace.ts';
 import { parseAggregationEvent } from './aggregation-event.ts';
 import type { BusMessage } from './event-bus.ts';
-import { parseTraceparent } from './trace-context.ts';
+import { parseTraceparent } from '../observability/trace-context.ts';
 import type { WatermarkRegistry } from './watermark-registry.ts';
 import { scopesOfTenants } from '../planner/query.ts';
 

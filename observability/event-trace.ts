@@ -1,5 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Link, type Span } from '@opentelemetry/api';
-import { newTraceparent } from '../events/trace-context.ts';
+import { newTraceparent } from './trace-context.ts';
 import { EVENT_COUNTERS } from './metrics.ts';
 import { failSpan, isTracing, tracer } from './tracing.ts';
 

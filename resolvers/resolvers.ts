@@ -1,6 +1,6 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import { METRICS } from '../catalog/catalog.ts';
-import { timeseriesContext, type RequestContext } from '../api/context.ts';
+import { timeseriesContext, type RequestContext } from './context.ts';
 import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { Role } from '../auth/principal.ts';
 import { isoOf } from '../planner/interval.ts';
@@ -8,7 +8,7 @@ import { runTimeseries, type TimeseriesResult } from '../pipeline/timeseries-pip
 import type { TimeseriesArgs } from '../pipeline/normalize.ts';
 import type { Series } from '../pipeline/merge.ts';
 import { runUsage, type UsageArgs } from '../pipeline/usage-pipeline.ts';
-import { aggregationLanded } from '../subscriptions/aggregation-landed.ts';
+import { aggregationLanded } from './aggregation-landed.ts';
 
 /** Thin resolvers: arguments in, domain call, result out. */
 
@@ -44,7 +44,7 @@ interface TimeseriesInput extends TimeseriesArgs {
 
 async function timeseries(_: unknown, args: { query: TimeseriesInput }, ctx: RequestContext): Promise<TimeseriesResult> {
   requireRole(ctx, ['customer', 'internal'], 'timeseries');
-  const { limits } = ctx.services.config;
+  const { limits } = ctx.services;
   ctx.timeseriesFields += 1;
   if (ctx.timeseriesFields > limits.maxTimeseriesFields) {
     throw new StrataError(ErrorCode.QUERY_TOO_COMPLEX, `An operation may hold at most ${limits.maxTimeseriesFields} timeseries fields; split it into several operations.`);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
-import type { RequestContext } from '../api/context.ts';
-import { ResponseCache } from '../api/response-cache.ts';
+import type { RequestContext } from '../resolvers/context.ts';
+import { ResponseCache } from '../api/http/response-cache.ts';
 import type { Role } from '../auth/principal.ts';
 import { HOUR_MS } from '../catalog/catalog.ts';
 import { newAggregationEvent } from '../events/aggregation-event.ts';

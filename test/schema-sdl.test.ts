@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildClientSchema, buildSchema, getIntrospectionQuery, lexicographicSortSchema, printSchema, type IntrospectionQuery } from 'graphql';
-import { SCHEMA_SDL } from '../api/app.ts';
+import { SCHEMA_SDL } from '../schema/schema-sdl.ts';
 import { seededStore } from './helpers/fixture.ts';
 import { startReplica } from './helpers/edge-server.ts';
 

@@ -6,7 +6,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { mintDevToken } from '../auth/mint-token.ts';
 import { newAggregationEvent } from '../events/aggregation-event.ts';
-import { attachSubscriptions, DEFAULT_SUBSCRIPTION_LIMITS } from '../subscriptions/subscription-server.ts';
+import { attachSubscriptions, DEFAULT_SUBSCRIPTION_LIMITS } from '../api/graphql/subscription-server.ts';
 import { END, seededStore } from './helpers/fixture.ts';
 import { post, startReplica, type Replica } from './helpers/edge-server.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';

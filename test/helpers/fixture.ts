@@ -1,6 +1,6 @@
 import { createApp, type App } from '../../api/app.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
-import { requestContext, timeseriesContext } from '../../api/context.ts';
+import { requestContext, timeseriesContext } from '../../resolvers/context.ts';
 import { principalFor, type Principal, type Role } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';

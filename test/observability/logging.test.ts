@@ -6,7 +6,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { DestinationStream } from 'pino';
 import { createApp } from '../../api/app.ts';
 import { createHttpServer } from '../../api/http-server.ts';
-import { createLogger } from '../../api/logger.ts';
+import { createLogger } from '../../observability/logger.ts';
 import { loadConfig } from '../../config/config.ts';
 import { newAggregationEvent } from '../../events/aggregation-event.ts';
 import { installTracing, tracer } from '../../observability/tracing.ts';

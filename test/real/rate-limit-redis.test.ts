@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkReadiness } from '../../api/readiness.ts';
+import { checkReadiness } from '../../api/http/readiness.ts';
 import { seededStore } from '../helpers/fixture.ts';
 import { post, startReplica } from '../helpers/edge-server.ts';
 import { privateRedis } from '../helpers/services.ts';

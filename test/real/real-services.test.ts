@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { App } from '../../api/app.ts';
-import { checkReadiness } from '../../api/readiness.ts';
+import { checkReadiness } from '../../api/http/readiness.ts';
 import { HOUR_MS } from '../../catalog/catalog.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { END, execute, principal, seededStore, testApp, type GqlResult } from '../helpers/fixture.ts';

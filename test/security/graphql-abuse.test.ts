@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { GraphQLError } from 'graphql';
 import jwt from 'jsonwebtoken';
-import { maskError } from '../../api/errors.ts';
+import { maskError } from '../../api/graphql/graphql-errors.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { seededStore } from '../helpers/fixture.ts';
 import { post, startReplica, type HttpAnswer, type Replica } from '../helpers/edge-server.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'graphql';
-import { documentStore, heapEstimate } from '../../api/document-store.ts';
+import { documentStore, heapEstimate } from '../../api/graphql/document-store.ts';
 import { dashboardDocument, withoutStats } from '../helpers/documents.ts';
 import { execute, principal, seededStore, testApp } from '../helpers/fixture.ts';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError } from '../../errors/strata-error.ts';
-import { exportWindow, parseExportRequest } from '../../api/export-query.ts';
-import { formatTimestamp, formatValue, prometheusName, renderOpenMetrics } from '../../api/openmetrics.ts';
+import { exportWindow, parseExportRequest } from '../../api/export/export-query.ts';
+import { formatTimestamp, formatValue, prometheusName, renderOpenMetrics } from '../../api/export/openmetrics.ts';
 import { METRICS } from '../../catalog/catalog.ts';
 
 test('metric names become Prometheus-legal, as the reference export names them', () => {

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { callerKey, tokenKey, type Principal } from '../auth/principal.ts';
-import { failFastRedisOptions } from '../cache/redis-options.ts';
-import type { Config } from '../config/config.ts';
+import { callerKey, tokenKey, type Principal } from '../../auth/principal.ts';
+import { failFastRedisOptions } from '../../cache/redis-options.ts';
+import type { Config } from '../../config/config.ts';
 
 /** One quota: a name clients see in the RateLimit fields, and requests per window. */
 interface Quota {
@@ -95,7 +95,7 @@ export function rateLimiterFromConfig(config: Config): RequestRateLimiter | unde
 /**
  * Same failure posture as the cache: short timeout, no offline queue, reconnect in the background.
  * ioredis is loaded only here (synchronously: the edge is built synchronously), so the embedded
- * mode never loads it (api/parts.ts says why).
+ * mode never loads it (api/compose.ts says why).
  */
 function redisClient(url: string, timeoutMs: number): Redis {
   const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');

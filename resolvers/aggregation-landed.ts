@@ -3,7 +3,7 @@ import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
 import { findMetric } from '../catalog/catalog.ts';
 import { isoOf } from '../planner/interval.ts';
 import type { TenantScope } from '../planner/query.ts';
-import { FeedFullError, FeedShareError, type LandedFeed, type LandedNotice } from './landed-feed.ts';
+import { FeedFullError, FeedShareError, type LandedFeed, type LandedNotice } from '../subscriptions/landed-feed.ts';
 
 /** The context of one subscription operation (built per connection from its verified token). */
 export interface SubscriptionContext {

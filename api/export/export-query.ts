@@ -1,9 +1,9 @@
-import { findMetric, METRICS, MINUTE_MS, type MetricDefinition } from '../catalog/catalog.ts';
-import { alignDown, intervalText } from '../planner/interval.ts';
-import type { TenantScope } from '../planner/query.ts';
-import type { ResourceDirectory } from '../pipeline/resource-directory.ts';
-import { runTimeseries, type TimeseriesContext } from '../pipeline/timeseries-pipeline.ts';
-import { ErrorCode, StrataError } from '../errors/strata-error.ts';
+import { findMetric, METRICS, MINUTE_MS, type MetricDefinition } from '../../catalog/catalog.ts';
+import { alignDown, intervalText } from '../../planner/interval.ts';
+import type { TenantScope } from '../../planner/query.ts';
+import type { ResourceDirectory } from '../../pipeline/resource-directory.ts';
+import { runTimeseries, type TimeseriesContext } from '../../pipeline/timeseries-pipeline.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 import { openMetricsUnit, prometheusName, type GaugeFamily, type Sample } from './openmetrics.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { ShareCounter } from './share-counter.ts';
+import { ShareCounter } from '../../subscriptions/share-counter.ts';
 
 export interface ShareLimits {
   /** Sockets open at once, authenticated or not. */

@@ -1,5 +1,5 @@
 import { pino, type DestinationStream } from 'pino';
-import { mergeTraceFields, traceFields } from '../observability/log-context.ts';
+import { mergeTraceFields, traceFields } from './log-context.ts';
 
 export interface Logger {
   /** One structured entry: `level` and `msg` plus any fields. */

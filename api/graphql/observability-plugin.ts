@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import { context, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
-import type { RequestContext } from '../api/context.ts';
-import { requestDuration } from './metrics.ts';
-import { requestSpans, tracer } from './tracing.ts';
+import type { RequestContext } from '../../resolvers/context.ts';
+import { requestDuration } from '../../observability/metrics.ts';
+import { requestSpans, tracer } from '../../observability/tracing.ts';
 
 /** Incubating semantic-convention names, kept here (the incubating entry point may change). */
 const ATTR_GRAPHQL_OPERATION_NAME = 'graphql.operation.name';

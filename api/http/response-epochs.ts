@@ -1,6 +1,6 @@
-import type { AppliedAggregation } from '../events/aggregation-listener.ts';
-import type { WatermarkRegistry } from '../events/watermark-registry.ts';
-import { scopesOfTenants } from '../planner/query.ts';
+import type { AppliedAggregation } from '../../events/aggregation-listener.ts';
+import type { WatermarkRegistry } from '../../events/watermark-registry.ts';
+import { scopesOfTenants } from '../../planner/query.ts';
 
 /**
  * When whole answers replayed by the response cache go out of date, per

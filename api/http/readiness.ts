@@ -1,4 +1,13 @@
-import type { App } from './app.ts';
+interface Pingable {
+  ping(): Promise<void>;
+}
+
+/** What readiness checks: the store, the cache and the bus (an App is one). */
+export interface Checked {
+  readonly services: { readonly store: Pingable };
+  readonly cacheStore: Pingable;
+  readonly bus: Pingable;
+}
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -21,7 +30,7 @@ const CHECK_TIMEOUT_MS = 1000;
  * replica out of the load balancer then would turn a degradation into an
  * outage. Errors are reported as a kind only: this endpoint needs no token.
  */
-export async function checkReadiness(app: App, draining: boolean): Promise<Readiness> {
+export async function checkReadiness(app: Checked, draining: boolean): Promise<Readiness> {
   return verdict(await checkParts(app), draining);
 }
 
@@ -33,7 +42,7 @@ export async function checkReadiness(app: App, draining: boolean): Promise<Readi
  * CHECK_TIMEOUT_MS). Nothing is reused once the round is over: an answer
  * comes from checks begun at most CHECK_TIMEOUT_MS before its call arrived.
  */
-export function readinessProbe(app: App): (draining: boolean) => Promise<Readiness> {
+export function readinessProbe(app: Checked): (draining: boolean) => Promise<Readiness> {
   let round: Promise<Record<Part, CheckResult>> | undefined;
   return async (draining) => {
     round ??= checkParts(app).finally(() => (round = undefined));
@@ -43,7 +52,7 @@ export function readinessProbe(app: App): (draining: boolean) => Promise<Readine
 
 type Part = 'store' | 'cache' | 'events';
 
-async function checkParts(app: App): Promise<Record<Part, CheckResult>> {
+async function checkParts(app: Checked): Promise<Record<Part, CheckResult>> {
   const [store, cache, events] = await Promise.all([
     timed(() => app.services.store.ping()),
     timed(() => app.cacheStore.ping()),

@@ -5,14 +5,17 @@ import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type
 import { CloseCode, type Context, type SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SCHEMA_SDL, type App } from '../api/app.ts';
-import { maskError } from '../api/errors.ts';
-import { authenticate as authenticateToken } from '../api/edge-steps.ts';
-import { AuthenticationError, bearerToken } from '../auth/verify-token.ts';
-import { callerKey, tokenKey, type Principal } from '../auth/principal.ts';
-import type { SubscriptionConfig } from '../config/config.ts';
-import { resolvers } from '../resolvers/resolvers.ts';
-import { subscriptionContext } from './aggregation-landed.ts';
+import { SCHEMA_SDL } from '../../schema/schema-sdl.ts';
+import { maskError } from './graphql-errors.ts';
+import { authenticate as authenticateToken } from '../../auth/authenticate.ts';
+import { AuthenticationError, bearerToken } from '../../auth/verify-token.ts';
+import { callerKey, tokenKey, type Principal } from '../../auth/principal.ts';
+import type { JwtConfig, SubscriptionConfig } from '../../config/config.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { LandedFeed } from '../../subscriptions/landed-feed.ts';
+import { refuseDeepInput } from './input-depth.ts';
+import { resolvers } from '../../resolvers/resolvers.ts';
+import { subscriptionContext } from '../../resolvers/aggregation-landed.ts';
 import { ConnectionShares, type ShareLimits } from './connection-shares.ts';
 
 export interface SubscriptionLimits extends ShareLimits {
@@ -26,6 +29,13 @@ export interface SubscriptionLimits extends ShareLimits {
   readonly connectionInitWaitMs: number;
   /** Tokens in one subscription document. */
   readonly maxTokens: number;
+}
+
+/** What the live server reads of the app (an App is one). */
+export interface LiveApp {
+  readonly config: { readonly jwt: JwtConfig; readonly subscriptions: SubscriptionConfig; readonly limits: { readonly maxInputDepth: number } };
+  readonly landed: LandedFeed;
+  readonly log: Logger;
 }
 
 export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = {
@@ -81,7 +91,7 @@ type WsContext = Context<Record<string, unknown>, Extra>;
  * Only subscription operations run here: queries keep the HTTP edge's
  * admission, rate limits and validation rules.
  */
-export function attachSubscriptions(server: Server, app: App, limits: SubscriptionLimits = subscriptionLimitsFrom(app.services.config.subscriptions)): LiveServer {
+export function attachSubscriptions(server: Server, app: LiveApp, limits: SubscriptionLimits = subscriptionLimitsFrom(app.config.subscriptions)): LiveServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   const schema = makeExecutableSchema({ typeDefs: SCHEMA_SDL, resolvers });
   const principals = new WeakMap<WebSocket, Principal>();
@@ -168,7 +178,7 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  * the bare token is accepted too), then take one connection of the caller's
  * and the token's shares.
  */
-async function authenticate(app: App, ctx: WsContext, principals: WeakMap<WebSocket, Principal>, shares: ConnectionShares<WebSocket>): Promise<boolean> {
+async function authenticate(app: LiveApp, ctx: WsContext, principals: WeakMap<WebSocket, Principal>, shares: ConnectionShares<WebSocket>): Promise<boolean> {
   const { socket } = ctx.extra;
   const verified = await verify(app, ctx.connectionParams?.['authorization']);
   if (!verified) {
@@ -187,11 +197,11 @@ async function authenticate(app: App, ctx: WsContext, principals: WeakMap<WebSoc
   return true;
 }
 
-async function verify(app: App, raw: unknown): Promise<{ token: string; principal: Principal } | undefined> {
+async function verify(app: LiveApp, raw: unknown): Promise<{ token: string; principal: Principal } | undefined> {
   try {
     const header = typeof raw !== 'string' ? undefined : /^bearer /i.test(raw) ? raw : `Bearer ${raw}`;
     const token = bearerToken(header);
-    return { token, principal: await authenticateToken(app, token, 'websocket') };
+    return { token, principal: await authenticateToken(app.config.jwt, token, 'websocket', app.log.warn) };
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
     return undefined;
@@ -220,7 +230,7 @@ function expiryOf(token: string): number | undefined {
 }
 
 function executionArgs(
-  app: App,
+  app: LiveApp,
   schema: GraphQLSchema,
   limits: SubscriptionLimits,
   ctx: WsContext,
@@ -245,6 +255,11 @@ function executionArgs(
   }
   const errors = validate(schema, document);
   if (errors.length > 0) return errors.map((e) => problem(e.message, 'GRAPHQL_VALIDATION_FAILED'));
+  try {
+    refuseDeepInput(payload.variables, app.config.limits.maxInputDepth);
+  } catch (error) {
+    return [problem(error instanceof Error ? error.message : 'Input too deep.', 'QUERY_TOO_COMPLEX')];
+  }
   return {
     schema,
     document,

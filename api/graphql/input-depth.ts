@@ -1,4 +1,4 @@
-import { ErrorCode, StrataError } from '../errors/strata-error.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 
 /**
  * Refuses request input (GraphQL variables) nested deeper than `maxDepth`

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { scopeId } from '../planner/query.ts';
-import type { RequestContext } from './context.ts';
+import { scopeId } from '../../planner/query.ts';
+import type { RequestContext } from '../../resolvers/context.ts';
 
 export interface ResponseCacheOptions {
   /** How long an answer may be replayed, counted from the start of the request that computed it; 0 turns the cache off. */

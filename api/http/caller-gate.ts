@@ -1,5 +1,5 @@
-import { callerKey, tokenKey, type Principal } from '../auth/principal.ts';
-import { ErrorCode, StrataError } from '../errors/strata-error.ts';
+import { callerKey, tokenKey, type Principal } from '../../auth/principal.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 
 export interface CallerLimits {
   /** Requests of one tenant (or internal/billing subject) in progress at once in this process; 0 = unbounded. */

@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthenticationError, bearerToken, verifyToken } from '../auth/verify-token.ts';
+import { authenticate } from '../../auth/authenticate.ts';
+import type { JwtConfig } from '../../config/config.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { bearerToken } from '../../auth/verify-token.ts';
 import type { CallerGate } from './caller-gate.ts';
-import type { Principal } from '../auth/principal.ts';
-import type { App } from './app.ts';
-import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
-import { HTTP_STATUS } from './errors.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { ErrorCode, StrataError, isStrataError } from '../../errors/strata-error.ts';
+import { HTTP_STATUS } from './http-status.ts';
 import type { RequestRateLimiter } from './rate-limiter.ts';
-import { CallerGone, DeadlinePassed } from '../pipeline/cancellation.ts';
+import { CallerGone, DeadlinePassed } from '../../pipeline/cancellation.ts';
 
 /**
  * The admission steps every token-scoped route shares (/graphql, /export), so
@@ -25,7 +27,8 @@ export function refuseAdmission(res: ServerResponse, reason: 'full' | 'draining'
 }
 
 export interface CallerAdmission {
-  readonly app: App;
+  /** What admission reads of the app: the token keys and the log. */
+  readonly app: { readonly config: { readonly jwt: JwtConfig }; readonly log: Logger };
   readonly limiter: RequestRateLimiter | undefined;
   readonly callers: CallerGate;
 }
@@ -37,21 +40,11 @@ export interface CallerAdmission {
  */
 export async function admitCaller(edge: CallerAdmission, req: IncomingMessage, res: ServerResponse, route: string, advice = ''): Promise<{ principal: Principal; token: string }> {
   const token = bearerToken(req.headers.authorization);
-  const principal = await authenticate(edge.app, token, route);
+  const principal = await authenticate(edge.app.config.jwt, token, route, edge.app.log.warn);
   await spendQuota(edge.limiter, principal, token, res, advice);
   const leave = edge.callers.enter(principal, token);
   res.once('close', leave);
   return { principal, token };
-}
-
-/** Verifies the token (a JWKS key may need a fetch); the client sees one generic 401, the log the reason. */
-export async function authenticate(app: App, token: string, route: string): Promise<Principal> {
-  try {
-    return await verifyToken(token, app.services.config.jwt, Date.now(), app.log.warn);
-  } catch (error) {
-    if (error instanceof AuthenticationError) app.log.warn('authentication failed', { reason: error.reason, route });
-    throw error;
-  }
 }
 
 /** Spends one request of the caller's quotas and sets the RateLimit headers; over a quota, RATE_LIMITED. */

@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
-import type { Config } from '../config/config.ts';
+import type { Limits } from '../config/config.ts';
 import type { WatermarkRegistry } from '../events/watermark-registry.ts';
 import { newStats, type LoadStats, type PieceLoaderFactory, type PieceResult } from '../pipeline/piece-loader.ts';
 import type { ResourceDirectory } from '../pipeline/resource-directory.ts';
@@ -12,7 +12,8 @@ import type { MetricStore } from '../store/metric-store.ts';
 
 /** Long-lived services every request reads. */
 export interface Services {
-  readonly config: Config;
+  /** The request limits (not the whole Config, which also holds the token keys). */
+  readonly limits: Limits;
   readonly store: MetricStore;
   readonly watermarks: WatermarkRegistry;
   readonly resources: ResourceDirectory;
@@ -56,7 +57,7 @@ export function timeseriesContext(ctx: RequestContext): TimeseriesContext {
   return {
     scope: ctx.scope,
     now: ctx.now,
-    limits: services.config.limits,
+    limits: services.limits,
     plannerState: () => ({ now: ctx.now, watermarks: services.watermarks.snapshot() }),
     resources: services.resources,
     pieces: ctx.pieces,

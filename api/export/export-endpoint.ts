@@ -1,15 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { App } from './app.ts';
-import { requestContext, timeseriesContext, type RequestContext } from './context.ts';
-import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson, type CallerAdmission } from './edge-steps.ts';
-import { ErrorCode, StrataError } from '../errors/strata-error.ts';
+import type { Config, JwtConfig } from '../../config/config.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { requestContext, timeseriesContext, type RequestContext, type Services } from '../../resolvers/context.ts';
+import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson, type CallerAdmission } from '../http/admission.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters, type ExportRequest } from './export-query.ts';
-import type { InFlightGate } from './in-flight-gate.ts';
+import type { InFlightGate } from '../http/in-flight-gate.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';
 
 /** The parts of the HTTP edge an export shares with /graphql: the same gate, quotas and shares. */
 export interface ExportEdge extends CallerAdmission {
-  readonly app: App;
+  /** What an export reads of the app (an App is one). */
+  readonly app: {
+    readonly config: Pick<Config, 'limits' | 'metricsExport'> & { readonly jwt: JwtConfig };
+    readonly services: Services;
+    readonly log: Logger;
+  };
   readonly gate: InFlightGate;
 }
 
@@ -38,7 +44,7 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
   const { app } = edge;
   const { principal } = await admitCaller(edge, req, res, '/export', ' Scrape less often.');
   if (principal.role === 'billing') throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
-  const config = app.services.config;
+  const { config } = app;
   const request = parseExportRequest(new URL(req.url ?? '/', 'http://export.invalid').searchParams, config.metricsExport.maxClusters);
   const controller = new AbortController();
   const context = requestContext(app.services, principal, controller.signal);
@@ -51,7 +57,7 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
   if (admitted !== 'ok') return refuseAdmission(res, admitted);
   const disarm = armDeadline(res, controller, config.limits.queryTimeoutMs);
   try {
-    const body = await exportBody(context, request, visible, hidden);
+    const body = await exportBody(context, request, visible, hidden, config.metricsExport.delayMs);
     res.statusCode = 200;
     res.setHeader('content-type', OPENMETRICS_CONTENT_TYPE);
     res.setHeader('cache-control', 'no-store');
@@ -63,9 +69,8 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
   }
 }
 
-async function exportBody(context: RequestContext, request: ExportRequest, visible: string[], hidden: string[]): Promise<string> {
-  const { services } = context;
-  const window = exportWindow(context.now, services.config.metricsExport.delayMs);
+async function exportBody(context: RequestContext, request: ExportRequest, visible: string[], hidden: string[], delayMs: number): Promise<string> {
+  const window = exportWindow(context.now, delayMs);
   const exports = await exportFamilies(request, visible, window, timeseriesContext(context));
   const truncated = exports.filter((e) => e.truncated).map((e) => e.family.name);
   return renderOpenMetrics([...exports.map((e) => e.family), ...statusFamilies(hidden, truncated, window.start)]);
