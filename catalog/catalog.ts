@@ -81,6 +81,18 @@ export const METRIC_NAMES = {
   partitionCount: PREFIX + 'partition_count',
 } as const;
 
+/**
+ * Billing usage: each output column is the per-day sum of one metric (bytes
+ * in and out, byte-minutes stored, partition-minutes). Both stores compute
+ * usage from this list.
+ */
+export const USAGE_COLUMNS = {
+  ingress: METRIC_NAMES.receivedBytes,
+  egress: METRIC_NAMES.sentBytes,
+  storage: METRIC_NAMES.retainedBytes,
+  partitions: METRIC_NAMES.partitionCount,
+} as const;
+
 const allMetricLevels = (levelsFor: (m: MetricDefinition) => LabelColumn[][]): Record<string, LabelColumn[][]> =>
   Object.fromEntries(METRICS.map((m) => [m.name, levelsFor(m)]));
 

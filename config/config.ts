@@ -149,9 +149,9 @@ export interface Config {
   readonly logLevel: Env['STRATA_LOG_LEVEL'];
   /** OpenTelemetry traces: exported over OTLP/HTTP only when an endpoint is set, else not recorded at all. */
   readonly tracing: { readonly otlpEndpoint: string | undefined; readonly sampleRatio: number };
-  /** Whole responses replayed for repeated operations (api/response-cache.ts); ttlMs 0 = off. */
+  /** Whole responses replayed for repeated operations (api/http/response-cache.ts); ttlMs 0 = off. */
   readonly responseCache: { readonly ttlMs: number; readonly maxBytes: number };
-  /** Parsed and validated GraphQL documents kept for reuse (api/document-store.ts): bytes of heap, estimated. */
+  /** Parsed and validated GraphQL documents kept for reuse (api/graphql/document-store.ts): bytes of heap, estimated. */
   readonly documentCacheBytes: number;
   /** Relative intervals (`now-1h/now`) resolve against the clock rounded down to this step (0 = to the millisecond). */
   readonly nowStepMs: number;
@@ -166,7 +166,7 @@ export interface Config {
     /** How many store reads run at once: Node's thread pool size (UV_THREADPOOL_SIZE), which runs DuckDB's queries. */
     readonly readsAtOnce: number;
   };
-  /** GET /export (api/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
+  /** GET /export (api/export/export-endpoint.ts): how long after a minute closes it is exported; clusters per request. */
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
   /** Live subscriptions over WebSocket: process-wide caps and each tenant's and token's share. */
   readonly subscriptions: SubscriptionConfig;

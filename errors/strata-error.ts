@@ -1,7 +1,8 @@
 /**
  * The domain error model: a leaf module (no HTTP, no GraphQL), so that the
  * planner, pipeline, stores and auth can raise errors without importing the
- * edge. api/errors.ts maps these codes to HTTP statuses and masks the rest.
+ * edge. api/http/http-status.ts maps these codes to HTTP statuses and
+ * api/graphql/graphql-errors.ts masks everything else.
  */
 
 /**

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/config.ts';
-import { loadDruidFromDuckDb } from '../../store/druid/druid-fixture.ts';
+import { loadDruidFromDuckDb } from './load-from-duckdb.ts';
 import { DruidStore } from '../../store/druid/druid-store.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 

@@ -1,10 +1,9 @@
 import { C, L, T } from 'druid-query-toolkit';
-import { DAY_MS, GROUP_KEYS, LABEL_COLUMNS, METRICS, levelId, type GroupKey, type RollupDefinition } from '../../catalog/catalog.ts';
+import { DAY_MS, GROUP_KEYS, LABEL_COLUMNS, METRICS, USAGE_COLUMNS, levelId, type GroupKey, type RollupDefinition } from '../../catalog/catalog.ts';
 import type { Filter, Interval, TenantScope } from '../../planner/query.ts';
 import type { UsageRequest } from '../metric-store.ts';
 import { filterPredicate } from '../filter-sql.ts';
 import type { Branch } from '../piece-batch.ts';
-import { USAGE_COLUMNS } from '../duckdb/duckdb-usage.ts';
 import type { DruidParam } from './druid-client.ts';
 
 /** A parameterized Druid SQL text: values only ever travel as dynamic parameters. */

@@ -1,14 +1,6 @@
-import { DAY_MS, METRIC_NAMES } from '../../catalog/catalog.ts';
+import { DAY_MS, USAGE_COLUMNS } from '../../catalog/catalog.ts';
 import type { UsageRequest } from '../metric-store.ts';
 import { tenantPredicate, type SqlText } from './duckdb-sql.ts';
-
-/** Output column -> metric whose per-day sum it is. */
-export const USAGE_COLUMNS = {
-  ingress: METRIC_NAMES.receivedBytes,
-  egress: METRIC_NAMES.sentBytes,
-  storage: METRIC_NAMES.retainedBytes,
-  partitions: METRIC_NAMES.partitionCount,
-} as const;
 
 const RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))';
 

@@ -7,7 +7,7 @@ import { DAY_MS, HOUR_MS, LABEL_COLUMNS } from '../../catalog/catalog.ts';
 import { loadConfig } from '../../config/config.ts';
 import type { TimeseriesResult } from '../../pipeline/timeseries-pipeline.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
-import { loadDruidFromDuckDb } from '../../store/druid/druid-fixture.ts';
+import { loadDruidFromDuckDb } from '../../scripts/druid/load-from-duckdb.ts';
 import { DruidStore } from '../../store/druid/druid-store.ts';
 import { col, table } from '../../store/druid/druid-sql.ts';
 import { INTERNAL_DOCUMENT, USAGE_DOCUMENT, dashboardDocument, withoutStats } from '../helpers/documents.ts';

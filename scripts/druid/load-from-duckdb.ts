@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { L } from 'druid-query-toolkit';
 import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
-import type { DuckDbStore } from '../duckdb/duckdb-store.ts';
-import { col, table } from './druid-sql.ts';
-import type { DruidStore } from './druid-store.ts';
+import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { col, table } from '../../store/druid/druid-sql.ts';
+import type { DruidStore } from '../../store/druid/druid-store.ts';
 
 type Signature = { name: string; type: 'string' | 'long' | 'double' }[];
 

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# npm run lint: the layering rules (.dependency-cruiser.cjs), then Biome's lint rules and
+# formatting (biome.json). The test command runs it first, so a change that breaks a rule
+# fails in seconds rather than after the suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOMS=(api resolvers pipeline events aggregator subscriptions observability auth cache store planner catalog config errors schema explorer bench scripts test)
+npx --no-install depcruise --config .dependency-cruiser.cjs --output-type err "${ROOMS[@]}"
