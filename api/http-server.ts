@@ -104,7 +104,8 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
   try {
     principal = (await admitCaller(edge, req, res, '/graphql')).principal;
   } catch (error) {
-    return sendError(res, error);
+    // Refused before its body was read: the connection closes rather than drain a body that may trickle in.
+    return sendError(res, error, { unread: true });
   }
   let text: string;
   try {
