@@ -6,6 +6,8 @@ export interface MemoryCacheOptions {
   readonly maxBytes: number;
   /** How many generation counters to keep before the oldest are folded into the floor. */
   readonly maxGenerations?: number;
+  /** The clock TTLs are measured on (tests advance their own instead of sleeping); default: performance.now. */
+  readonly now?: () => number;
 }
 
 /**
@@ -28,6 +30,7 @@ export class MemoryCache implements CacheStore {
       maxSize: options.maxBytes,
       sizeCalculation: (value, key) => value.length + key.length,
       ttlAutopurge: false,
+      ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
     });
     // Bounded by count through maxSize rather than max: lru-cache preallocates
     // its arrays for `max` entries, and 500,000 slots held 8 MB of heap and

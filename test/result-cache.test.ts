@@ -8,10 +8,6 @@ resultCacheContract('memory', async () => new MemoryCache({ maxBytes: 1 << 20 })
 
 const values = (results: unknown[]) => results.map((r) => (r as { rows: { sum: number }[] }).rows[0]?.sum);
 
-
-
-
-
 test('a failing cache never fails a query: it falls through to the store', async () => {
   const broken: CacheStore = {
     name: 'broken',

@@ -5,8 +5,10 @@ import { versionedKey, type CacheStore } from '../../cache/cache-store.ts';
 /**
  * The cache contract, run against every implementation (in-process LRU,
  * Redis). Keys are namespaced per run so that suites can share a server.
+ * `elapse` lets time pass for TTLs: an implementation with an injectable clock
+ * advances it; Redis, whose server keeps time, waits.
  */
-export function cacheContract(name: string, open: () => Promise<CacheStore>): void {
+export function cacheContract(name: string, open: () => Promise<CacheStore>, elapse: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): void {
   let cache: CacheStore;
   const ns = `contract:${name}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
   before(async () => {
@@ -26,7 +28,7 @@ export function cacheContract(name: string, open: () => Promise<CacheStore>): vo
   test(`${name}: entries expire after their TTL`, async () => {
     await cache.setMany([{ key: `${ns}:short`, value: 'x', ttlMs: 50 }]);
     assert.deepEqual(await cache.getMany([`${ns}:short`]), ['x']);
-    await new Promise((r) => setTimeout(r, 120));
+    await elapse(120);
     assert.deepEqual(await cache.getMany([`${ns}:short`]), [undefined]);
   });
 

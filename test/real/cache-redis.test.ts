@@ -12,8 +12,7 @@ cacheContract('redis', async () => {
 
 test('redis: unreachable server fails fast instead of queueing', async () => {
   const cache = new RedisCache({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 50 });
-  const started = Date.now();
-  await assert.rejects(cache.getMany(['a']));
-  assert.ok(Date.now() - started < 1000);
+  // Refused by the client at once, not held in ioredis' offline queue until a connection comes.
+  await assert.rejects(cache.getMany(['a']), /enableOfflineQueue options is false/);
   await cache.close();
 });

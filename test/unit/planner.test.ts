@@ -66,9 +66,13 @@ test('non-additive aggregations need the exact label level', () => {
   assert.deepEqual(plan(query({ ...gauge, filter: { kind: 'field', field: 'resource_id', op: 'IN', values: ['a', 'b'] } }), state).fragments.map((f) => f.source), ['raw']);
 });
 
-test('forceRaw serves everything from raw; planning is pure (same input, same plan)', () => {
+test('forceRaw serves everything from raw; planning is pure: the plan depends on its arguments, not on the clock', (t) => {
   assert.deepEqual(plan(query({}), state, { forceRaw: true }).fragments.map((f) => f.source), ['raw']);
-  assert.deepEqual(plan(query({}), state), plan(query({}), state));
+  const planned = plan(query({}), state);
+  t.mock.timers.enable({ apis: ['Date'], now: NOW + 400 * DAY_MS });
+  assert.deepEqual(plan(query({}), state), planned, 'a year later by the wall clock, the same arguments give the same plan');
+  t.mock.timers.reset();
+  assert.throws(() => plan(query({}), { ...state, now: state.now + 100 * DAY_MS }), /Raw data is kept for 7 days/, 'while the `now` it is given does change it');
 });
 
 test('raw retention: a range no rollup covers, older than 7 days, is rejected', () => {

@@ -2,17 +2,19 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import type { MetricStore } from '../../store/metric-store.ts';
-import { DruidStore } from '../../store/druid/druid-store.ts';
-import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
-import { seededStore } from '../helpers/fixture.ts';
-import { post, startReplica, type Replica } from '../helpers/edge-server.ts';
-import { freePort } from '../helpers/services.ts';
+import type { MetricStore } from '../store/metric-store.ts';
+import { DruidStore } from '../store/druid/druid-store.ts';
+import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
+import { seededStore } from './helpers/fixture.ts';
+import { post, startReplica, type Replica } from './helpers/edge-server.ts';
+import { freePort } from './helpers/services.ts';
 
 /**
- * The store goes down or hangs under a running service. The Druid store
- * adapter is pointed at a closed loopback port (connection refused) and at a
- * listener that accepts and never answers (a hung broker): errors come back
+ * Simulated store faults (no real Druid here: see test/real/druid-conformance
+ * for cancellation and errors of a real cluster). The store goes down or hangs
+ * under a running service: the real Druid store adapter is pointed at a closed
+ * loopback port (connection refused) and at a listener that accepts and never
+ * answers (a hung broker): errors come back
  * as UPSTREAM_UNAVAILABLE / UPSTREAM_TIMEOUT within the deadline, pieces with
  * a last good copy are served flagged `stale`, and the circuit breaker stops
  * calling a failing store, then closes again once it recovers.
