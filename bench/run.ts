@@ -1,16 +1,23 @@
 /**
  * npm run bench [-- --scenario N] [-- --duration S] [-- --round S]
  * Runs the benchmark scenarios (see BENCHMARKS.md) and prints their figures
- * as Markdown; the last run is also kept in .cache/bench/last-run.md.
+ * as Markdown; the last run is also kept in .cache/bench/last-run.md, with its
+ * numbers in .cache/bench/last-run.json and its charts in .cache/bench/charts/.
  * Every figure is a ratio or comparison taken side by side in this run.
+ *
+ * The charts are drawn into .cache/ (git-ignored), not into docs/bench/: a
+ * run is often partial, short or taken on a busy machine, and publishing its
+ * charts over the ones BENCHMARKS.md shows should be a decision, not a side
+ * effect. The run prints the command that publishes them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './lib/children.ts';
-import { markdown, type ScenarioOptions, type ScenarioReport } from './lib/report.ts';
+import { PUBLISHED_DIR, RUN_CHARTS_DIR, writeCharts } from './lib/chart-files.ts';
+import { DEFAULT_ROUND_S, DEFAULT_SOAK_S, markdown, type RunRecord, type ScenarioOptions, type ScenarioReport } from './lib/report.ts';
 import { cachedQuery } from './scenarios/cached-query.ts';
 import { dashboardReplay } from './scenarios/dashboard-replay.ts';
 import { routing } from './scenarios/routing.ts';
@@ -57,21 +64,44 @@ async function main(): Promise<void> {
     process.env['BENCH_CPU_PROF_DIR'] = join(dir, 'profiles');
     console.log(`CPU profiles of the Strata processes go to ${join(dir, 'profiles')}; read one with \`node --import tsx bench/profile-summary.ts FILE\`.`);
   }
-  const options: ScenarioOptions = { dir, roundS: seconds(values.round, 8, 'round'), soakS: seconds(values.duration, 1200, 'duration') };
-  const header = `Run ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}) · \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``;
+  const options: ScenarioOptions = { dir, roundS: seconds(values.round, DEFAULT_ROUND_S, 'round'), soakS: seconds(values.duration, DEFAULT_SOAK_S, 'duration') };
+  const run = runRecord(options);
+  const commit = run.commit ? ` · commit ${run.commit.id}${run.commit.dirty ? ' (with uncommitted changes)' : ''}` : '';
+  const header = `Run ${run.startedAt} · Node ${run.node} · ${run.cores} cores (${run.cpu})${commit} · \`${run.command}\``;
   console.log(header + '\n');
   const parts = [header, ''];
-  let allMet = true;
+  const reports: ScenarioReport[] = [];
   for (const id of ids) {
     const started = Date.now();
     const report = await SCENARIOS[id]!(options);
     const text = `${markdown(report)}\n_(${((Date.now() - started) / 1000).toFixed(0)} s)_\n`;
     console.log(text);
     parts.push(text);
-    allMet &&= report.met;
+    reports.push(report);
+    // Saved after every scenario, so a long run that fails late keeps what it measured.
+    writeFileSync(join(dir, 'last-run.md'), parts.join('\n'));
+    writeFileSync(join(dir, 'last-run.json'), `${JSON.stringify({ ...run, scenarios: reports })}\n`);
   }
-  writeFileSync(join(dir, 'last-run.md'), parts.join('\n'));
-  console.log(allMet ? 'All targets met.' : 'Some targets were missed (see above).');
+  const charts = writeCharts([{ ...run, scenarios: reports }], join(ROOT, RUN_CHARTS_DIR), true);
+  if (charts.length > 0) {
+    console.log(`${charts.length} charts of this run in ${RUN_CHARTS_DIR}/. To publish them where BENCHMARKS.md shows them:\n  cp ${RUN_CHARTS_DIR}/*.svg ${PUBLISHED_DIR}/\n`);
+  }
+  console.log(reports.every((r) => r.met) ? 'All targets met.' : 'Some targets were missed (see above).');
+}
+
+/** What the run was: when, on what, with which command and settings (its scenarios are added as they finish). */
+function runRecord(options: ScenarioOptions): RunRecord {
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  return { startedAt: new Date().toISOString(), node: process.version, cores: cpus().length, cpu, command, commit: commitOf(), load1: loadavg()[0], roundS: options.roundS, soakS: options.soakS, scenarios: [] };
+}
+
+/** The commit the run measured, and whether tracked files differed from it (read only: no index refresh, no lock). */
+function commitOf(): RunRecord['commit'] {
+  const git = (...args: string[]) => spawnSync('git', ['--no-optional-locks', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return null;
+  return { id: head.stdout.trim(), dirty: git('diff', '--quiet', 'HEAD', '--').status !== 0 };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));

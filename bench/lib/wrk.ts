@@ -8,8 +8,9 @@ import { childrenCpuSeconds } from './cpu-time.ts';
 /**
  * wrk (C, Debian's package, installed by scripts/wrk.sh) as the load
  * generator of scenario 6. It spends about 0.03 ms of CPU a request against
- * autocannon's 0.1–0.2 ms (BENCHMARKS.md item 38): on two cores shared with
- * the servers, that is the CPU a second worker gets or does not get.
+ * autocannon's 0.15–0.26 ms (both measured from /proc in scenario 6's rounds):
+ * on two cores shared with the servers, that is the CPU a second worker gets
+ * or does not get.
  * One thread, one request body: that is all scenario 6 sends.
  */
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LoadResult } from '../load-generator.ts';
 import { post, runLoad, startBaseline, startStrata, type Child } from '../lib/children.ts';
 import { FIXED_END, jsonHeaders, seed, token } from '../lib/dataset.ts';
-import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import { numbered, type ChartData, type ScenarioOptions, type ScenarioReport } from '../lib/report.ts';
 import { fixed, median } from '../lib/stats.ts';
 
 const M = 'io.confluent.kafka.server/';
@@ -97,5 +97,19 @@ function report(pairs: { s: LoadResult; b: LoadResult }[], bytes: number): Scena
       ['non-2xx or errors (Strata)', String(failures)],
     ],
     notes: ['10 connections, one customer token, STRATA_NOW fixed; the load generator is a separate process on the same 2 cores.'],
+    charts: charts(pairs, ratios),
   };
+}
+
+function charts(pairs: { s: LoadResult; b: LoadResult }[], ratios: number[]): ChartData[] {
+  const pair = { label: 'alternating pair', unit: '' };
+  const sides = (f: (r: LoadResult) => number, unit: string) => [
+    { name: 'Strata', unit, points: numbered(pairs.map(({ s }) => f(s))) },
+    { name: 'bare node:http', unit, points: numbered(pairs.map(({ b }) => f(b))) },
+  ];
+  return [
+    { id: 'scenario-1-ratio', title: '1. Cached query: Strata req/s ÷ bare node:http req/s, per pair', kind: 'bar', x: pair, y: { label: 'ratio', unit: '' }, series: [{ name: 'ratio', unit: '', points: numbered(ratios) }], target: { value: 0.25, label: 'target ≥ 0.25' } },
+    { id: 'scenario-1-throughput', title: '1. Cached query: req/s of each round', kind: 'bar', x: pair, y: { label: 'throughput', unit: 'req/s' }, series: sides((r) => r.rps, 'req/s') },
+    { id: 'scenario-1-p99', title: '1. Cached query: p99 latency of each round', kind: 'bar', x: pair, y: { label: 'p99', unit: 'ms' }, series: sides((r) => r.p99, 'ms'), target: { value: 10, label: 'target < 10 ms (Strata)' } },
+  ];
 }

@@ -3,7 +3,7 @@ import type { LoadRequest, LoadResult } from '../load-generator.ts';
 import { controlUrl, getJson, post, runLoad, startBenchServer, type Child } from '../lib/children.ts';
 import { dashboardBody, RANGES } from '../lib/dashboards.ts';
 import { jsonHeaders, seed, twinOf, token } from '../lib/dataset.ts';
-import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import { numbered, type ChartData, type ScenarioOptions, type ScenarioReport } from '../lib/report.ts';
 import { fixed, zipfWeights } from '../lib/stats.ts';
 import type { ReadStats } from '../../store/duckdb/read-connections.ts';
 import { BENCH_EDGE_ENV } from './cached-query.ts';
@@ -123,7 +123,7 @@ export async function dashboardReplay(o: ScenarioOptions): Promise<ScenarioRepor
       roundsOn.push(await measuredRound(on, requests, o.roundS, 100 + i));
       roundsOff.push(await measuredRound(off, requests, o.roundS, 100 + i));
     }
-    return report(figuresOf(roundsOn), figuresOf(roundsOff), requests.length);
+    return { ...report(figuresOf(roundsOn), figuresOf(roundsOff), requests.length), charts: charts(roundsOn, roundsOff) };
   } finally {
     await on.stop();
     await off.stop();
@@ -154,4 +154,18 @@ function report(on: ReturnType<typeof figuresOf>, off: ReturnType<typeof figures
       'Rounds alternate between the two servers; both run the same injector on copies of the same data.',
     ],
   };
+}
+
+/** Each round's figures, one bar per server: what the means and totals of the report are made of. */
+function charts(on: Round[], off: Round[]): ChartData[] {
+  const round = { label: 'measured round', unit: '' };
+  const both = (f: (x: ReturnType<typeof figuresOf>) => number, unit: string) => [
+    { name: 'response cache on (default)', unit, points: numbered(on.map((r) => f(figuresOf([r])))) },
+    { name: 'response cache off', unit, points: numbered(off.map((r) => f(figuresOf([r])))) },
+  ];
+  return [
+    { id: 'scenario-2-served', title: '2. Dashboard replay: requests answered without a store query', kind: 'bar', x: round, y: { label: 'share', unit: '%' }, series: both((x) => 100 * x.served, '%'), target: { value: 95, label: 'target ≥ 95 %' } },
+    { id: 'scenario-2-store-queries', title: '2. Dashboard replay: store queries per 1000 requests', kind: 'bar', x: round, y: { label: 'store queries', unit: 'per 1000 requests' }, series: both((x) => x.perThousand, 'per 1000'), target: { value: 50, label: 'target ≤ 50' } },
+    { id: 'scenario-2-throughput', title: '2. Dashboard replay: req/s of each round', kind: 'bar', x: round, y: { label: 'throughput', unit: 'req/s' }, series: both((x) => x.rps, 'req/s') },
+  ];
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { controlUrl, getJson, post, startBenchServer, type Child } from '../lib/children.ts';
 import { FIXED_END, seed, twinOf, token } from '../lib/dataset.ts';
-import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import type { ChartData, ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { startServices } from '../lib/services.ts';
 import { fixed, percentile } from '../lib/stats.ts';
 import { FIXED_CLOCK_ENV } from './cached-query.ts';
@@ -114,5 +114,23 @@ function report(kafka: number[], memory: number[]): ScenarioReport {
       'Each sample: a cached answer; late data lands in a closed hour, its rollup is rebuilt, the event is published (clock read just before the publish); one client polls back to back until the answer includes the late value. Samples alternate between the two servers.',
       'Kafka 3.9 and Redis are private servers started by the bench (scripts/kafka.sh, scripts/redis.sh with STRATA_IT_DIR=.it/bench) and stopped after.',
     ],
+    charts: [chart(kafka, memory)],
+  };
+}
+
+/** Every sample, sorted: the point at x % is the latency that x % of the samples did not exceed. */
+function chart(kafka: number[], memory: number[]): ChartData {
+  const ranked = (xs: number[]): [number, number][] => [...xs].sort((a, b) => a - b).map((ms, i) => [(100 * (i + 1)) / xs.length, ms]);
+  return {
+    id: 'scenario-4-freshness',
+    title: '4. Freshness: publish → first fresh answer, every sample sorted',
+    kind: 'line',
+    x: { label: 'share of samples at or under the latency', unit: '%' },
+    y: { label: 'latency', unit: 'ms' },
+    series: [
+      { name: 'Kafka + Redis', unit: 'ms', points: ranked(kafka) },
+      { name: 'in-process bus + memory cache', unit: 'ms', points: ranked(memory) },
+    ],
+    target: { value: 250, label: 'target: p99 < 250 ms (Kafka + Redis)' },
   };
 }

@@ -4,10 +4,12 @@ import { createApp } from '../../api/app.ts';
 import { levelId } from '../../catalog/catalog.ts';
 import { loadConfig } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
-import { principal, runDirect } from '../../test/helpers/fixture.ts';
+import { principalFor } from '../../auth/principal.ts';
+import { runTimeseries } from '../../pipeline/timeseries-pipeline.ts';
+import { requestContext, timeseriesContext } from '../../resolvers/context.ts';
 import { post, startStrata } from '../lib/children.ts';
 import { FIXED_END, seed, token } from '../lib/dataset.ts';
-import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import type { ChartData, ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { fixed, median } from '../lib/stats.ts';
 import { FIXED_CLOCK_ENV } from './cached-query.ts';
 
@@ -96,7 +98,8 @@ async function inProcess(file: string, cluster: string): Promise<{ auto: number[
   const args = { metric: M, granularity: 'PT1H' as const, interval: 'now-30d/now', groupBy: ['topic'], filter: { field: 'resource_id', op: 'EQ' as const, value: cluster } };
   const time = async (forceRaw: boolean): Promise<number> => {
     const started = performance.now();
-    await runDirect(app, principal('internal'), args, forceRaw);
+    const ctx = requestContext(app.services, principalFor('internal', 'bench', undefined), new AbortController().signal);
+    await runTimeseries(args, timeseriesContext(ctx), { forceRaw });
     return performance.now() - started;
   };
   const out = { auto: [] as number[], raw: [] as number[] };
@@ -147,12 +150,28 @@ export async function routing(o: ScenarioOptions): Promise<ScenarioReport> {
     target: 'the rollup route ≥ 20× faster, results equal (at ≥ 20 million raw rows)',
     met: best >= 20 && sizes.every((m) => m.equal),
     figures: sizes.flatMap(figuresOf),
+    charts: charts(sizes),
     notes: [
       'One internal client, sequential requests over HTTP to `npm start`; the piece and response caches are off (TTL 0) so every request runs its SQL.',
       'Each round sends four requests: rollup and raw, with the points selected as two lists (`timestamps values`) and as objects (`points { timestamp value }`); the ratio is taken per form.',
       'The rollup route answers from 4,670 rows whatever the data set; the raw route scans every raw row (DuckDB has no index on the cluster id), so the ratio grows with the data.',
     ],
   };
+}
+
+/** Per data set size (x, millions of raw rows): each route's median latency, and their ratio per form. */
+function charts(sizes: Measured[]): ChartData[] {
+  const rows = { label: 'raw rows', unit: 'millions' };
+  const at = (f: (m: Measured) => number): [number, number][] => sizes.map((m) => [Math.round(m.rows / 1e5) / 10, f(m)]);
+  const ms = (r: Route, side: 'autos' | 'raws'): number => median(r[side].map((a) => a.ms));
+  const latency = FORMS.flatMap((form) => [
+    { name: `rollup route, ${form}`, unit: 'ms', points: at((m) => ms(m.forms[form], 'autos')) },
+    { name: `forced raw, ${form}`, unit: 'ms', points: at((m) => ms(m.forms[form], 'raws')) },
+  ]);
+  return [
+    { id: 'scenario-3-ratio', title: '3. Routing: latency forced raw ÷ rollup route (30 days hourly)', kind: 'bar', x: rows, y: { label: 'ratio', unit: '×' }, series: FORMS.map((form) => ({ name: `points as ${form}`, unit: '×', points: at((m) => m.forms[form].ratio) })), target: { value: 20, label: 'target ≥ 20× (at ≥ 20 M rows)' } },
+    { id: 'scenario-3-latency', title: '3. Routing: median latency of each route', kind: 'bar', x: rows, y: { label: 'latency', unit: 'ms' }, series: latency },
+  ];
 }
 
 function figuresOf(m: Measured): [string, string][] {

@@ -3,7 +3,7 @@ import type { LoadResult, LoadSpec } from '../load-generator.ts';
 import { post, runLoad, startStrata, type Child } from '../lib/children.ts';
 import { groupCpuSeconds } from '../lib/cpu-time.ts';
 import { FIXED_END, jsonHeaders, seed, twinOf, token } from '../lib/dataset.ts';
-import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import { numbered, type ChartData, type ScenarioOptions, type ScenarioReport } from '../lib/report.ts';
 import { fixed, median } from '../lib/stats.ts';
 import { runWrk } from '../lib/wrk.ts';
 import { FIXED_CLOCK_ENV, firstCluster, timeseriesBody } from './cached-query.ts';
@@ -55,7 +55,26 @@ export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
       'The machine has 2 cores for everything: the load generator (one process, one thread), the primary and the workers. With one worker a core is left to the generator and to idle; with two, the generator takes its CPU from the workers, so the ratio cannot pass 2C ÷ (C + G), C the servers\' CPU a request and G the generator\'s (both measured above, from /proc).',
       'autocannon (Node) spends several times wrk\'s CPU a request, which is why the scenario is judged with wrk; the other scenarios compare servers under one generator, where its cost is shared.',
     ],
+    charts: charts(executed, replayed, autocannon),
   };
+}
+
+function charts(executed: Workload, replayed: Workload, autocannon: Workload): ChartData[] {
+  const pair = { label: 'alternating pair', unit: '' };
+  const ratio = (name: string, w: Workload) => ({ name, unit: '', points: numbered(w.ratios) });
+  const rps = (name: string, f: (p: { one: Round; two: Round }) => Round) => ({ name, unit: 'req/s', points: numbered(executed.pairs.map((p) => f(p).load.rps)) });
+  return [
+    {
+      id: 'scenario-6-ratio',
+      title: '6. Scale-out: req/s with 2 workers ÷ 1 worker, per pair',
+      kind: 'bar',
+      x: pair,
+      y: { label: 'ratio', unit: '' },
+      series: [ratio('executed, wrk (judged)', executed), ratio('replayed, wrk', replayed), ratio('executed, autocannon', autocannon)],
+      target: { value: 1.6, label: 'target ≥ 1.6 (executed, wrk)' },
+    },
+    { id: 'scenario-6-throughput', title: '6. Scale-out: req/s of each round (executed workload, wrk)', kind: 'bar', x: pair, y: { label: 'throughput', unit: 'req/s' }, series: [rps('1 worker', (p) => p.one), rps('2 workers', (p) => p.two)] },
+  ];
 }
 
 function rows(name: string, w: Workload): [string, string][] {

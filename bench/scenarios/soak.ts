@@ -1,5 +1,5 @@
 import { controlUrl, getJson, runLoad, startBenchServer } from '../lib/children.ts';
-import type { ScenarioOptions, ScenarioReport } from '../lib/report.ts';
+import type { ChartData, ScenarioOptions, ScenarioReport } from '../lib/report.ts';
 import { sampleRss, type RssSample } from '../lib/rss-sampler.ts';
 import { fixed, mb, percentile, sleep, slope } from '../lib/stats.ts';
 import { dashboardDataset, dashboardRequests, figuresOf, serverEnv, type ServerStats } from './dashboard-replay.ts';
@@ -17,9 +17,10 @@ const LIMIT = 256 * 1024 * 1024;
  * at once keeps a connection with its prepared statements. And two glibc
  * malloc arenas instead of one per thread (8 per core): V8's helper threads
  * and the pool thread otherwise each keep freed memory in an arena of their
- * own (measured: 8–10 MB less RSS at the same load, BENCHMARKS.md item 31).
+ * own (side by side at the same load, the p50 RSS was 8–10 MB lower with two).
  * DuckDB's 24 MB also bounds what a burst of reads and rebuilds takes from its
- * allocator at once: 10 MB lower peaks than at 32 (item 36). 16 MB is too
+ * allocator at once: its allocations swing by up to 30 MB within seconds, and
+ * at 24 MB instead of 32 the soak's peaks were about 10 MB lower. 16 MB is too
  * little for the start-up aggregation of the bench's dataset.
  */
 export const BUDGET_256MB_ENV: Record<string, string> = {
@@ -78,7 +79,7 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
     const served = figuresOf([{ load: result, before: samples[0]!, after: samples[samples.length - 1]! }]);
     // Unexpected errors are masked in the answer (HTTP 200 with an INTERNAL code) and logged whole at level 50.
     const logged = server.output().split('\n').filter((line) => line.includes('"level":50')).length;
-    return report(samples, rssSamples, result, served, o.soakS, logged);
+    return { ...report(samples, rssSamples, result, served, o.soakS, logged), charts: charts(samples, rssSamples, o.soakS) };
   } finally {
     await server.stop();
   }
@@ -169,4 +170,40 @@ function perMinuteRanges(rss: readonly RssSample[]): string {
     minutes.set(minute, list);
   }
   return [...minutes.values()].map((v) => `${fixed(Math.min(...v), 0)}–${fixed(Math.max(...v), 0)}`).join(', ');
+}
+
+const MB = 1024 * 1024;
+
+/** RSS every second (the verdict's samples) and, every 10 s, where the server says its memory is. */
+function charts(samples: Sample[], rss: RssSample[], seconds: number): ChartData[] {
+  const time = { label: 'time under load', unit: 's' };
+  const memory = { label: 'memory', unit: 'MB' };
+  const outside = (name: string, f: (s: RssSample) => number) => ({ name, unit: 'MB', points: rss.map((s): [number, number] => [s.t, f(s) / MB]) });
+  const inside = (name: string, f: (s: Sample) => number) => ({ name, unit: 'MB', points: samples.map((s): [number, number] => [s.t, f(s) / MB]) });
+  return [
+    {
+      id: 'scenario-5-rss',
+      title: `5. Soak: resident memory, sampled every second (256 MB profile, ${seconds} s)`,
+      kind: 'line',
+      x: time,
+      y: memory,
+      series: [outside('RSS', (s) => s.rss), outside('anonymous (heaps, arenas)', (s) => s.anon), outside('file-backed (node, libduckdb)', (s) => s.file)],
+      target: { value: LIMIT / MB, label: 'bound: RSS < 256 MB' },
+      marks: [{ x: seconds / 2, label: 'judged half starts' }],
+    },
+    {
+      id: 'scenario-5-breakdown',
+      title: "5. Soak: the server's own memory figures, every 10 s",
+      kind: 'line',
+      x: time,
+      y: memory,
+      series: [
+        inside('V8 heap resident', (s) => s.heapPhysical),
+        inside('anonymous outside V8 (DuckDB, malloc, stacks)', (s) => s.rssAnon - s.heapPhysical),
+        inside('piece cache', (s) => s.cacheBytes),
+        inside('response cache', (s) => s.responseCacheBytes),
+        inside('DuckDB (duckdb_memory)', (s) => s.duckdb),
+      ],
+    },
+  ];
 }

@@ -144,7 +144,7 @@ export class DuckDbStore implements MetricStore {
    * Until a checkpoint, DuckDB holds the rebuilt rows, and the deletions of
    * the rows they replace, in memory besides the WAL; its own checkpoint
    * waits for 16 MB of WAL, so rebuilds every few seconds kept 12–13 MB of
-   * a 32 MB memory limit (BENCHMARKS.md, item 30). A checkpoint is refused
+   * a 32 MB memory limit. A checkpoint is refused
    * while another write transaction runs (reads do not stop it): the next
    * rebuild, or DuckDB's own threshold, folds what is left.
    */
