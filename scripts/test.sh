@@ -9,6 +9,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 npx tsc --noEmit -p .
+# The layering rules and the linter, in seconds, before any server starts.
+bash scripts/lint.sh
 # Once, before the tests that run `npm start` (which would otherwise compile it on first use).
 bash scripts/build.sh
 
