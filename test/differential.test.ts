@@ -5,6 +5,7 @@ import type { App } from '../api/app.ts';
 import { DAY_MS } from '../catalog/catalog.ts';
 import { END, outcome, principal, runDirect, seededStore, testApp } from './helpers/fixture.ts';
 import { randomCase } from './helpers/random-queries.ts';
+import { propertyRuns } from './helpers/runs.ts';
 
 /**
  * The rollup routing is only allowed where it is provably identical to raw:
@@ -21,7 +22,9 @@ before(async () => {
 });
 after(async () => app.close());
 
-test('500 random queries: routed == forced raw, and most never touch raw', async () => {
+const CASES = propertyRuns(500);
+
+test(`${CASES} random queries: routed == forced raw, and most never touch raw`, async () => {
   let runs = 0;
   let withoutRaw = 0;
   let rollupOnly = 0;
@@ -45,10 +48,10 @@ test('500 random queries: routed == forced raw, and most never touch raw', async
       assert.deepEqual(routed.result.series, raw.result.series, `routed != raw for ${JSON.stringify(args)} via ${[...sources].join('+')}`);
       assert.equal(routed.result.pageInfo.totalSeries, raw.result.pageInfo.totalSeries);
     }),
-    { numRuns: 500, seed: 20261123, endOnFailure: true },
+    { numRuns: CASES, seed: 20261123, endOnFailure: true },
   );
   console.log(`differential: ${runs} queries, ${withoutRaw} without raw, ${rollupOnly} rollup-only, ${split} split, ${errors} rejected alike`);
-  assert.equal(runs, 500);
+  assert.equal(runs, CASES);
   assert.ok(withoutRaw > runs / 2, `most queries must not touch raw (got ${withoutRaw}/${runs})`);
   assert.ok(split > 20, `ragged edges and fresh tails must be exercised (got ${split} split plans)`);
 });

@@ -14,6 +14,7 @@ import { GRANULARITY_NAMES } from '../../planner/granularity.ts';
 import { piecesOf, type Piece } from '../../planner/pieces.ts';
 import { plan } from '../../planner/plan.ts';
 import { scopeId, type PartialRow, type TenantScope } from '../../planner/query.ts';
+import { propertyRuns } from '../helpers/runs.ts';
 
 /**
  * Cache keys never collide across tenants, scopes or arguments: a piece key
@@ -88,7 +89,7 @@ test('piece keys are equal exactly when scope, metric, source, level, filter, gr
       const ids = new Set(byKey.values());
       assert.equal(ids.size, byKey.size, 'one piece under two keys');
     }),
-    { seed: SEED, numRuns: 300 },
+    { seed: SEED, numRuns: propertyRuns(300) },
   );
 });
 
@@ -122,7 +123,7 @@ test('the same query for two scopes never shares a key, a generation counter, a 
       assert.throws(() => normalize({ ...args, after: encodeCursor(qa, 1) }, b, NOW, config.limits), (e: unknown) => isStrataError(e) && e.code === 'INVALID_CURSOR');
       assert.equal(normalize({ ...args, after: encodeCursor(qa, 1) }, a, NOW, config.limits).offset, 1);
     }),
-    { seed: SEED, numRuns: 120 },
+    { seed: SEED, numRuns: propertyRuns(120) },
   );
 });
 
@@ -164,6 +165,6 @@ test('a customer token carries a tenant id only if it matches the TENANT_ID rule
     fc.asyncProperty(fc.oneof(nasty, fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,70}$/)), async (id) => {
       assert.equal(await acceptsTenant(id), TENANT_RULE.test(id), JSON.stringify(id));
     }),
-    { seed: SEED, numRuns: 300 },
+    { seed: SEED, numRuns: propertyRuns(300) },
   );
 });

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { newAggregationEvent } from '../events/aggregation-event.ts';
-import { EXPLORER_CSP } from '../explorer/explorer-route.ts';
-import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
-import { END, seededStore } from './helpers/fixture.ts';
-import { startReplica, type Replica } from './helpers/edge-server.ts';
-import { ROOT } from './helpers/server-process.ts';
+import { newAggregationEvent } from '../../events/aggregation-event.ts';
+import { EXPLORER_CSP } from '../../explorer/explorer-route.ts';
+import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { END, seededStore } from '../helpers/fixture.ts';
+import { startReplica, type Replica } from '../helpers/edge-server.ts';
+import { ROOT } from '../helpers/server-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
