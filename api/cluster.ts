@@ -64,7 +64,10 @@ export async function runPrimary(config: Config, store: MetricStore, log: (line:
     port: ports[0] ?? config.port,
     async stop() {
       if (timer) clearInterval(timer);
-      await Promise.all(workers.map((w) => (w.isDead() ? undefined : new Promise((resolve) => (w.once('exit', resolve), w.kill('SIGTERM'))))));
+      await Promise.all(workers.map((w) => (w.isDead() ? undefined : new Promise((resolve) => {
+            w.once('exit', resolve);
+            w.kill('SIGTERM');
+          }))));
       await bus.close();
     },
   };

@@ -56,7 +56,13 @@ function stopOnSignals(config: Config, doing: string, stop: () => Promise<void>)
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: ${doing}.`);
-    stop().then(() => process.exit(0), (e: unknown) => (console.error(e), process.exit(1)));
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
     setTimeout(() => process.exit(1), config.edge.drainTimeoutMs + 5_000).unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

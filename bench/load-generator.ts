@@ -75,7 +75,10 @@ async function main(): Promise<void> {
   let non2xx = 0;
   let done: (result: autocannon.Result) => void = () => undefined;
   let failed: (error: unknown) => void = () => undefined;
-  const finished = new Promise<autocannon.Result>((resolve, reject) => ((done = resolve), (failed = reject)));
+  const finished = new Promise<autocannon.Result>((resolve, reject) => {
+    done = resolve;
+    failed = reject;
+  });
   const instance = autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
     errors: result.errors,
     timeouts: result.timeouts,
   };
-  process.stdout.write(JSON.stringify(out) + '\n');
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const run = runRecord(options);
   const commit = run.commit ? ` · commit ${run.commit.id}${run.commit.dirty ? ' (with uncommitted changes)' : ''}` : '';
   const header = `Run ${run.startedAt} · Node ${run.node} · ${run.cores} cores (${run.cpu})${commit} · \`${run.command}\``;
-  console.log(header + '\n');
+  console.log(`${header}\n`);
   const parts = [header, ''];
   const reports: ScenarioReport[] = [];
   for (const id of ids) {

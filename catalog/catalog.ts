@@ -75,10 +75,10 @@ export const METRICS: readonly MetricDefinition[] = [
 ];
 
 export const METRIC_NAMES = {
-  receivedBytes: PREFIX + 'received_bytes',
-  sentBytes: PREFIX + 'sent_bytes',
-  retainedBytes: PREFIX + 'retained_bytes',
-  partitionCount: PREFIX + 'partition_count',
+  receivedBytes: `${PREFIX}received_bytes`,
+  sentBytes: `${PREFIX}sent_bytes`,
+  retainedBytes: `${PREFIX}retained_bytes`,
+  partitionCount: `${PREFIX}partition_count`,
 } as const;
 
 /**

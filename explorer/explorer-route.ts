@@ -76,10 +76,14 @@ export function serveExplorer(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Referrer-Policy', 'no-referrer');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
-    return send(res, 405, 'text/plain; charset=utf-8', Buffer.from('The explorer is read with GET.\n'), req.method);
+    send(res, 405, 'text/plain; charset=utf-8', Buffer.from('The explorer is read with GET.\n'), req.method);
+    return;
   }
   const file = files().get(path === `${EXPLORER_PATH}/` ? EXPLORER_PATH : path);
-  if (!file) return send(res, 404, 'text/plain; charset=utf-8', Buffer.from(`No explorer file ${path}; open ${EXPLORER_PATH}.\n`), req.method);
+  if (!file) {
+    send(res, 404, 'text/plain; charset=utf-8', Buffer.from(`No explorer file ${path}; open ${EXPLORER_PATH}.\n`), req.method);
+    return;
+  }
   res.setHeader('Cache-Control', 'no-cache');
   send(res, 200, file.type, file.body, req.method);
 }

@@ -42,8 +42,14 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
     const onAbort = (): void => reject(cancelledError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
     );
   });
 }

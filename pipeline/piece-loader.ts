@@ -88,7 +88,7 @@ export class PieceLoaderFactory {
     );
     const settled = await Promise.allSettled(waits);
     const answers = new Map<string, PieceResult | Error>();
-    misses.forEach((p, i) => answers.set(p.key, answerOf(p, settled[i])));
+    for (const [i, p] of misses.entries()) answers.set(p.key, answerOf(p, settled[i]));
     await this.serveStale(answers, misses, stats);
     return pieces.map((p) => {
       const hit = lookup.hits.get(p.key);

@@ -80,7 +80,10 @@ export class StoreSlots {
   /** A finishing query hands its slot to the next in line, or gives it back. */
   private release(caller: string, line: Line): void {
     const next = line.waiting.shift();
-    if (next) return next();
+    if (next) {
+      next();
+      return;
+    }
     line.running -= 1;
     if (line.running === 0 && this.lines.get(caller) === line) this.lines.delete(caller);
   }

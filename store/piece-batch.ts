@@ -69,7 +69,7 @@ export function distribute(branch: Branch, rows: readonly PartialRow[], into: Ma
     const slot = slots[slotOf(slots, row.bucket)];
     if (slot && row.bucket >= slot.from && row.bucket < slot.to) slot.rows.push(row);
   }
-  branch.pieces.forEach((p, i) => into.set(p.key, slots[i]?.rows ?? []));
+  for (const [i, p] of branch.pieces.entries()) into.set(p.key, slots[i]?.rows ?? []);
 }
 
 /** The last slot starting at or before `bucket` (slots are in time order and disjoint): a binary search, as a branch may hold hundreds of pieces. */

@@ -101,7 +101,7 @@ test('arguments as literals or as variables (the recursive Filter input included
   assert.deepEqual(viaVariables, inline);
   assert.ok(((inline.data?.['timeseries'] as { series: unknown[] }).series.length ?? 0) > 1);
   // A variable of the wrong type is the client's error.
-  const bad = await execute(app, customer(), 'query Q($n: Int) { timeseries(query: { ' + args + ', ' + own() + ', limit: $n }) { pageInfo { totalSeries } } }', { n: 'ten' });
+  const bad = await execute(app, customer(), `query Q($n: Int) { timeseries(query: { ${args}, ${own()}, limit: $n }) { pageInfo { totalSeries } } }`, { n: 'ten' });
   assert.equal(bad.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
 });
 

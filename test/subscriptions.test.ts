@@ -120,7 +120,7 @@ describe('aggregationLanded over WebSocket', { timeout: 30_000 }, () => {
   });
 
   it('refuses a bad, a missing or an expired token with 4401 at connection time', async () => {
-    const forged = replica.token('customer', 't-1').slice(0, -4) + 'AAAA';
+    const forged = `${replica.token('customer', 't-1').slice(0, -4)}AAAA`;
     const expired = mintDevToken(replica.config.jwt, { role: 'customer', tenantId: 't-1', ttlSeconds: -120 });
     const payloads = [{ authorization: `Bearer ${forged}` }, { authorization: expired }, { authorization: 'Bearer not.a.jwt' }, { authorization: 42 }, {}, undefined];
     for (const payload of payloads) {

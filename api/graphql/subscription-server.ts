@@ -102,7 +102,7 @@ export function attachSubscriptions(server: Server, app: LiveApp, limits: Subscr
       schema,
       connectionInitWaitTimeout: limits.connectionInitWaitMs,
       onConnect: (ctx) => authenticate(app, ctx, principals, shares),
-      onSubscribe: (ctx, id, payload) => executionArgs(app, schema, limits, ctx, payload, principals.get(ctx.extra.socket)),
+      onSubscribe: (ctx, _id, payload) => executionArgs(app, schema, limits, ctx, payload, principals.get(ctx.extra.socket)),
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => maskError(e.toJSON(), e, app.log.write)) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e.toJSON(), e, app.log.write)),
     },

@@ -162,7 +162,7 @@ function text(x: number, y: number, content: string, attrs = ''): string {
 
 function heading(chart: ChartData, f: Frame): string[] {
   const out = [text(f.left, 22, chart.title, 'font-size="15" font-weight="600" fill="#111"')];
-  f.caption.forEach((line, i) => out.push(text(f.left, 40 + 15 * i, line, 'font-size="11" fill="#555"')));
+  for (const [i, line] of f.caption.entries()) out.push(text(f.left, 40 + 15 * i, line, 'font-size="11" fill="#555"'));
   const legendTop = 30 + 15 * f.caption.length + 14;
   f.legendRows.forEach((row, r) => {
     for (const item of row) {

@@ -33,7 +33,7 @@ export function luaString(text: string): string {
     const printable = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
     out += printable ? String.fromCharCode(byte) : `\\${byte.toString().padStart(3, '0')}`;
   }
-  return out + '"';
+  return `${out}"`;
 }
 
 /** The wrk script for one POST: the request is built once by wrk and sent as is. */

@@ -65,7 +65,7 @@ async function run(reason = 'run') {
     $('status').dataset.runs = String(state.runs);
     const ms = Math.round(performance.now() - started);
     const errors = body.errors ?? [];
-    const summary = `${reason === 'run' ? 'Ran' : 'Refreshed (' + reason + ')'}: HTTP ${response.status}, ${drawn} series, ${ms} ms`;
+    const summary = `${reason === 'run' ? 'Ran' : `Refreshed (${reason})`}: HTTP ${response.status}, ${drawn} series, ${ms} ms`;
     if (errors.length > 0) setStatus(`${summary}. ${errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join(' | ')}`, true);
     else setStatus(summary);
   } catch (error) {
@@ -84,7 +84,10 @@ async function run(reason = 'run') {
 function collectSeries(data) {
   const found = [];
   const walk = (node, name) => {
-    if (Array.isArray(node)) return node.forEach((item) => walk(item, name));
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item, name);
+      return;
+    }
     if (typeof node !== 'object' || node === null) return;
     if (Array.isArray(node.series)) {
       for (const s of node.series) {
@@ -177,7 +180,11 @@ function init() {
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void run();
   });
-  $('live').addEventListener('change', () => ($('live').checked ? startLive() : (stopLive(), setStatus('Live updates off.'))));
+  $('live').addEventListener('change', () => {
+    if ($('live').checked) return startLive();
+    stopLive();
+    setStatus('Live updates off.');
+  });
   window.addEventListener('resize', () => state.chart?.setSize({ width: Math.max($('chart').clientWidth - 20, 300), height: 340 }));
 }
 

@@ -125,7 +125,7 @@ export function piecesSql(branches: readonly Branch[]): SqlText {
   const columns = GROUP_KEYS.filter((k) => branches.some((b) => b.sample.groupBy.includes(k)));
   const direct: [Branch, number][] = [];
   const aggregating: [Branch, number][] = [];
-  branches.forEach((b, i) => (storedRowsAreBuckets(b) ? direct : aggregating).push([b, i]));
+  for (const [i, b] of branches.entries()) (storedRowsAreBuckets(b) ? direct : aggregating).push([b, i]);
   const aggregated = aggregatedBranches(aggregating, columns, params);
   const parts = [...(aggregated ? [aggregated] : []), ...direct.map(([b, i]) => directBranch(b, i, columns, params))];
   return { sql: `SELECT * FROM (${unionAll(parts)}) ORDER BY branch`, params };

@@ -8,7 +8,7 @@ import type { MetricStore, StoreRequest } from '../../store/metric-store.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { seedStore } from '../../store/duckdb/seed-file.ts';
 import { startReplica } from './edge-server.ts';
-import { END, SMALL } from './fixture.ts';
+import { SMALL } from './fixture.ts';
 
 /**
  * The real HTTP edge in-process (createApp + createHttpServer on 127.0.0.1,

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import type { MetricStore } from '../../store/metric-store.ts';
 import { seededStore } from '../helpers/fixture.ts';
-import { post, slowStore, startReplica, type Replica } from '../helpers/edge-server.ts';
+import { post, slowStore, startReplica, } from '../helpers/edge-server.ts';
 
 /**
  * The edge's cheap refusals, each through real HTTP: body limits (also after

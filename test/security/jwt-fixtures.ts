@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomUUID, sign as cryptoSign, type K
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import jwt from 'jsonwebtoken';
-import { createApp, type App } from '../../api/app.ts';
+import type { App } from '../../api/app.ts';
 import type { Env } from '../../config/config.ts';
 import { startReplica } from '../helpers/edge-server.ts';
 import type { MetricStore } from '../../store/metric-store.ts';
