@@ -4,6 +4,8 @@ import type { AggregationEvent } from '../events/aggregation-event.ts';
 import type { EventBus, MessageHandler } from '../events/event-bus.ts';
 import { MemoryBus } from '../events/memory-bus.ts';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
+import { aggregateOnSchedule } from '../aggregator/aggregation-schedule.ts';
+import { startupProblem } from './startup-problem.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import { busFromConfig } from './compose.ts';
 import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
@@ -55,15 +57,15 @@ export async function runPrimary(config: Config, store: MetricStore, log: (line:
   const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.once('listening', (address) => resolve(address.port)))));
   const bus: EventBus = config.events.kind === 'kafka' ? await busFromConfig(config) : forwardingBus(workers);
   const clock = (): number => config.fixedNow ?? Date.now();
-  const aggregator = new ReferenceAggregator(store, bus, clock);
-  const catchUp = (): Promise<void> => aggregator.runOnce().then(() => undefined, (e: unknown) => log(`aggregator failed: ${String(e)}`));
-  // Caught up before the port is announced, as a single process is.
-  await catchUp();
-  const timer = config.aggregateEveryMs > 0 ? setInterval(() => void catchUp(), config.aggregateEveryMs) : undefined;
+  const schedule = aggregateOnSchedule(new ReferenceAggregator(store, bus, clock), config.aggregateEveryMs, (e) => log(`aggregator failed: ${String(e)}`));
+  // Caught up before the port is announced, as a single process is; a failure stops the start as there.
+  await schedule.first.catch((e: unknown) => {
+    throw startupProblem(config, e);
+  });
   return {
     port: ports[0] ?? config.port,
     async stop() {
-      if (timer) clearInterval(timer);
+      schedule.stop();
       await Promise.all(workers.map((w) => (w.isDead() ? undefined : new Promise((resolve) => {
             w.once('exit', resolve);
             w.kill('SIGTERM');

@@ -13,6 +13,7 @@ import { storeFromConfig } from './compose.ts';
 import { runPrimary, workerBus, workerConfig, workerStore } from './cluster.ts';
 import { createHttpServer } from './http-server.ts';
 import { startupProblem } from './startup-problem.ts';
+import { aggregateOnSchedule } from '../aggregator/aggregation-schedule.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
 
@@ -23,20 +24,18 @@ async function main(): Promise<void> {
   const worker = cluster.isWorker;
   const store = worker && config.store.kind === 'duckdb' ? workerStore() : await storeFromConfig(config, values.db);
   const app = await createApp(workerConfig(config), { store, ...(worker && config.events.kind === 'memory' ? { bus: workerBus() } : {}) });
-  const caughtUp = worker
-    ? []
-    : await app.aggregator.runOnce().catch((e: unknown) => {
-        throw startupProblem(config, e);
-      });
-  const catchUp = (): void => void app.aggregator.runOnce().catch((e: unknown) => app.log.error('aggregator failed', { error: String(e) }));
-  const timer = !worker && config.aggregateEveryMs > 0 ? setInterval(catchUp, config.aggregateEveryMs) : undefined;
+  // Workers serve HTTP only: the primary aggregates (api/cluster.ts).
+  const schedule = worker ? undefined : aggregateOnSchedule(app.aggregator, config.aggregateEveryMs, (e) => app.log.error('aggregator failed', { error: String(e) }));
+  const caughtUp = await (schedule?.first ?? Promise.resolve([])).catch((e: unknown) => {
+    throw startupProblem(config, e);
+  });
   const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (!worker) announce(config, `${sourceOf(config)} (${caughtUp.length} aggregation events published at start-up)`, port);
   stopOnSignals(config, 'draining requests and stopping', () => {
-    if (timer) clearInterval(timer);
+    schedule?.stop();
     // In-flight requests finish (up to STRATA_DRAIN_TIMEOUT), then the consumer stops after
     // committing what it applied, then the store closes.
     return server.drain().then(() => app.close()).then(() => store.close()).then(() => console.log('Stopped: requests drained, events committed, store closed.'));
