@@ -66,6 +66,8 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h,
     breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
     slots: { perCaller: config.edge.storeSlotsPerTenant, waitingPerCaller: config.edge.storeQueuePerTenant },
+    maxRawMinutesPerQuery: config.edge.rawMinutesPerStoreQuery,
+    clustersInScope: (scope) => resources.count(scope.kind === 'tenant' ? scope.tenantId : undefined),
   });
   const landed = new LandedFeed({ maxSubscribers: config.subscriptions.maxSubscriptions, subscribersPerCaller: config.subscriptions.subscriptionsPerTenant });
   const responseEpochs = new ResponseEpochs(watermarks);

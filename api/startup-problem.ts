@@ -8,7 +8,9 @@ import { ConfigError, DUCKDB_MEMORY_MB_DEFAULT, type Config } from '../config/co
  * which a Strata operator cannot type. Any other error passes through as it is.
  */
 export function startupProblem(config: Config, error: unknown): unknown {
-  const message = error instanceof Error ? error.message : String(error);
+  // The store may wrap DuckDB's error (a refusal for clients) with it as the cause.
+  const duckdb = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const message = duckdb instanceof Error ? duckdb.message : String(duckdb);
   if (config.store.kind !== 'duckdb' || !message.includes('Out of Memory Error')) return error;
   const mb = Math.round(config.duckdb.memoryBytes / 1024 / 1024);
   const cause = message.split('\n')[0]?.replace(/^.*?Out of Memory Error: /, '') ?? '';

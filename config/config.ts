@@ -96,6 +96,7 @@ const EnvSchema = z.object({
   STRATA_MAX_POINTS_PER_OPERATION: int(100, 100_000_000).default(250_000),
   STRATA_MAX_RAW_MINUTES: int(60, 1_000_000_000).default(100_000),
   STRATA_MAX_RAW_MINUTES_INTERNAL: int(60, 1_000_000_000).default(2_000_000),
+  STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY: int(60, 1_000_000_000).default(20_000),
   STRATA_MAX_IN_VALUES_PER_OPERATION: int(1, 1_000_000).default(500),
   STRATA_RATE_LIMIT: int(0, 1_000_000).default(6000),
   STRATA_TOKEN_RATE_LIMIT: int(0, 1_000_000).default(3000),
@@ -195,6 +196,8 @@ export interface EdgeConfig {
   /** Requests in progress at once per tenant (or internal/billing subject) and per token; 0 = unbounded. */
   readonly inFlightPerTenant: number;
   readonly inFlightPerToken: number;
+  /** Raw cluster-minutes one store statement may scan; an operation asking more runs several, one after another. */
+  readonly rawMinutesPerStoreQuery: number;
   /** Store queries one tenant runs at once, and may have waiting; 0 slots = unbounded. */
   readonly storeSlotsPerTenant: number;
   readonly storeQueuePerTenant: number;
@@ -326,6 +329,7 @@ function edgeOf(e: Env): EdgeConfig {
     bodyTimeoutMs: e.STRATA_BODY_TIMEOUT,
     inFlightPerTenant: e.STRATA_MAX_IN_FLIGHT_PER_TENANT,
     inFlightPerToken: e.STRATA_MAX_IN_FLIGHT_PER_TOKEN,
+    rawMinutesPerStoreQuery: e.STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY,
     storeSlotsPerTenant: e.STRATA_STORE_SLOTS_PER_TENANT,
     storeQueuePerTenant: e.STRATA_STORE_QUEUE_PER_TENANT,
   };

@@ -35,7 +35,7 @@ export function chargeField(budget: OperationBudget, query: CanonicalQuery, piec
   // Internal dashboards read across tenants by design: their raw budget is wider.
   const rawLimit = query.scope.kind === 'all' ? limits.maxRawMinutesInternal : limits.maxRawMinutesPerOperation;
   const clusters = clustersOf(query.filter, clustersInScope);
-  const rawMinutes = pieces.filter((p) => p.source === 'raw').reduce((n, p) => n + (p.interval.end - p.interval.start) / MINUTE_MS, 0) * clusters;
+  const rawMinutes = pieces.reduce((n, p) => n + rawMinutesOf(p) * clusters, 0);
   const next = { pieces: budget.pieces + pieces.length, rawMinutes: budget.rawMinutes + rawMinutes, inValues: budget.inValues + inValuesOf(query.filter) };
   if (next.pieces > limits.maxPiecesPerOperation) {
     throw tooCostly(`The operation needs ${next.pieces} store chunks with this field, over the limit of ${limits.maxPiecesPerOperation}`, 'piecesPerOperation', limits.maxPiecesPerOperation);
@@ -65,6 +65,37 @@ export function chargePoints(budget: OperationBudget, points: number, limits: Li
 
 const tooCostly = (what: string, limit: string, value: number): StrataError =>
   new StrataError(ErrorCode.QUERY_TOO_COMPLEX, `${what}. Split the operation, shorten the intervals or use a coarser granularity (rollups cost no raw minutes).`, { limit, value });
+
+/** Minutes of raw data a piece scans (rollup pieces: none). */
+const rawMinutesOf = (piece: Piece): number => (piece.source === 'raw' ? (piece.interval.end - piece.interval.start) / MINUTE_MS : 0);
+
+/**
+ * Pieces in order, cut into consecutive parts of at most `limit` raw
+ * cluster-minutes each (a piece over the limit alone is a part of its own):
+ * one store statement per part keeps what one statement holds in the
+ * store's shared memory bounded, however much an operation asks for.
+ */
+export function partsByRawCost(pieces: readonly Piece[], limit: number, clustersInScope: () => number): Piece[][] {
+  const parts: Piece[][] = [];
+  let part: Piece[] = [];
+  let cost = 0;
+  // Pieces of one shape share a filter: its clusters are counted once.
+  const clustersOfShape = new Map<string, number>();
+  for (const piece of pieces) {
+    let clusters = clustersOfShape.get(piece.shape);
+    if (clusters === undefined) clustersOfShape.set(piece.shape, (clusters = clustersOf(piece.filter, clustersInScope)));
+    const c = rawMinutesOf(piece) * clusters;
+    if (part.length > 0 && cost + c > limit) {
+      parts.push(part);
+      part = [];
+      cost = 0;
+    }
+    part.push(piece);
+    cost += c;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
 
 /** The clusters a filter can match: the values of a top-level resource_id EQ/IN, else every cluster in scope. */
 function clustersOf(filter: Filter | undefined, inScope: () => number): number {

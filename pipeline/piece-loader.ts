@@ -6,6 +6,7 @@ import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
 import { SingleFlight } from './single-flight.ts';
 import { servesStale, StoreBreaker, type StoreBreakerOptions } from './store-breaker.ts';
 import { StoreSlots, type StoreSlotOptions } from './store-slots.ts';
+import { partsByRawCost } from './operation-budget.ts';
 import { LOAD_COUNTERS } from '../observability/metrics.ts';
 import { tracedLookup, tracedStoreQuery } from '../observability/pipeline-trace.ts';
 
@@ -40,6 +41,10 @@ export interface PieceLoaderDeps {
   readonly completeBefore: () => number;
   readonly breaker?: StoreBreakerOptions;
   readonly slots?: StoreSlotOptions;
+  /** Raw cluster-minutes one store statement may scan; more is cut into several, run one after another. */
+  readonly maxRawMinutesPerQuery?: number;
+  /** Clusters a scope holds (for the raw cost of a piece with no cluster filter). */
+  readonly clustersInScope?: (scope: Piece['scope']) => number;
 }
 
 type Fetched = Map<string, PartialRow[]>;
@@ -53,8 +58,10 @@ type Fetched = Map<string, PartialRow[]>;
  *      fetching joins that fetch (single-flight), so a burst of identical
  *      dashboards costs one store query; keys carry generations, so a fetch
  *      begun before an invalidation is never joined after it.
- *   3. fetch: the other misses in one store query, in the caller's fair share
- *      of store slots, through the breakers (caller, then lane).
+ *   3. fetch: the other misses in one store query (several, one after another,
+ *      when their raw scans are large: one statement's memory stays bounded),
+ *      in the caller's fair share of store slots, through the breakers
+ *      (caller, then lane).
  *   4. fill: results are cached only after success, so errors never are.
  *   5. stale: a piece whose fetch failed because the store failed is answered
  *      from its last good copy (flagged stale); without one, that piece's
@@ -105,14 +112,26 @@ export class PieceLoaderFactory {
   }
 
   private async fetch(pieces: Piece[], lookup: CacheLookup, caller: Caller, signal: AbortSignal, stats: LoadStats): Promise<Fetched> {
-    this.count(stats, 'storeQueries', 1);
     const completeBefore = this.deps.completeBefore();
-    const request: StoreRequest = { pieces, lane: caller.lane, signal };
-    const breaker = { queryPieces: (r: StoreRequest) => this.breaker.queryPieces(r, caller.key) };
-    const results = await this.slots.run(caller.key, () => tracedStoreQuery(this.deps.store.name, breaker, request), signal);
+    const results = await this.slots.run(caller.key, () => this.query(pieces, caller, signal, stats), signal);
     // Errors never reach this line, so they are never cached.
     if (lookup.available) await this.deps.cache.fill(pieces, results, lookup.entryKeys, completeBefore);
     return results;
+  }
+
+  /** One store query per part of the pieces, in order, their answers merged. */
+  private async query(pieces: Piece[], caller: Caller, signal: AbortSignal, stats: LoadStats): Promise<Fetched> {
+    const breaker = { queryPieces: (r: StoreRequest) => this.breaker.queryPieces(r, caller.key) };
+    const scope = pieces[0]?.scope;
+    const clusters = (): number => (scope && this.deps.clustersInScope ? this.deps.clustersInScope(scope) : 1);
+    const parts = partsByRawCost(pieces, this.deps.maxRawMinutesPerQuery ?? Number.POSITIVE_INFINITY, clusters);
+    this.count(stats, 'storeQueries', parts.length);
+    if (parts.length === 1) return tracedStoreQuery(this.deps.store.name, breaker, { pieces, lane: caller.lane, signal });
+    const merged: Fetched = new Map();
+    for (const part of parts) {
+      for (const [key, rows] of await tracedStoreQuery(this.deps.store.name, breaker, { pieces: part, lane: caller.lane, signal })) merged.set(key, rows);
+    }
+    return merged;
   }
 
   /** Pieces whose store query failed for the store's reasons get their last good copy, where there is one. */

@@ -220,9 +220,25 @@ export class DuckDbStore implements MetricStore {
       }, signal);
     } catch (error) {
       if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
-      throw error;
+      throw outOfMemory(error) ?? error;
     }
   }
+}
+
+/**
+ * DuckDB's memory limit is shared by every query at once: a query that finds
+ * it full is a store that is out of capacity for now (retryable, counted as a
+ * store failure), not an unknown error.
+ */
+function outOfMemory(error: unknown): StrataError | undefined {
+  if (!(error instanceof Error) || !error.message.startsWith('Out of Memory Error')) return undefined;
+  const refusal = new StrataError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    'The embedded store had no memory left for this query (its limit is STRATA_DUCKDB_MEMORY_MB, shared by all queries). Retry, or ask for a shorter interval or fewer fields at once.',
+    { retryAfterSeconds: 1 },
+  );
+  // DuckDB's own words stay on the error for the log and the start-up message, not for the client.
+  return Object.assign(refusal, { cause: error });
 }
 
 const unique = (values: string[]): string[] => [...new Set(values)].sort();

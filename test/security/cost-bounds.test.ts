@@ -134,3 +134,31 @@ test('points are bounded per operation: the field that passes the limit fails, t
     await r.stop();
   }
 });
+
+test('an operation whose raw scans pass STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY runs as several store statements, one after another, with the same answer', async () => {
+  // Four metrics, so that no piece is shared between fields: 4 × 6 h = 1,440 raw minutes of one cluster.
+  const fields = ['received_bytes', 'sent_bytes', 'received_records', 'sent_records'].map((metric) => ({ metric, granularity: 'PT5M', interval: 'now-6h/now' }));
+  const answerWith = async (env: Record<string, string>): Promise<{ body: unknown; statements: number[] }> => {
+    const statements: number[] = [];
+    const minutes = Object.assign(Object.create(store) as MetricStore, {
+      queryPieces: (request: StoreRequest) => {
+        statements.push(request.pieces.reduce((n, p) => n + (p.source === 'raw' ? (p.interval.end - p.interval.start) / 60_000 : 0), 0));
+        return store.queryPieces(request);
+      },
+    });
+    const r = await startReplica(minutes, { ...NO_REPLAY, ...env });
+    try {
+      return { body: (await post(`${r.base}/graphql`, r.token('customer', 't-1'), operation(fields))).body, statements };
+    } finally {
+      await r.stop();
+    }
+  };
+  const whole = await answerWith({});
+  const cut = await answerWith({ STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY: '600' });
+  assert.equal(whole.statements.length, 1, `one batch of ${whole.statements[0]} raw minutes is one statement at the default`);
+  assert.ok(cut.statements.length >= 3, `${cut.statements.join(' + ')} raw minutes: cut into statements of at most 600`);
+  assert.ok(cut.statements.every((m) => m <= 600), cut.statements.join(', '));
+  assert.equal(cut.statements.reduce((a, b) => a + b, 0), whole.statements[0]);
+  assert.deepEqual(cut.body, whole.body);
+  assert.equal((cut.body as { errors?: unknown[] }).errors, undefined);
+});

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { startupProblem } from '../../api/startup-problem.ts';
 import { ConfigError, loadConfig } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 
 /**
  * A start that runs out of DuckDB memory while it aggregates says which
@@ -22,6 +23,11 @@ test('DuckDB out of memory at start-up names STRATA_DUCKDB_MEMORY_MB and the fix
     assert.ok(problem instanceof ConfigError, String(problem));
     assert.match(problem.message, /^STRATA_DUCKDB_MEMORY_MB=16 is too little to aggregate data\/x\.duckdb at start-up \(DuckDB: failed to allocate .+\)\. Raise STRATA_DUCKDB_MEMORY_MB \(default 128\)/);
     assert.doesNotMatch(problem.message, /SET memory_limit|Possible solutions/);
+    // To a client the same error is the store's, retryable, and DuckDB's words stay in the log.
+    assert.ok(error instanceof StrataError, String(error));
+    assert.equal(error.code, ErrorCode.UPSTREAM_UNAVAILABLE);
+    assert.match(error.message, /STRATA_DUCKDB_MEMORY_MB, shared by all queries/);
+    assert.match(String((error as Error).cause), /Out of Memory Error/);
   } finally {
     await store.close();
   }
