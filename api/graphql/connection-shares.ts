@@ -1,5 +1,14 @@
 import { ShareCounter } from '../../subscriptions/share-counter.ts';
 
+/**
+ * A caller past its connection share is closed with 1013 "Try Again Later"
+ * (RFC 6455 registry) rather than 4429: graphql-ws already gives 4429 a
+ * meaning (TooManyInitialisationRequests, a second connection_init) and its
+ * client treats it as fatal, whereas 1013 is retried with backoff, which fits
+ * a share that frees as soon as one of the caller's connections closes.
+ */
+export const SHARE_CLOSE_CODE = 1013;
+
 export interface ShareLimits {
   /** Sockets open at once, authenticated or not. */
   readonly maxConnections: number;
@@ -41,9 +50,9 @@ export class ConnectionShares<S extends object> {
     return this.pending.size + this.held.size;
   }
 
-  /** Called before an upgrade is accepted. */
-  room(): Room<S> {
-    const crowded = this.pending.size >= this.limits.maxPendingConnections || this.total >= this.limits.maxConnections;
+  /** Called before an upgrade is accepted; an upgrade that authenticated already never waits as pending. */
+  room(authenticated = false): Room<S> {
+    const crowded = (!authenticated && this.pending.size >= this.limits.maxPendingConnections) || this.total >= this.limits.maxConnections;
     if (!crowded) return { kind: 'free' };
     const oldest = this.pending.values().next();
     return oldest.done ? { kind: 'full' } : { kind: 'evict', socket: oldest.value };
@@ -66,6 +75,11 @@ export class ConnectionShares<S extends object> {
   admit(socket: S, caller: string, token: string): string | undefined {
     // Closed or evicted while its token was being verified: it must not take a share it would never give back.
     if (!this.pending.has(socket)) return 'The connection closed during connection_init';
+    return this.hold(socket, caller, token);
+  }
+
+  /** A socket authenticated at its upgrade takes its shares at once (it never was pending); else the close reason. */
+  hold(socket: S, caller: string, token: string): string | undefined {
     const { connectionsPerTenant, connectionsPerToken } = this.limits;
     if (this.perCaller.of(caller) >= connectionsPerTenant) {
       return `Too many connections: ${connectionsPerTenant} per tenant is the limit; close one or retry later`;

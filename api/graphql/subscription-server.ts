@@ -1,5 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Server } from 'node:http';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, getOperationAST, parse, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context, type SubscribePayload } from 'graphql-ws';
@@ -16,7 +15,8 @@ import type { LandedFeed } from '../../subscriptions/landed-feed.ts';
 import { refuseDeepInput } from './input-depth.ts';
 import { resolvers } from '../../resolvers/resolvers.ts';
 import { subscriptionContext } from '../../resolvers/aggregation-landed.ts';
-import { ConnectionShares, type ShareLimits } from './connection-shares.ts';
+import { ConnectionShares, SHARE_CLOSE_CODE, type ShareLimits } from './connection-shares.ts';
+import { acceptUpgrades, type Verified } from './upgrade-admission.ts';
 
 export interface SubscriptionLimits extends ShareLimits {
   /** WebSocket connections open at once in this process; past it an upgrade evicts the oldest unauthenticated socket, or gets HTTP 503. */
@@ -57,20 +57,10 @@ export function subscriptionLimitsFrom(config: SubscriptionConfig): Subscription
   return { ...DEFAULT_SUBSCRIPTION_LIMITS, maxConnections, connectionsPerTenant, connectionsPerToken, maxPendingConnections };
 }
 
-export const LIVE_PATH = '/graphql';
 
 /** Close reasons are limited to 123 bytes by the WebSocket protocol: keep them short. */
 const UNAUTHORIZED_REASON = 'Unauthorized: send connectionParams {authorization: "Bearer <token>"}';
-const EVICTED_REASON = 'Connection initialisation timeout: too many sockets await connection_init';
 
-/**
- * A caller past its connection share is closed with 1013 "Try Again Later"
- * (RFC 6455 registry) rather than 4429: graphql-ws already gives 4429 a
- * meaning (TooManyInitialisationRequests, a second connection_init) and its
- * client treats it as fatal, whereas 1013 is retried with backoff, which fits
- * a share that frees as soon as one of the caller's connections closes.
- */
-const SHARE_CLOSE_CODE = 1013;
 
 export interface LiveServer {
   readonly connections: () => number;
@@ -108,7 +98,17 @@ export function attachSubscriptions(server: Server, app: LiveApp, limits: Subscr
     },
     wss,
   );
-  acceptUpgrades(server, wss, shares, limits.maxConnections, () => closing);
+  acceptUpgrades(server, wss, {
+    shares,
+    maxConnections: limits.maxConnections,
+    closing: () => closing,
+    // A client that can send headers (a service, not a browser) authenticates at the upgrade: it never waits as pending.
+    verify: (header) => verify(app, header),
+    admitted: (socket, { token, principal }) => {
+      principals.set(socket, principal);
+      closeAtExpiry(socket, token);
+    },
+  });
   const live: LiveServer = {
     connections: () => wss.clients.size,
     async close() {
@@ -121,58 +121,6 @@ export function attachSubscriptions(server: Server, app: LiveApp, limits: Subscr
   return live;
 }
 
-function acceptUpgrades(server: Server, wss: WebSocketServer, shares: ConnectionShares<WebSocket>, maxConnections: number, closing: () => boolean): void {
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = upgradeRefusal(req, closing()) ?? makeRoom(shares, maxConnections);
-    if (refusal) return refuseUpgrade(socket, refusal.status, refusal.message);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      shares.opened(ws);
-      // Registered before graphql-ws sees the socket, so a close at any stage (before init, mid-verification) gives its share back.
-      ws.once('close', () => shares.closed(ws));
-      wss.emit('connection', ws, req);
-    });
-  });
-}
-
-interface Refusal {
-  readonly status: number;
-  readonly message: string;
-}
-
-function upgradeRefusal(req: IncomingMessage, closing: boolean): Refusal | undefined {
-  const path = (req.url ?? '/').split('?', 1)[0];
-  if (path !== LIVE_PATH) return { status: 404, message: `No WebSocket endpoint at ${path}; subscriptions are at ${LIVE_PATH}.` };
-  if (closing) return { status: 503, message: 'The server is shutting down; reconnect (another replica will answer).' };
-  return undefined;
-}
-
-/**
- * Past the pending bound or maxConnections, the oldest unauthenticated socket
- * is evicted (4408, as for graphql-ws's own init timeout; the client retries):
- * refusing the newcomer instead would let a flood of idle sockets, renewed
- * every connectionInitWaitMs, lock every tenant out. Only a server full of
- * authenticated connections refuses (503).
- */
-function makeRoom(shares: ConnectionShares<WebSocket>, max: number): Refusal | undefined {
-  const room = shares.room();
-  if (room.kind === 'full') return { status: 503, message: `This server holds ${max} WebSocket connections, its limit; retry later.` };
-  if (room.kind === 'evict') {
-    shares.evict(room.socket);
-    room.socket.close(CloseCode.ConnectionInitialisationTimeout, EVICTED_REASON);
-    // No waiting for the peer's close frame (ws would wait 30 s): the slot is needed now.
-    room.socket.terminate();
-  }
-  return undefined;
-}
-
-/** An upgrade is refused with a plain HTTP answer, before any WebSocket exists. */
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ errors: [{ message }] });
-  const reason = status === 404 ? 'Not Found' : 'Service Unavailable';
-  const retry = status === 503 ? 'Retry-After: 1\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-}
-
 /**
  * connection_init: verify `connectionParams.authorization` (a bearer token;
  * the bare token is accepted too), then take one connection of the caller's
@@ -180,6 +128,7 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  */
 async function authenticate(app: LiveApp, ctx: WsContext, principals: WeakMap<WebSocket, Principal>, shares: ConnectionShares<WebSocket>): Promise<boolean> {
   const { socket } = ctx.extra;
+  if (principals.has(socket)) return true; // authenticated at the upgrade, with its shares taken then
   const verified = await verify(app, ctx.connectionParams?.['authorization']);
   if (!verified) {
     socket.close(CloseCode.Unauthorized, UNAUTHORIZED_REASON);
@@ -197,7 +146,7 @@ async function authenticate(app: LiveApp, ctx: WsContext, principals: WeakMap<We
   return true;
 }
 
-async function verify(app: LiveApp, raw: unknown): Promise<{ token: string; principal: Principal } | undefined> {
+async function verify(app: LiveApp, raw: unknown): Promise<Verified | undefined> {
   try {
     const header = typeof raw !== 'string' ? undefined : /^bearer /i.test(raw) ? raw : `Bearer ${raw}`;
     const token = bearerToken(header);

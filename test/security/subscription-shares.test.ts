@@ -244,3 +244,34 @@ test('closed connections give their share back, also those closed before connect
     await stop();
   }
 });
+
+test('a client that authenticates at the upgrade (Authorization header) holds its share at once: a flood of unauthenticated sockets cannot evict it', SHORT, async () => {
+  try {
+    const { replica: r, url } = await start({ STRATA_WS_MAX_CONNECTIONS: '10', STRATA_WS_CONNECTIONS_PER_TENANT: '2' });
+    const withHeader = (token: string): WebSocket => {
+      const socket = new WebSocket(url, 'graphql-transport-ws', { headers: { authorization: `Bearer ${token}` } });
+      sockets.push(socket);
+      return socket;
+    };
+    const early = withHeader(tokenOf(r, 't-1'));
+    await once(early, 'open');
+    // It has not sent connection_init yet, and still outlives a flood that evicts every idle socket.
+    for (let i = 0; i < 15; i += 1) await once(sockets[sockets.push(new WebSocket(url, 'graphql-transport-ws')) - 1]!, 'open');
+    assert.equal(early.readyState, WebSocket.OPEN, 'the early, authenticated socket was not evicted');
+    early.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    const [ack] = (await once(early, 'message')) as [Buffer];
+    assert.equal(JSON.parse(ack.toString()).type, 'connection_ack', 'connection_init needs no token again');
+    const second = withHeader(tokenOf(r, 't-1', 'other'));
+    await once(second, 'open');
+    const third = withHeader(tokenOf(r, 't-1', 'third'));
+    const [code, reason] = (await once(third, 'close')) as [number, Buffer];
+    assert.equal(code, 1013, 'past the tenant share, as at connection_init');
+    assert.match(reason.toString(), /2 per tenant is the limit/);
+    const refused = new WebSocket(url, 'graphql-transport-ws', { headers: { authorization: 'Bearer not-a-token' } });
+    sockets.push(refused);
+    const [, response] = (await once(refused, 'unexpected-response')) as [unknown, { statusCode: number }];
+    assert.equal(response.statusCode, 401, 'a header that does not verify is refused before any WebSocket exists');
+  } finally {
+    await stop();
+  }
+});
