@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     throw startupProblem(config, e);
   });
   const server = createHttpServer(app);
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // A deep accept queue: a burst of new connections (a flood, a fleet reconnecting) waits to be
+  // accepted instead of having its SYNs dropped, which would cost everyone's new connections 1-3 s.
+  await new Promise<void>((resolve) => server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (!worker) announce(config, `${sourceOf(config)} (${caughtUp.length} aggregation events published at start-up)`, port);
