@@ -59,19 +59,34 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const store = parts.store;
   const cacheStore = parts.cacheStore ?? (await cacheFromConfig(config));
   const bus = parts.bus ?? (await busFromConfig(config));
-  const resultCache = new ResultCache(cacheStore, { completeTtlMs: config.cache.completeTtlMs, freshTtlMs: config.cache.freshTtlMs, staleTtlMs: config.cache.staleTtlMs });
+  const resultCache = new ResultCache(cacheStore, {
+    completeTtlMs: config.cache.completeTtlMs,
+    freshTtlMs: config.cache.freshTtlMs,
+    staleTtlMs: config.cache.staleTtlMs,
+  });
   const watermarks = new WatermarkRegistry(await store.readWatermarks());
   const resources = new ResourceDirectory(store);
   await resources.start(30_000);
-  const loaders = new PieceLoaderFactory({ store, cache: resultCache, completeBefore: () => watermarks.snapshot().rollup_1h,
+  const loaders = new PieceLoaderFactory({
+    store,
+    cache: resultCache,
+    completeBefore: () => watermarks.snapshot().rollup_1h,
     breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
     slots: { perCaller: config.edge.storeSlotsPerTenant, waitingPerCaller: config.edge.storeQueuePerTenant },
     maxRawMinutesPerQuery: config.edge.rawMinutesPerStoreQuery,
     clustersInScope: (scope) => resources.count(scope.kind === 'tenant' ? scope.tenantId : undefined),
   });
-  const landed = new LandedFeed({ maxSubscribers: config.subscriptions.maxSubscriptions, subscribersPerCaller: config.subscriptions.subscriptionsPerTenant });
+  const landed = new LandedFeed({
+    maxSubscribers: config.subscriptions.maxSubscriptions,
+    subscribersPerCaller: config.subscriptions.subscriptionsPerTenant,
+  });
   const responseEpochs = new ResponseEpochs(watermarks);
-  const listener = new AggregationListener({ watermarks, cache: resultCache, log: log.write, now: clock, onApplied: (applied) => {
+  const listener = new AggregationListener({
+    watermarks,
+    cache: resultCache,
+    log: log.write,
+    now: clock,
+    onApplied: (applied) => {
       responseEpochs.applied(applied);
       landed.publish(applied);
     },
@@ -80,7 +95,10 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
   const aggregator = new ReferenceAggregator(store, bus, clock);
   // Requests see `now` rounded down to STRATA_NOW_STEP: the data has one-minute resolution, and a sliding
   // window ending at the millisecond would give every refresh new, uncacheable ragged pieces (BENCHMARKS.md, scenario 2).
-  const requestClock = config.fixedNow === undefined && config.nowStepMs > 0 ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs : clock;
+  const requestClock =
+    config.fixedNow === undefined && config.nowStepMs > 0
+      ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs
+      : clock;
   const services: Services = { limits: config.limits, store, watermarks, resources, loaders, clock: requestClock };
   const apollo = createApollo(config, log);
   await apollo.start();

@@ -50,14 +50,22 @@ export function workerConfig(config: Config): Config {
 }
 
 /** Forks the workers, serves their store calls, runs the aggregator; resolves with the port they share. */
-export async function runPrimary(config: Config, store: MetricStore, log: (line: string) => void): Promise<{ port: number; stop(): Promise<void> }> {
+export async function runPrimary(
+  config: Config,
+  store: MetricStore,
+  log: (line: string) => void,
+): Promise<{ port: number; stop(): Promise<void> }> {
   cluster.setupPrimary({ serialization: 'advanced' });
   const workers = Array.from({ length: config.workers }, () => cluster.fork());
   for (const w of workers) w.on('message', (m: StoreCall) => void answer(store, m).then((reply) => w.isConnected() && w.send(reply)));
-  const ports = await Promise.all(workers.map((w) => new Promise<number>((resolve) => w.once('listening', (address) => resolve(address.port)))));
+  const ports = await Promise.all(
+    workers.map((w) => new Promise<number>((resolve) => w.once('listening', (address) => resolve(address.port)))),
+  );
   const bus: EventBus = config.events.kind === 'kafka' ? await busFromConfig(config) : forwardingBus(workers);
   const clock = (): number => config.fixedNow ?? Date.now();
-  const schedule = aggregateOnSchedule(new ReferenceAggregator(store, bus, clock), config.aggregateEveryMs, (e) => log(`aggregator failed: ${String(e)}`));
+  const schedule = aggregateOnSchedule(new ReferenceAggregator(store, bus, clock), config.aggregateEveryMs, (e) =>
+    log(`aggregator failed: ${String(e)}`),
+  );
   // Caught up before the port is announced, as a single process is; a failure stops the start as there.
   await schedule.first.catch((e: unknown) => {
     throw startupProblem(config, e);
@@ -66,10 +74,16 @@ export async function runPrimary(config: Config, store: MetricStore, log: (line:
     port: ports[0] ?? config.port,
     async stop() {
       schedule.stop();
-      await Promise.all(workers.map((w) => (w.isDead() ? undefined : new Promise((resolve) => {
-            w.once('exit', resolve);
-            w.kill('SIGTERM');
-          }))));
+      await Promise.all(
+        workers.map((w) =>
+          w.isDead()
+            ? undefined
+            : new Promise((resolve) => {
+                w.once('exit', resolve);
+                w.kill('SIGTERM');
+              }),
+        ),
+      );
       await bus.close();
     },
   };
@@ -81,7 +95,14 @@ async function answer(store: MetricStore, call: StoreCall): Promise<StoreReply> 
     const fn = store[call.method] as (...args: unknown[]) => Promise<unknown>;
     return { t: 'reply', id: call.id, value: await fn.apply(store, call.args) };
   } catch (error) {
-    return { t: 'reply', id: call.id, error: { code: isStrataError(error) ? error.code : ErrorCode.INTERNAL, message: error instanceof Error ? error.message : String(error) } };
+    return {
+      t: 'reply',
+      id: call.id,
+      error: {
+        code: isStrataError(error) ? error.code : ErrorCode.INTERNAL,
+        message: error instanceof Error ? error.message : String(error),
+      },
+    };
   }
 }
 

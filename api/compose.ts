@@ -28,13 +28,20 @@ export async function storeFromConfig(config: Config, dbFlag?: string): Promise<
     // Serves what is in Druid (no demo data there); stops at once, saying why, if it cannot.
     // Imported here only: the embedded mode never loads the Druid client (see above).
     const { DruidStore } = await import('../store/druid/druid-store.ts');
-    const druid = new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl, timeoutMs: config.limits.queryTimeoutMs });
+    const druid = new DruidStore({
+      url: config.store.druidUrl ?? '',
+      coordinatorUrl: config.store.druidCoordinatorUrl,
+      timeoutMs: config.limits.queryTimeoutMs,
+    });
     const problem = await druid.whyNotServing();
     if (problem) throw new ConfigError(`Cannot serve from Druid: ${problem}`);
     return druid;
   }
   if (!existsSync(config.dbPath)) {
-    if (dbFlag) throw new ConfigError(`--db ${dbFlag}: no such file. Create one with \`npm run seed -- --db ${dbFlag}\`, or omit --db for the demo data.`);
+    if (dbFlag)
+      throw new ConfigError(
+        `--db ${dbFlag}: no such file. Create one with \`npm run seed -- --db ${dbFlag}\`, or omit --db for the demo data.`,
+      );
     const end = Math.floor((config.fixedNow ?? Date.now()) / 3_600_000) * 3_600_000;
     console.log(`Generating demo data in ${config.dbPath} (first start only)...`);
     await seedFile(config.dbPath, { ...DEFAULT_SEED, end });
@@ -45,13 +52,16 @@ export async function storeFromConfig(config: Config, dbFlag?: string): Promise<
   return duckdb;
 }
 
-
 /** The cache the configuration names: in-process (embedded default) or Redis. */
 export async function cacheFromConfig(config: Config): Promise<CacheStore> {
   const c = config.cache;
   if (c.kind === 'redis') {
     const { RedisCache } = await import('../cache/redis-cache.ts');
-    const cache = new RedisCache({ ...(c.redisUrl ? { url: c.redisUrl } : {}), clusterNodes: c.redisClusterNodes, commandTimeoutMs: c.redisTimeoutMs });
+    const cache = new RedisCache({
+      ...(c.redisUrl ? { url: c.redisUrl } : {}),
+      clusterNodes: c.redisClusterNodes,
+      commandTimeoutMs: c.redisTimeoutMs,
+    });
     await cache.ready(2000);
     return cache;
   }

@@ -66,13 +66,13 @@ export function createHttpServer(app: App): StrataServer {
   server.on('close', () => edge.limiter?.close());
   // Subscriptions upgrade on /graphql; a drain closes them first (1001: reconnect elsewhere), as node:http does not track upgraded sockets.
   const live = attachSubscriptions(server, app);
-  const drain = (timeoutMs = app.config.edge.drainTimeoutMs): Promise<void> => live.close().then(() => drainServer(server, edge.gate, timeoutMs));
+  const drain = (timeoutMs = app.config.edge.drainTimeoutMs): Promise<void> =>
+    live.close().then(() => drainServer(server, edge.gate, timeoutMs));
   return Object.assign(server, { gate: edge.gate, responses: edge.responses, drain });
 }
 
 /** Whole answers for repeated operations; an applied aggregation event invalidates those of the scopes it touched. */
-const responseCacheOf = (app: App): ResponseCache =>
-  new ResponseCache({ ...app.config.responseCache, epoch: app.responseEpochs.of });
+const responseCacheOf = (app: App): ResponseCache => new ResponseCache({ ...app.config.responseCache, epoch: app.responseEpochs.of });
 
 async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0];
@@ -129,7 +129,14 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
 }
 
 /** Replays a kept answer, or executes the operation under the deadline. */
-async function answer(edge: Edge, req: IncomingMessage, res: ServerResponse, principal: RequestContext['principal'], text: string, body: unknown): Promise<void> {
+async function answer(
+  edge: Edge,
+  req: IncomingMessage,
+  res: ServerResponse,
+  principal: RequestContext['principal'],
+  text: string,
+  body: unknown,
+): Promise<void> {
   const { app } = edge;
   const controller = new AbortController();
   const context = requestContext(app.services, principal, controller.signal);
@@ -148,9 +155,17 @@ function graphqlVariables(req: IncomingMessage, body: unknown): unknown {
   return raw === null ? undefined : parseJson(raw);
 }
 
-async function execute(app: App, req: IncomingMessage, res: ServerResponse, body: unknown, context: RequestContext, ticket?: ResponseTicket): Promise<void> {
+async function execute(
+  app: App,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  context: RequestContext,
+  ticket?: ResponseTicket,
+): Promise<void> {
   const headers = new HeaderMap();
-  for (const [key, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  for (const [key, value] of Object.entries(req.headers))
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   const search = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
   const result = await app.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'POST', headers, search, body },

@@ -25,7 +25,9 @@ async function main(): Promise<void> {
   const store = worker && config.store.kind === 'duckdb' ? workerStore() : await storeFromConfig(config, values.db);
   const app = await createApp(workerConfig(config), { store, ...(worker && config.events.kind === 'memory' ? { bus: workerBus() } : {}) });
   // Workers serve HTTP only: the primary aggregates (api/cluster.ts).
-  const schedule = worker ? undefined : aggregateOnSchedule(app.aggregator, config.aggregateEveryMs, (e) => app.log.error('aggregator failed', { error: String(e) }));
+  const schedule = worker
+    ? undefined
+    : aggregateOnSchedule(app.aggregator, config.aggregateEveryMs, (e) => app.log.error('aggregator failed', { error: String(e) }));
   const caughtUp = await (schedule?.first ?? Promise.resolve([])).catch((e: unknown) => {
     throw startupProblem(config, e);
   });
@@ -40,7 +42,11 @@ async function main(): Promise<void> {
     schedule?.stop();
     // In-flight requests finish (up to STRATA_DRAIN_TIMEOUT), then the consumer stops after
     // committing what it applied, then the store closes.
-    return server.drain().then(() => app.close()).then(() => store.close()).then(() => console.log('Stopped: requests drained, events committed, store closed.'));
+    return server
+      .drain()
+      .then(() => app.close())
+      .then(() => store.close())
+      .then(() => console.log('Stopped: requests drained, events committed, store closed.'));
   });
 }
 

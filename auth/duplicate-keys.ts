@@ -64,7 +64,8 @@ export function duplicateKeys(json: string): string[] {
 function stringEnd(json: string, start: number): number {
   for (let i = start + 1; i < json.length; i++) {
     const c = json.charCodeAt(i);
-    if (c === BACKSLASH) i++; // the escaped character, a quote included, cannot close the string
+    if (c === BACKSLASH)
+      i++; // the escaped character, a quote included, cannot close the string
     else if (c === QUOTE) return i;
   }
   throw new SyntaxError(`the string at ${start} is not closed`);

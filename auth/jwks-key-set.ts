@@ -77,7 +77,8 @@ export class JwksKeySet {
     } else if (age > this.options.refreshMs) {
       // Serve the cached set now; a refresh that fails (outage, budget) leaves it in place.
       this.refresh(now).catch((error: unknown) => {
-        if (!(error instanceof BudgetSpentError)) this.onEvent('JWKS refresh failed; serving cached keys', { reason: String(error), ageMs: age });
+        if (!(error instanceof BudgetSpentError))
+          this.onEvent('JWKS refresh failed; serving cached keys', { reason: String(error), ageMs: age });
       });
     }
     const cached = this.keys.get(kid);
@@ -110,7 +111,10 @@ export class JwksKeySet {
   private async load(now: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KeyUnavailableError(`JWKS fetch took over ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      timer = setTimeout(
+        () => reject(new KeyUnavailableError(`JWKS fetch took over ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      );
     });
     try {
       const published = await Promise.race([this.fetchKeys(), deadline]);
@@ -124,7 +128,9 @@ export class JwksKeySet {
       this.keys = keys;
       this.fetchedAt = now;
     } catch (error) {
-      throw error instanceof KeyUnavailableError ? error : new KeyUnavailableError(`JWKS fetch failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error instanceof KeyUnavailableError
+        ? error
+        : new KeyUnavailableError(`JWKS fetch failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       clearTimeout(timer);
     }

@@ -13,7 +13,9 @@ export interface MintOptions {
 /** Signs a development token with the configured HMAC secret (never a production path). */
 export function mintDevToken(config: JwtConfig, options: MintOptions, now: number = Date.now()): string {
   if (config.kind !== 'hmac') {
-    throw new Error('Minting needs an HMAC secret (STRATA_JWT_SECRET or the development default); this configuration verifies with a public key.');
+    throw new Error(
+      'Minting needs an HMAC secret (STRATA_JWT_SECRET or the development default); this configuration verifies with a public key.',
+    );
   }
   if (options.ttlSeconds > config.maxLifetimeSeconds) {
     throw new Error(

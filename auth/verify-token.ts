@@ -13,7 +13,8 @@ const KID = /^[\x21-\x7e]{1,256}$/;
 export const MAX_TOKEN_BYTES = 8192;
 
 /** The one answer to every failed authentication: it never says which check failed. */
-export const UNAUTHENTICATED_MESSAGE = 'Not authenticated. Send "Authorization: Bearer <token>" with a valid, unexpired token issued for this API.';
+export const UNAUTHENTICATED_MESSAGE =
+  'Not authenticated. Send "Authorization: Bearer <token>" with a valid, unexpired token issued for this API.';
 
 /** UNAUTHENTICATED with the generic message; the precise reason is for the log only. */
 export class AuthenticationError extends StrataError {
@@ -41,7 +42,8 @@ interface Header {
  * declared lifetime (exp - iat) is bounded. Every failure is an AuthenticationError.
  */
 export async function verifyToken(token: string, config: JwtConfig, now: number = Date.now(), log?: AuthLog): Promise<Principal> {
-  if (token.length > MAX_TOKEN_BYTES) throw new AuthenticationError(`the token has ${token.length} bytes, over the limit of ${MAX_TOKEN_BYTES}`);
+  if (token.length > MAX_TOKEN_BYTES)
+    throw new AuthenticationError(`the token has ${token.length} bytes, over the limit of ${MAX_TOKEN_BYTES}`);
   const header = decodeToken(token);
   const { key, algorithm } = await keyFor(config, header, now, log);
   let claims: jwt.JwtPayload;
@@ -72,20 +74,26 @@ function checkLifetime(claims: jwt.JwtPayload, config: JwtConfig, now: number): 
   const { exp, iat } = claims;
   if (typeof exp !== 'number') throw new AuthenticationError('the token has no expiry (exp)');
   // Not finite: JSON's 1e400 parses to Infinity.
-  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new AuthenticationError('the token has no issue time (iat) that is a finite number');
+  if (typeof iat !== 'number' || !Number.isFinite(iat))
+    throw new AuthenticationError('the token has no issue time (iat) that is a finite number');
   const ahead = iat - Math.floor(now / 1000);
   if (ahead > config.clockToleranceSeconds) {
-    throw new AuthenticationError(`the token is issued ${ahead} s in the future (iat), over the clock tolerance of ${config.clockToleranceSeconds} s`);
+    throw new AuthenticationError(
+      `the token is issued ${ahead} s in the future (iat), over the clock tolerance of ${config.clockToleranceSeconds} s`,
+    );
   }
   const lifetime = exp - iat;
   if (lifetime > config.maxLifetimeSeconds) {
-    throw new AuthenticationError(`the token declares a lifetime (exp - iat) of ${lifetime} s, over the maximum of ${config.maxLifetimeSeconds} s`);
+    throw new AuthenticationError(
+      `the token declares a lifetime (exp - iat) of ${lifetime} s, over the maximum of ${config.maxLifetimeSeconds} s`,
+    );
   }
 }
 
 function principalOf(claims: jwt.JwtPayload): Principal {
   const role = claims['role'];
-  if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new AuthenticationError(`role ${JSON.stringify(role)} is not one of ${ROLES.join(', ')}`);
+  if (typeof role !== 'string' || !ROLES.includes(role as Role))
+    throw new AuthenticationError(`role ${JSON.stringify(role)} is not one of ${ROLES.join(', ')}`);
   const tenant = claims['tenant_id'];
   if (role === 'customer' && (typeof tenant !== 'string' || !TENANT_ID.test(tenant))) {
     throw new AuthenticationError(`a customer token needs a tenant_id claim matching ${TENANT_ID} (got ${JSON.stringify(tenant)})`);
@@ -101,7 +109,8 @@ function decodeToken(token: string): Header {
   // Parsed here only for the repeated-key check; jsonwebtoken parses it again, after the signature.
   jsonObject(parts[1] ?? '', 'payload');
   if (typeof alg !== 'string') throw new AuthenticationError('the header has no alg');
-  if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid))) throw new AuthenticationError('the header kid is not a short printable string');
+  if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid)))
+    throw new AuthenticationError('the header kid is not a short printable string');
   return { alg, kid: kid as string | undefined };
 }
 
@@ -119,13 +128,25 @@ function jsonObject(part: string, name: 'header' | 'payload'): Record<string, un
   } catch {
     throw new AuthenticationError(`the ${name} is not base64url JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuthenticationError(`the ${name} is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new AuthenticationError(`the ${name} is not a JSON object`);
   const repeats = duplicateKeys(text);
-  if (repeats.length > 0) throw new AuthenticationError(`the ${name} repeats the key${repeats.length > 1 ? 's' : ''} ${repeats.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}`);
+  if (repeats.length > 0)
+    throw new AuthenticationError(
+      `the ${name} repeats the key${repeats.length > 1 ? 's' : ''} ${repeats
+        .slice(0, 3)
+        .map((k) => JSON.stringify(k))
+        .join(', ')}`,
+    );
   return value as Record<string, unknown>;
 }
 
-async function keyFor(config: JwtConfig, header: Header, now: number, log: AuthLog | undefined): Promise<{ key: KeyObject | string; algorithm: jwt.Algorithm }> {
+async function keyFor(
+  config: JwtConfig,
+  header: Header,
+  now: number,
+  log: AuthLog | undefined,
+): Promise<{ key: KeyObject | string; algorithm: jwt.Algorithm }> {
   const accepted: readonly string[] = config.kind === 'hmac' ? ['HS256'] : ['RS256', 'ES256'];
   if (!accepted.includes(header.alg)) throw new AuthenticationError(`alg ${header.alg} is not accepted here (${accepted.join(', ')})`);
   if (config.kind === 'hmac') return { key: hmacKey(config.secret), algorithm: 'HS256' };

@@ -52,16 +52,16 @@ async function lateData(tenantIndex: number): Promise<{ publishedAt: number; hou
   const hour = alignDown(app.services.clock(), HOUR_MS) - hoursAgo * HOUR_MS;
   const value = 1000 + injected;
   injected += 1;
-  await store.exec(`INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), ?, ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, ?)`, [
-    hour + 60_000,
-    r.tenantId,
-    r.resourceId,
-    value,
-  ]);
+  await store.exec(
+    `INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), ?, ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, ?)`,
+    [hour + 60_000, r.tenantId, r.resourceId, value],
+  );
   const interval = { start: hour, end: hour + HOUR_MS };
   await store.buildRollup('rollup_1h', interval);
   const publishedAt = Date.now();
-  await app.bus.publish(newAggregationEvent('rollup_1h', interval, [r.tenantId], [`${M}received_bytes`], publishedAt), { traceparent: newTraceparent() });
+  await app.bus.publish(newAggregationEvent('rollup_1h', interval, [r.tenantId], [`${M}received_bytes`], publishedAt), {
+    traceparent: newTraceparent(),
+  });
   return { publishedAt, hour, value, resourceId: r.resourceId };
 }
 
@@ -94,14 +94,21 @@ async function stats(): Promise<Record<string, unknown>> {
 }
 
 const control = createServer((req, res) => {
-  const reply = (status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const reply = (status: number, body: unknown): void =>
+    void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   if (req.url === '/stats') {
-    stats().then((body) => reply(200, body), (e: unknown) => reply(500, { error: String(e) }));
+    stats().then(
+      (body) => reply(200, body),
+      (e: unknown) => reply(500, { error: String(e) }),
+    );
     return;
   }
   if (req.url?.startsWith('/late') && req.method === 'POST') {
     const tenant = Number(new URL(req.url, 'http://x').searchParams.get('tenant') ?? 0);
-    lateData(tenant).then((r) => reply(200, r), (e: unknown) => reply(500, { error: String(e) }));
+    lateData(tenant).then(
+      (r) => reply(200, r),
+      (e: unknown) => reply(500, { error: String(e) }),
+    );
     return;
   }
   reply(404, { error: 'GET /stats or POST /late?tenant=N' });
@@ -115,7 +122,9 @@ const timer =
     ? setInterval(() => {
         if (busy) return;
         busy = true;
-        lateData(injected * 7).finally(() => (busy = false)).catch((e: unknown) => console.error('late data failed', e));
+        lateData(injected * 7)
+          .finally(() => (busy = false))
+          .catch((e: unknown) => console.error('late data failed', e));
       }, every)
     : undefined;
 

@@ -11,10 +11,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readRun, RUN_CHARTS_DIR, writeCharts } from './lib/chart-files.ts';
 
-const { values, positionals } = parseArgs({ options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+const { values, positionals } = parseArgs({
+  options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  allowPositionals: true,
+  strict: true,
+});
 
 if (values.help) {
-  console.log('node --import tsx bench/charts.ts [RUN.json ...] [--out DIR]   (default .cache/bench/last-run.json into .cache/bench/charts)');
+  console.log(
+    'node --import tsx bench/charts.ts [RUN.json ...] [--out DIR]   (default .cache/bench/last-run.json into .cache/bench/charts)',
+  );
   process.exit(0);
 }
 

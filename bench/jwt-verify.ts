@@ -7,7 +7,12 @@ import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { DEV_JWT_SECRET } from '../config/config.ts';
 
-const token = jwt.sign({ role: 'customer', tenant_id: 't-1' }, DEV_JWT_SECRET, { algorithm: 'HS256', issuer: 'i', audience: 'a', expiresIn: 3600 });
+const token = jwt.sign({ role: 'customer', tenant_id: 't-1' }, DEV_JWT_SECRET, {
+  algorithm: 'HS256',
+  issuer: 'i',
+  audience: 'a',
+  expiresIn: 3600,
+});
 const keys: [string, string | ReturnType<typeof createSecretKey>][] = [
   ['string secret', DEV_JWT_SECRET],
   ['KeyObject', createSecretKey(Buffer.from(DEV_JWT_SECRET))],

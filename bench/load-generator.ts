@@ -79,21 +79,24 @@ async function main(): Promise<void> {
     done = resolve;
     failed = reject;
   });
-  const instance = autocannon({
-    url: spec.url,
-    connections: spec.connections,
-    duration: spec.durationS,
-    timeout: 10,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (request) => {
-          const r = pick();
-          return { ...request, method: 'POST', body: r.body, headers: r.headers };
+  const instance = autocannon(
+    {
+      url: spec.url,
+      connections: spec.connections,
+      duration: spec.durationS,
+      timeout: 10,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (request) => {
+            const r = pick();
+            return { ...request, method: 'POST', body: r.body, headers: r.headers };
+          },
         },
-      },
-    ],
-  }, (error: unknown, result: autocannon.Result) => (error ? failed(error) : done(result)));
+      ],
+    },
+    (error: unknown, result: autocannon.Result) => (error ? failed(error) : done(result)),
+  );
   instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (status >= 200 && status < 300) times.push(ms);
     else non2xx += 1;

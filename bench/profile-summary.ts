@@ -21,7 +21,9 @@ for (const node of profile.nodes) {
   const file = url.replace(/^file:\/\//, '').replace(/^.*\/work\/main\//, '');
   const where = `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`;
   byFunction.set(where, (byFunction.get(where) ?? 0) + (node.hitCount ?? 0));
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? (file.startsWith('node:') || !file ? `(${file || functionName})` : folderOf(file));
+  const pkg =
+    /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ??
+    (file.startsWith('node:') || !file ? `(${file || functionName})` : folderOf(file));
   byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + (node.hitCount ?? 0));
 }
 /** A source folder of this repository; under dist/ (the compiled service), the folder below it. */
@@ -31,7 +33,8 @@ function folderOf(file: string): string {
 }
 
 const show = (map: Map<string, number>, n: number): void => {
-  for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n))
+    console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 };
 console.log(`${total} samples; by package or folder:`);
 show(byPackage, 15);

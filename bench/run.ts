@@ -34,7 +34,15 @@ const SCENARIOS: Record<number, (o: ScenarioOptions) => Promise<ScenarioReport>>
   6: scaleOut,
 };
 
-const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, duration: { type: 'string' }, round: { type: 'string' }, 'cpu-prof': { type: 'boolean' } }, strict: true });
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', multiple: true },
+    duration: { type: 'string' },
+    round: { type: 'string' },
+    'cpu-prof': { type: 'boolean' },
+  },
+  strict: true,
+});
 
 function seconds(text: string | undefined, fallback: number, flag: string): number {
   if (text === undefined) return fallback;
@@ -62,9 +70,15 @@ async function main(): Promise<void> {
   if (ids.includes(6) && spawnSync('bash', [join(ROOT, 'scripts/wrk.sh')], { stdio: 'inherit' }).status !== 0) process.exit(1);
   if (values['cpu-prof']) {
     process.env['BENCH_CPU_PROF_DIR'] = join(dir, 'profiles');
-    console.log(`CPU profiles of the Strata processes go to ${join(dir, 'profiles')}; read one with \`node --import tsx bench/profile-summary.ts FILE\`.`);
+    console.log(
+      `CPU profiles of the Strata processes go to ${join(dir, 'profiles')}; read one with \`node --import tsx bench/profile-summary.ts FILE\`.`,
+    );
   }
-  const options: ScenarioOptions = { dir, roundS: seconds(values.round, DEFAULT_ROUND_S, 'round'), soakS: seconds(values.duration, DEFAULT_SOAK_S, 'duration') };
+  const options: ScenarioOptions = {
+    dir,
+    roundS: seconds(values.round, DEFAULT_ROUND_S, 'round'),
+    soakS: seconds(values.duration, DEFAULT_SOAK_S, 'duration'),
+  };
   const run = runRecord(options);
   const commit = run.commit ? ` · commit ${run.commit.id}${run.commit.dirty ? ' (with uncommitted changes)' : ''}` : '';
   const header = `Run ${run.startedAt} · Node ${run.node} · ${run.cores} cores (${run.cpu})${commit} · \`${run.command}\``;
@@ -84,7 +98,9 @@ async function main(): Promise<void> {
   }
   const charts = writeCharts([{ ...run, scenarios: reports }], join(ROOT, RUN_CHARTS_DIR), true);
   if (charts.length > 0) {
-    console.log(`${charts.length} charts of this run in ${RUN_CHARTS_DIR}/. To publish them where BENCHMARKS.md shows them:\n  cp ${RUN_CHARTS_DIR}/*.svg ${PUBLISHED_DIR}/\n`);
+    console.log(
+      `${charts.length} charts of this run in ${RUN_CHARTS_DIR}/. To publish them where BENCHMARKS.md shows them:\n  cp ${RUN_CHARTS_DIR}/*.svg ${PUBLISHED_DIR}/\n`,
+    );
   }
   console.log(reports.every((r) => r.met) ? 'All targets met.' : 'Some targets were missed (see above).');
 }
@@ -93,7 +109,18 @@ async function main(): Promise<void> {
 function runRecord(options: ScenarioOptions): RunRecord {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const cpu = cpus()[0]?.model ?? 'unknown';
-  return { startedAt: new Date().toISOString(), node: process.version, cores: cpus().length, cpu, command, commit: commitOf(), load1: loadavg()[0], roundS: options.roundS, soakS: options.soakS, scenarios: [] };
+  return {
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    cores: cpus().length,
+    cpu,
+    command,
+    commit: commitOf(),
+    load1: loadavg()[0],
+    roundS: options.roundS,
+    soakS: options.soakS,
+    scenarios: [],
+  };
 }
 
 /** The commit the run measured, and whether tracked files differed from it (read only: no index refresh, no lock). */

@@ -55,7 +55,10 @@ export class MemoryCache implements CacheStore {
 
   async getVersioned(reads: readonly VersionedRead[]): Promise<VersionedValue[]> {
     return reads.map((r) => {
-      const entryKey = versionedKey(r.key, r.generationKeys.map((k) => this.generations.get(k) ?? this.floor));
+      const entryKey = versionedKey(
+        r.key,
+        r.generationKeys.map((k) => this.generations.get(k) ?? this.floor),
+      );
       return { entryKey, value: this.values.get(entryKey) };
     });
   }

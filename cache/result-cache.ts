@@ -63,7 +63,12 @@ export class ResultCache {
   }
 
   /** Stores fresh results; failures are swallowed (the answer is already computed). */
-  async fill(pieces: readonly Piece[], results: Map<string, PartialRow[]>, entryKeys: Map<string, string>, completeBefore: number): Promise<void> {
+  async fill(
+    pieces: readonly Piece[],
+    results: Map<string, PartialRow[]>,
+    entryKeys: Map<string, string>,
+    completeBefore: number,
+  ): Promise<void> {
     const entries = pieces.flatMap((p) => {
       const key = entryKeys.get(p.key);
       const rows = results.get(p.key);

@@ -8,13 +8,7 @@ export type MetricKind = 'COUNTER' | 'GAUGE';
 export type Aggregation = 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'COUNT';
 
 /** Every label column of the raw table, in storage order. */
-export const LABEL_COLUMNS = [
-  'topic',
-  'partition',
-  'principal_id',
-  'request_type',
-  'consumer_group_id',
-] as const;
+export const LABEL_COLUMNS = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id'] as const;
 export type LabelColumn = (typeof LABEL_COLUMNS)[number];
 
 /** Keys a query may group or filter by: the metric's labels plus the cluster. */
@@ -68,10 +62,7 @@ export const METRICS: readonly MetricDefinition[] = [
   gauge('retained_bytes', 'By', 'Bytes retained on disk, sampled each minute.', ['topic', 'partition']),
   gauge('active_connection_count', '{connection}', 'Open client connections, sampled each minute.', []),
   gauge('partition_count', '{partition}', 'Partitions hosted by the cluster, sampled each minute.', []),
-  gauge('consumer_lag_offsets', '{offset}', 'Consumer group lag in offsets, sampled each minute.', [
-    'consumer_group_id',
-    'topic',
-  ]),
+  gauge('consumer_lag_offsets', '{offset}', 'Consumer group lag in offsets, sampled each minute.', ['consumer_group_id', 'topic']),
 ];
 
 export const METRIC_NAMES = {

@@ -44,7 +44,13 @@ export function parseAggregationEvent(raw: unknown): ParseResult {
   return { ok: true, value: { event: parsed.data, datasource: parsed.data.datasource, interval: { start, end } } };
 }
 
-export function newAggregationEvent(datasource: RollupName, interval: Interval, tenants: string[], metrics: string[], now: number): AggregationEvent {
+export function newAggregationEvent(
+  datasource: RollupName,
+  interval: Interval,
+  tenants: string[],
+  metrics: string[],
+  now: number,
+): AggregationEvent {
   return {
     type: 'aggregation.published',
     version: 1,

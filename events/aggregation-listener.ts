@@ -71,8 +71,22 @@ export class AggregationListener {
     observeEvent(span, 'applied', event.eventId, datasource);
     this.stats.lastAppliedAt = this.deps.now();
     this.lastTraceparent = parseTraceparent(message.headers['traceparent']);
-    this.notify({ eventId: event.eventId, rollup: datasource, interval, tenants: event.tenants, metrics: event.metrics, publishedAt: event.publishedAt });
-    this.deps.log({ level: 'debug', msg: 'aggregation event applied', eventId: event.eventId, datasource, interval: event.interval, traceparent: parseTraceparent(message.headers['traceparent']) });
+    this.notify({
+      eventId: event.eventId,
+      rollup: datasource,
+      interval,
+      tenants: event.tenants,
+      metrics: event.metrics,
+      publishedAt: event.publishedAt,
+    });
+    this.deps.log({
+      level: 'debug',
+      msg: 'aggregation event applied',
+      eventId: event.eventId,
+      datasource,
+      interval: event.interval,
+      traceparent: parseTraceparent(message.headers['traceparent']),
+    });
   }
 
   /** A failing notification must not fail the event: the invalidation is done and must be committed. */

@@ -51,12 +51,21 @@ export class KafkaBus implements EventBus {
     const producer = await this.ensureProducer();
     // One partition key for all events keeps them in publish order (watermarks need order).
     await traceProducer(this.options.topic, headers, async (carried) => {
-      await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: key ? 'aggregations' : null, value, headers: carried }] });
+      await producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        messages: [{ key: key ? 'aggregations' : null, value, headers: carried }],
+      });
     });
   }
 
   async subscribe(handler: MessageHandler): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: this.options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 30, maxRetryTime: 2000 } });
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      retry: { retries: 30, maxRetryTime: 2000 },
+    });
     this.consumer = consumer;
     const lag = trackConsumerLag(consumer, this.options.topic);
     await consumer.connect();

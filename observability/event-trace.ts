@@ -22,12 +22,23 @@ const headerGetter = {
  * invalidation under the publish, and link-based tools still find it.
  * A malformed header is ignored by the W3C propagator (a new trace starts).
  */
-export async function traceConsumer<T>(headers: Readonly<Record<string, string>>, handle: (span: Span | undefined) => Promise<T>): Promise<T> {
+export async function traceConsumer<T>(
+  headers: Readonly<Record<string, string>>,
+  handle: (span: Span | undefined) => Promise<T>,
+): Promise<T> {
   if (!isTracing()) return handle(undefined);
   const producer = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
   const producerSpan = trace.getSpanContext(producer);
   const links: Link[] = producerSpan ? [{ context: producerSpan }] : [];
-  const span = tracer.startSpan('process aggregation.published', { kind: SpanKind.CONSUMER, links, attributes: { [ATTR_MESSAGING_OPERATION_TYPE]: 'process', [ATTR_MESSAGING_OPERATION_NAME]: 'process' } }, producer);
+  const span = tracer.startSpan(
+    'process aggregation.published',
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: { [ATTR_MESSAGING_OPERATION_TYPE]: 'process', [ATTR_MESSAGING_OPERATION_NAME]: 'process' },
+    },
+    producer,
+  );
   try {
     return await context.with(trace.setSpan(producer, span), () => handle(span));
   } catch (error) {
@@ -43,10 +54,21 @@ export async function traceConsumer<T>(headers: Readonly<Record<string, string>>
  * aggregator's context) is its parent, and the header sent is replaced by the
  * producer span's own context, so consumers link to the publish itself.
  */
-export async function traceProducer(topic: string, headers: Record<string, string>, send: (headers: Record<string, string>) => Promise<void>): Promise<void> {
+export async function traceProducer(
+  topic: string,
+  headers: Record<string, string>,
+  send: (headers: Record<string, string>) => Promise<void>,
+): Promise<void> {
   if (!isTracing()) return send(headers);
   const parent = headers['traceparent'] ? propagation.extract(ROOT_CONTEXT, headers, headerGetter) : context.active();
-  const span = tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes: { [ATTR_MESSAGING_SYSTEM]: 'kafka', [ATTR_MESSAGING_OPERATION_TYPE]: 'send', [ATTR_MESSAGING_DESTINATION_NAME]: topic } }, parent);
+  const span = tracer.startSpan(
+    `send ${topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: { [ATTR_MESSAGING_SYSTEM]: 'kafka', [ATTR_MESSAGING_OPERATION_TYPE]: 'send', [ATTR_MESSAGING_DESTINATION_NAME]: topic },
+    },
+    parent,
+  );
   const carried = { ...headers };
   propagation.inject(trace.setSpan(parent, span), carried);
   try {

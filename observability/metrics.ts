@@ -47,8 +47,14 @@ const loadCounter = (name: string, help: string): Counter => new Counter({ name,
 /** The piece loader's LoadStats fields, counted where the loader counts them. */
 export const LOAD_COUNTERS = {
   cacheHits: loadCounter('strata_cache_hits_total', 'Pieces answered from the result cache.'),
-  cacheMisses: loadCounter('strata_cache_misses_total', 'Pieces not in the result cache (read from the store, or from a shared in-flight query).'),
-  cacheUnavailable: loadCounter('strata_cache_unavailable_total', 'Batch lookups that found the cache unavailable (answered from the store).'),
+  cacheMisses: loadCounter(
+    'strata_cache_misses_total',
+    'Pieces not in the result cache (read from the store, or from a shared in-flight query).',
+  ),
+  cacheUnavailable: loadCounter(
+    'strata_cache_unavailable_total',
+    'Batch lookups that found the cache unavailable (answered from the store).',
+  ),
   staleServed: loadCounter('strata_stale_served_total', 'Pieces served from a last good copy while the store failed.'),
   storeQueries: loadCounter('strata_store_queries_total', 'Batched store queries started.'),
 } as const;

@@ -16,13 +16,19 @@ const ATTR_DB_SYSTEM_NAME = 'db.system.name';
  * decisions and fragments by source).
  */
 export function tracedPlan(query: CanonicalQuery, state: PlannerState, options: PlanOptions): Plan {
-  const span = startChildSpan('strata.plan', { 'strata.metric': query.metric.name, 'strata.granularity': query.granularity, 'strata.aggregation': query.aggregation });
+  const span = startChildSpan('strata.plan', {
+    'strata.metric': query.metric.name,
+    'strata.granularity': query.granularity,
+    'strata.aggregation': query.aggregation,
+  });
   try {
     const routed = plan(query, state, options);
     countRouting(routed);
     span?.setAttributes({
       'strata.plan.fragment.source': routed.fragments.map((f) => f.source),
-      'strata.plan.fragment.interval': routed.fragments.map((f) => `${new Date(f.interval.start).toISOString()}/${new Date(f.interval.end).toISOString()}`),
+      'strata.plan.fragment.interval': routed.fragments.map(
+        (f) => `${new Date(f.interval.start).toISOString()}/${new Date(f.interval.end).toISOString()}`,
+      ),
       'strata.plan.fragment.reason': routed.fragments.map((f) => f.reason),
       'strata.plan.rules.failed': routed.decisions.filter((d) => !d.passed).map((d) => `${d.source}:${d.rule}`),
     });
@@ -44,7 +50,8 @@ function countRouting(routed: Plan): void {
     let byRule = decisionChildren.get(d.source);
     if (!byRule) decisionChildren.set(d.source, (byRule = new Map()));
     let pair = byRule.get(d.rule);
-    if (!pair) byRule.set(d.rule, (pair = [routingDecisions.labels(d.source, d.rule, 'pass'), routingDecisions.labels(d.source, d.rule, 'fail')]));
+    if (!pair)
+      byRule.set(d.rule, (pair = [routingDecisions.labels(d.source, d.rule, 'pass'), routingDecisions.labels(d.source, d.rule, 'fail')]));
     pair[d.passed ? 0 : 1].inc();
   }
   for (const f of routed.fragments) {
@@ -59,7 +66,11 @@ export async function tracedLookup(cache: ResultCache, pieces: readonly Piece[])
   const span = startChildSpan('strata.cache.lookup', { 'strata.pieces': pieces.length });
   try {
     const lookup = await cache.lookup(pieces);
-    span?.setAttributes({ 'strata.cache.hits': lookup.hits.size, 'strata.cache.misses': pieces.length - lookup.hits.size, 'strata.cache.available': lookup.available });
+    span?.setAttributes({
+      'strata.cache.hits': lookup.hits.size,
+      'strata.cache.misses': pieces.length - lookup.hits.size,
+      'strata.cache.available': lookup.available,
+    });
     return lookup;
   } catch (error) {
     if (span) failSpan(span, error);
@@ -79,8 +90,17 @@ const durationChildren = new Map<string, { time: ReturnType<typeof storeQueryDur
 export async function tracedStoreQuery(store: string, querier: PieceQuerier, request: StoreRequest): Promise<Map<string, PartialRow[]>> {
   const key = `${store}\u0000${request.lane}`;
   let children = durationChildren.get(key);
-  if (!children) durationChildren.set(key, (children = { time: storeQueryDuration.labels(store, request.lane), failed: storeQueryFailures.labels(store, request.lane) }));
-  const span = startChildSpan('strata.store.query', { [ATTR_DB_SYSTEM_NAME]: store, 'strata.store': store, 'strata.lane': request.lane, 'strata.pieces': request.pieces.length });
+  if (!children)
+    durationChildren.set(
+      key,
+      (children = { time: storeQueryDuration.labels(store, request.lane), failed: storeQueryFailures.labels(store, request.lane) }),
+    );
+  const span = startChildSpan('strata.store.query', {
+    [ATTR_DB_SYSTEM_NAME]: store,
+    'strata.store': store,
+    'strata.lane': request.lane,
+    'strata.pieces': request.pieces.length,
+  });
   const started = performance.now();
   try {
     return await querier.queryPieces(request);

@@ -1,8 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import {
+  context,
+  createContextKey,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+} from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_PATH,
+} from '@opentelemetry/semantic-conventions';
 
 export interface TracingOptions {
   /** OTLP/HTTP collector base URL (…:4318) or full traces URL (…/v1/traces). */
@@ -41,7 +57,10 @@ async function registerProvider(options: TracingOptions): Promise<void> {
     ? new base.SimpleSpanProcessor(options.exporter)
     : new base.BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(options.otlpEndpoint ?? '') }));
   const tracing = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'strata', ...(options.serviceInstanceId ? { 'service.instance.id': options.serviceInstanceId } : {}) }),
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: 'strata',
+      ...(options.serviceInstanceId ? { 'service.instance.id': options.serviceInstanceId } : {}),
+    }),
     sampler: new base.ParentBasedSampler({ root: new base.TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
     spanProcessors: [processor],
   });
@@ -57,7 +76,8 @@ export async function flushTracing(): Promise<void> {
   await provider?.forceFlush();
 }
 
-const tracesUrl = (endpoint: string): string => (/\/v1\/traces\/?$/.test(endpoint) ? endpoint : `${endpoint.replace(/\/+$/, '')}/v1/traces`);
+const tracesUrl = (endpoint: string): string =>
+  /\/v1\/traces\/?$/.test(endpoint) ? endpoint : `${endpoint.replace(/\/+$/, '')}/v1/traces`;
 
 /**
  * Spans of one request that later spans hang under. Apollo runs its plugins in
@@ -83,7 +103,14 @@ export async function traceHttpRequest(req: IncomingMessage, res: ServerResponse
   if (!provider) return handle();
   const parent = propagation.extract(ROOT_CONTEXT, req.headers, headerGetter);
   const method = req.method ?? 'POST';
-  const span = tracer.startSpan(`${method} /graphql`, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: '/graphql', [ATTR_URL_PATH]: '/graphql' } }, parent);
+  const span = tracer.startSpan(
+    `${method} /graphql`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [ATTR_HTTP_REQUEST_METHOD]: method, [ATTR_HTTP_ROUTE]: '/graphql', [ATTR_URL_PATH]: '/graphql' },
+    },
+    parent,
+  );
   const active = trace.setSpan(parent, span);
   if (!span.isRecording()) return context.with(active, handle);
   const spans: RequestSpans = { graphql: undefined };

@@ -22,7 +22,11 @@ export function authorizeResources(query: CanonicalQuery, directory: ResourceDir
   for (const id of named.flat()) {
     const owner = directory.ownerOf(id);
     if (owner === undefined || (query.scope.kind === 'tenant' && owner !== query.scope.tenantId)) {
-      throw new StrataError(ErrorCode.RESOURCE_NOT_FOUND, `Cluster "${id}" was not found. List the clusters you can query with \`resources\`.`, { resourceId: id });
+      throw new StrataError(
+        ErrorCode.RESOURCE_NOT_FOUND,
+        `Cluster "${id}" was not found. List the clusters you can query with \`resources\`.`,
+        { resourceId: id },
+      );
     }
   }
 }

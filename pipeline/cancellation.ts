@@ -23,13 +23,17 @@ export class DeadlinePassed extends Error {
 }
 
 /** Whether a signal was aborted by its caller (anything but Strata's own deadline). */
-export const abortedByCaller = (signal: AbortSignal | undefined): boolean => signal?.aborted === true && !(signal.reason instanceof DeadlinePassed);
+export const abortedByCaller = (signal: AbortSignal | undefined): boolean =>
+  signal?.aborted === true && !(signal.reason instanceof DeadlinePassed);
 
 /** The error a cancelled wait rejects with: the same code stores use for a cancelled query. */
 export function cancelledError(signal: AbortSignal): StrataError {
   const reason: unknown = signal.reason;
   if (reason instanceof DeadlinePassed) {
-    return new StrataError(ErrorCode.UPSTREAM_TIMEOUT, `The metrics store did not answer within the query deadline of ${Math.ceil(reason.timeoutMs / 1000)} s. Retry, or ask for a shorter interval.`);
+    return new StrataError(
+      ErrorCode.UPSTREAM_TIMEOUT,
+      `The metrics store did not answer within the query deadline of ${Math.ceil(reason.timeoutMs / 1000)} s. Retry, or ask for a shorter interval.`,
+    );
   }
   return new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled: the client went away.');
 }

@@ -32,13 +32,21 @@ export interface TimeseriesArgs {
 export function normalize(args: TimeseriesArgs, scope: TenantScope, now: number, limits: Limits): CanonicalQuery {
   const metric = findMetric(args.metric);
   if (!metric) {
-    throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${args.metric}". Query \`metrics\` for the list, e.g. "${METRICS[0]?.name}".`, { metric: args.metric });
+    throw new StrataError(
+      ErrorCode.UNKNOWN_METRIC,
+      `Unknown metric "${args.metric}". Query \`metrics\` for the list, e.g. "${METRICS[0]?.name}".`,
+      { metric: args.metric },
+    );
   }
   const groupBy = [...new Set((args.groupBy ?? []).map((g) => checkKey(g, metric, 'groupBy')))].sort();
   if (groupBy.length > 6) throw new StrataError(ErrorCode.BAD_REQUEST, `groupBy has ${groupBy.length} labels; at most 6.`);
   const limit = args.limit ?? limits.defaultSeriesLimit;
   if (!Number.isInteger(limit) || limit < 1 || limit > limits.maxSeriesLimit) {
-    throw new StrataError(ErrorCode.LIMIT_OUT_OF_RANGE, `limit ${limit} is out of range: use 1 to ${limits.maxSeriesLimit} (series per page; page on with \`after\`).`, { limit, max: limits.maxSeriesLimit });
+    throw new StrataError(
+      ErrorCode.LIMIT_OUT_OF_RANGE,
+      `limit ${limit} is out of range: use 1 to ${limits.maxSeriesLimit} (series per page; page on with \`after\`).`,
+      { limit, max: limits.maxSeriesLimit },
+    );
   }
   const counter = { nodes: 0 };
   const filter = args.filter ? normalizeFilter(args.filter, metric, 1, counter, limits) : undefined;
@@ -79,13 +87,18 @@ function boundedInterval(text: string, now: number, limits: Limits): CanonicalQu
 function checkKey(key: string, metric: MetricDefinition, where: string): GroupKey {
   if (key === 'resource_id' || (metric.labels as readonly string[]).includes(key)) return key as GroupKey;
   const allowed = ['resource_id', ...metric.labels].join(', ');
-  throw new StrataError(ErrorCode.UNKNOWN_LABEL, `Label "${key}" in ${where} is not a label of ${metric.name}; use one of: ${allowed}.`, { label: key });
+  throw new StrataError(ErrorCode.UNKNOWN_LABEL, `Label "${key}" in ${where} is not a label of ${metric.name}; use one of: ${allowed}.`, {
+    label: key,
+  });
 }
 
 function normalizeFilter(input: FilterInput, metric: MetricDefinition, depth: number, counter: { nodes: number }, limits: Limits): Filter {
   counter.nodes += 1;
   if (depth > limits.maxFilterDepth || counter.nodes > limits.maxFilterNodes) {
-    throw new StrataError(ErrorCode.INVALID_FILTER, `The filter is too large: at most ${limits.maxFilterNodes} nodes and depth ${limits.maxFilterDepth}. Use IN for many values.`);
+    throw new StrataError(
+      ErrorCode.INVALID_FILTER,
+      `The filter is too large: at most ${limits.maxFilterNodes} nodes and depth ${limits.maxFilterDepth}. Use IN for many values.`,
+    );
   }
   const kinds = [input.field != null || input.op != null, input.and != null, input.or != null, input.not != null].filter(Boolean).length;
   if (kinds !== 1) throw new StrataError(ErrorCode.INVALID_FILTER, 'Each filter node needs exactly one of: field+op, and, or, not.');
@@ -97,8 +110,12 @@ function normalizeFilter(input: FilterInput, metric: MetricDefinition, depth: nu
   if (list) {
     const kind = input.and ? 'and' : 'or';
     if (list.length === 0) throw new StrataError(ErrorCode.INVALID_FILTER, `"${kind}" needs at least one filter.`);
-    const children = list.map((f) => normalizeFilter(f, metric, depth + 1, counter, limits)).flatMap((f) => (f.kind === kind ? f.filters : [f]));
-    const unique = [...new Map(children.map((c) => [JSON.stringify(c), c])).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, c]) => c);
+    const children = list
+      .map((f) => normalizeFilter(f, metric, depth + 1, counter, limits))
+      .flatMap((f) => (f.kind === kind ? f.filters : [f]));
+    const unique = [...new Map(children.map((c) => [JSON.stringify(c), c])).entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, c]) => c);
     return unique.length === 1 && unique[0] ? unique[0] : { kind, filters: unique };
   }
   return fieldFilter(input, metric, limits);
@@ -109,12 +126,15 @@ function fieldFilter(input: FilterInput, metric: MetricDefinition, limits: Limit
   const field = checkKey(input.field, metric, 'filter');
   const values = [...new Set([...(input.values ?? []), ...(input.value != null ? [input.value] : [])])].sort();
   if (values.length === 0) throw new StrataError(ErrorCode.INVALID_FILTER, `Filter on "${field}" needs a "value" (or "values" for IN).`);
-  if (values.some((v) => v.length > 256)) throw new StrataError(ErrorCode.INVALID_FILTER, `A filter value on "${field}" is longer than 256 characters.`);
+  if (values.some((v) => v.length > 256))
+    throw new StrataError(ErrorCode.INVALID_FILTER, `A filter value on "${field}" is longer than 256 characters.`);
   if (input.op === 'IN') {
-    if (values.length > limits.maxInValues) throw new StrataError(ErrorCode.INVALID_FILTER, `IN on "${field}" has ${values.length} values; at most ${limits.maxInValues}.`);
+    if (values.length > limits.maxInValues)
+      throw new StrataError(ErrorCode.INVALID_FILTER, `IN on "${field}" has ${values.length} values; at most ${limits.maxInValues}.`);
     return values.length === 1 ? { kind: 'field', field, op: 'EQ', values } : { kind: 'field', field, op: 'IN', values };
   }
-  if (values.length !== 1) throw new StrataError(ErrorCode.INVALID_FILTER, `${input.op} on "${field}" takes one value; use IN for several.`);
+  if (values.length !== 1)
+    throw new StrataError(ErrorCode.INVALID_FILTER, `${input.op} on "${field}" takes one value; use IN for several.`);
   return { kind: 'field', field, op: input.op, values };
 }
 
@@ -136,7 +156,10 @@ function decodeCursor(cursor: string, q: CanonicalQuery): number {
   }
   const c = parsed as { o?: unknown; h?: unknown } | undefined;
   if (!c || typeof c.o !== 'number' || !Number.isInteger(c.o) || c.o < 0 || c.h !== queryHash(q)) {
-    throw new StrataError(ErrorCode.INVALID_CURSOR, 'The cursor in "after" does not belong to this query. Send the same query (with an absolute interval) and the endCursor it returned.');
+    throw new StrataError(
+      ErrorCode.INVALID_CURSOR,
+      'The cursor in "after" does not belong to this query. Send the same query (with an absolute interval) and the endCursor it returned.',
+    );
   }
   return c.o;
 }

@@ -28,23 +28,49 @@ const MINUTE_MS = 60_000;
  * and its IN values.
  * `clustersInScope` counts the clusters a query without a cluster filter reads.
  */
-export function chargeField(budget: OperationBudget, query: CanonicalQuery, pieces: readonly Piece[], limits: Limits, clustersInScope: () => number): void {
+export function chargeField(
+  budget: OperationBudget,
+  query: CanonicalQuery,
+  pieces: readonly Piece[],
+  limits: Limits,
+  clustersInScope: () => number,
+): void {
   if (pieces.length > limits.maxPiecesPerField) {
-    throw tooCostly(`This field needs ${pieces.length} store chunks (one per hour or day of its interval), over the limit of ${limits.maxPiecesPerField}`, 'piecesPerField', limits.maxPiecesPerField);
+    throw tooCostly(
+      `This field needs ${pieces.length} store chunks (one per hour or day of its interval), over the limit of ${limits.maxPiecesPerField}`,
+      'piecesPerField',
+      limits.maxPiecesPerField,
+    );
   }
   // Internal dashboards read across tenants by design: their raw budget is wider.
   const rawLimit = query.scope.kind === 'all' ? limits.maxRawMinutesInternal : limits.maxRawMinutesPerOperation;
   const clusters = clustersOf(query.filter, clustersInScope);
   const rawMinutes = pieces.reduce((n, p) => n + rawMinutesOf(p) * clusters, 0);
-  const next = { pieces: budget.pieces + pieces.length, rawMinutes: budget.rawMinutes + rawMinutes, inValues: budget.inValues + inValuesOf(query.filter) };
+  const next = {
+    pieces: budget.pieces + pieces.length,
+    rawMinutes: budget.rawMinutes + rawMinutes,
+    inValues: budget.inValues + inValuesOf(query.filter),
+  };
   if (next.pieces > limits.maxPiecesPerOperation) {
-    throw tooCostly(`The operation needs ${next.pieces} store chunks with this field, over the limit of ${limits.maxPiecesPerOperation}`, 'piecesPerOperation', limits.maxPiecesPerOperation);
+    throw tooCostly(
+      `The operation needs ${next.pieces} store chunks with this field, over the limit of ${limits.maxPiecesPerOperation}`,
+      'piecesPerOperation',
+      limits.maxPiecesPerOperation,
+    );
   }
   if (next.rawMinutes > rawLimit) {
-    throw tooCostly(`The operation scans ${Math.round(next.rawMinutes)} cluster-minutes of raw data with this field, over the limit of ${rawLimit}`, 'rawMinutes', rawLimit);
+    throw tooCostly(
+      `The operation scans ${Math.round(next.rawMinutes)} cluster-minutes of raw data with this field, over the limit of ${rawLimit}`,
+      'rawMinutes',
+      rawLimit,
+    );
   }
   if (next.inValues > limits.maxInValuesPerOperation) {
-    throw tooCostly(`The operation's filters hold ${next.inValues} IN values with this field, over the limit of ${limits.maxInValuesPerOperation}`, 'inValuesPerOperation', limits.maxInValuesPerOperation);
+    throw tooCostly(
+      `The operation's filters hold ${next.inValues} IN values with this field, over the limit of ${limits.maxInValuesPerOperation}`,
+      'inValuesPerOperation',
+      limits.maxInValuesPerOperation,
+    );
   }
   // A refused field costs nothing: the fields after it may still fit.
   Object.assign(budget, next);
@@ -64,7 +90,11 @@ export function chargePoints(budget: OperationBudget, points: number, limits: Li
 }
 
 const tooCostly = (what: string, limit: string, value: number): StrataError =>
-  new StrataError(ErrorCode.QUERY_TOO_COMPLEX, `${what}. Split the operation, shorten the intervals or use a coarser granularity (rollups cost no raw minutes).`, { limit, value });
+  new StrataError(
+    ErrorCode.QUERY_TOO_COMPLEX,
+    `${what}. Split the operation, shorten the intervals or use a coarser granularity (rollups cost no raw minutes).`,
+    { limit, value },
+  );
 
 /** Minutes of raw data a piece scans (rollup pieces: none). */
 const rawMinutesOf = (piece: Piece): number => (piece.source === 'raw' ? (piece.interval.end - piece.interval.start) / MINUTE_MS : 0);
@@ -99,7 +129,9 @@ export function partsByRawCost(pieces: readonly Piece[], limit: number, clusters
 
 /** The clusters a filter can match: the values of a top-level resource_id EQ/IN, else every cluster in scope. */
 function clustersOf(filter: Filter | undefined, inScope: () => number): number {
-  const named = topConjuncts(filter).flatMap((f) => (f.kind === 'field' && f.field === 'resource_id' && (f.op === 'EQ' || f.op === 'IN') ? [f.values.length] : []));
+  const named = topConjuncts(filter).flatMap((f) =>
+    f.kind === 'field' && f.field === 'resource_id' && (f.op === 'EQ' || f.op === 'IN') ? [f.values.length] : [],
+  );
   return named.length > 0 ? Math.min(...named) : Math.max(1, inScope());
 }
 

@@ -85,13 +85,25 @@ export class PieceLoaderFactory {
     });
   }
 
-  private async loadBatch(pieces: readonly Piece[], caller: Caller, signal: AbortSignal | undefined, stats: LoadStats): Promise<(PieceResult | Error)[]> {
+  private async loadBatch(
+    pieces: readonly Piece[],
+    caller: Caller,
+    signal: AbortSignal | undefined,
+    stats: LoadStats,
+  ): Promise<(PieceResult | Error)[]> {
     const lookup = await this.lookup(pieces, stats);
     const misses = pieces.filter((p) => !lookup.hits.has(p.key));
     const waits = this.flights.join(
       misses.map((p) => entryKey(lookup.entryKeys, p)),
       signal,
-      (missing, flightSignal) => this.fetch(missing.map((i) => misses[i] as Piece), lookup, caller, flightSignal, stats),
+      (missing, flightSignal) =>
+        this.fetch(
+          missing.map((i) => misses[i] as Piece),
+          lookup,
+          caller,
+          flightSignal,
+          stats,
+        ),
     );
     const settled = await Promise.allSettled(waits);
     const answers = new Map<string, PieceResult | Error>();
@@ -129,7 +141,8 @@ export class PieceLoaderFactory {
     if (parts.length === 1) return tracedStoreQuery(this.deps.store.name, breaker, { pieces, lane: caller.lane, signal });
     const merged: Fetched = new Map();
     for (const part of parts) {
-      for (const [key, rows] of await tracedStoreQuery(this.deps.store.name, breaker, { pieces: part, lane: caller.lane, signal })) merged.set(key, rows);
+      for (const [key, rows] of await tracedStoreQuery(this.deps.store.name, breaker, { pieces: part, lane: caller.lane, signal }))
+        merged.set(key, rows);
     }
     return merged;
   }

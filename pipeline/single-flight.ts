@@ -27,12 +27,19 @@ export class SingleFlight<T> {
    * joined, or one flight started, by `start`, for every key not running
    * (given their indexes in `keys`, and the flight's own signal).
    */
-  join(keys: readonly string[], signal: AbortSignal | undefined, start: (missing: readonly number[], signal: AbortSignal) => Promise<T>): Promise<T>[] {
+  join(
+    keys: readonly string[],
+    signal: AbortSignal | undefined,
+    start: (missing: readonly number[], signal: AbortSignal) => Promise<T>,
+  ): Promise<T>[] {
     if (signal?.aborted) return keys.map(() => Promise.reject(cancelledError(signal)));
     const perKey = keys.map((k) => this.flights.get(k));
     const missing = perKey.flatMap((f, i) => (f ? [] : [i]));
     if (missing.length > 0) {
-      const flight = this.launch(missing.map((i) => keys[i] as string), (s) => start(missing, s));
+      const flight = this.launch(
+        missing.map((i) => keys[i] as string),
+        (s) => start(missing, s),
+      );
       for (const i of missing) perKey[i] = flight;
     }
     const flights = new Set(perKey as Flight<T>[]);

@@ -52,7 +52,12 @@ export class StoreBreaker {
   ) {
     this.rotation.setMaxListeners(0);
     this.timer = setInterval(() => this.rotation.emit('rotate'), WINDOW_MS / 10).unref();
-    this.callers = new LRUCache<string, Breaker>({ max: MAX_CALLERS, ttl: IDLE_MS, updateAgeOnGet: true, dispose: (b, key) => this.drop(b, key) });
+    this.callers = new LRUCache<string, Breaker>({
+      max: MAX_CALLERS,
+      ttl: IDLE_MS,
+      updateAgeOnGet: true,
+      dispose: (b, key) => this.drop(b, key),
+    });
   }
 
   async queryPieces(request: StoreRequest, caller: string): Promise<Map<string, PartialRow[]>> {
@@ -120,7 +125,11 @@ export class StoreBreaker {
     let entry = this.lanes.get(lane);
     if (!entry) {
       // Never opened by its own counts (only by callers' breakers, above); a failed trial call reopens it.
-      const breaker = this.breaker((request) => this.store.queryPieces(request), (error, request) => !countsAsStoreFailure(error, request), Number.MAX_SAFE_INTEGER);
+      const breaker = this.breaker(
+        (request) => this.store.queryPieces(request),
+        (error, request) => !countsAsStoreFailure(error, request),
+        Number.MAX_SAFE_INTEGER,
+      );
       breaker.on('open', () => breakersOpen.labels(lane, 'lane').set(1));
       breaker.on('halfOpen', () => breakersOpen.labels(lane, 'lane').set(0));
       this.lanes.set(lane, (entry = { breaker, opened: new Map() }));

@@ -63,19 +63,29 @@ export interface TimeseriesResult {
  *   7. load: cache lookup, one batched store query for misses, cache fill
  *   8. merge partial states, finalize, order and page; points counted against the operation's limit
  */
-export async function runTimeseries(args: TimeseriesArgs, ctx: TimeseriesContext, options: { forceRaw?: boolean } = {}): Promise<TimeseriesResult> {
+export async function runTimeseries(
+  args: TimeseriesArgs,
+  ctx: TimeseriesContext,
+  options: { forceRaw?: boolean } = {},
+): Promise<TimeseriesResult> {
   const query = normalize(args, ctx.scope, ctx.now, ctx.limits);
   authorizeResources(query, ctx.resources);
   const routed = tracedPlan(query, ctx.plannerState(), options);
   checkRouteLimits(routed, ctx.limits);
   const pieces = piecesOf(routed);
-  chargeField(ctx.budget, query, pieces, ctx.limits, () => ctx.resources.count(query.scope.kind === 'tenant' ? query.scope.tenantId : undefined));
+  chargeField(ctx.budget, query, pieces, ctx.limits, () =>
+    ctx.resources.count(query.scope.kind === 'tenant' ? query.scope.tenantId : undefined),
+  );
   const loaded = await ctx.pieces.loadMany(pieces);
   const results = loaded.map((r) => {
     if (r instanceof Error) throw r;
     return r;
   });
-  const merged = mergeRows(query, results.map((r) => r.rows), ctx.limits.maxPoints);
+  const merged = mergeRows(
+    query,
+    results.map((r) => r.rows),
+    ctx.limits.maxPoints,
+  );
   chargePoints(ctx.budget, merged.points, ctx.limits);
   return {
     series: merged.series,
@@ -112,7 +122,9 @@ export function checkRouteLimits(routed: Plan, limits: Limits): void {
 
 function explain(routed: Plan, pieces: readonly Piece[], results: readonly PieceResult[]): FragmentExplanation[] {
   return routed.fragments.map((f) => {
-    const inFragment = pieces.map((p, i) => ({ p, r: results[i] })).filter(({ p }) => p.source === f.source && p.interval.start >= f.interval.start && p.interval.end <= f.interval.end);
+    const inFragment = pieces
+      .map((p, i) => ({ p, r: results[i] }))
+      .filter(({ p }) => p.source === f.source && p.interval.start >= f.interval.start && p.interval.end <= f.interval.end);
     return {
       source: f.source,
       interval: intervalText(f.interval),

@@ -48,13 +48,19 @@ export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<Usag
   const parsed = parseInterval(args.period, ctx.now);
   const interval = { start: alignDown(parsed.start, DAY_MS), end: alignUp(parsed.end, DAY_MS) };
   const days = (interval.end - interval.start) / DAY_MS;
-  if (days > MAX_DAYS) throw new StrataError(ErrorCode.RANGE_TOO_LARGE, `The period covers ${days} days; at most ${MAX_DAYS}. Ask for shorter periods.`);
+  if (days > MAX_DAYS)
+    throw new StrataError(ErrorCode.RANGE_TOO_LARGE, `The period covers ${days} days; at most ${MAX_DAYS}. Ask for shorter periods.`);
   const first = args.first ?? 100;
   if (!Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
     throw new StrataError(ErrorCode.LIMIT_OUT_OF_RANGE, `first ${first} is out of range: use 1 to ${MAX_FIRST}.`);
   }
   const scope = narrowed(ctx.scope, args.tenantId);
-  const rows = await ctx.store.usage({ scope, interval, rollupUntil: ctx.rollup1dWatermark, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const rows = await ctx.store.usage({
+    scope,
+    interval,
+    rollupUntil: ctx.rollup1dWatermark,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
   const queryKey = hash([scope, interval]);
   const startAt = args.after ? positionAfter(rows, args.after, queryKey) : 0;
   const page = rows.slice(startAt, startAt + first);
@@ -75,7 +81,10 @@ function narrowed(scope: TenantScope, tenantId: string | null | undefined): Tena
   if (!tenantId) return scope;
   if (scope.kind === 'all') return { kind: 'tenant', tenantId };
   if (scope.tenantId === tenantId) return scope;
-  throw new StrataError(ErrorCode.FORBIDDEN, `This token reads the usage of tenant ${scope.tenantId} only; drop tenantId or ask for ${scope.tenantId}.`);
+  throw new StrataError(
+    ErrorCode.FORBIDDEN,
+    `This token reads the usage of tenant ${scope.tenantId} only; drop tenantId or ask for ${scope.tenantId}.`,
+  );
 }
 
 const rowKey = (r: UsageRow): string => `${r.day}|${r.tenantId}|${r.resourceId}`;
@@ -88,7 +97,10 @@ function positionAfter(rows: readonly UsageRow[], cursor: string, queryKey: stri
     parsed = undefined;
   }
   if (!parsed || typeof parsed.k !== 'string' || parsed.h !== queryKey) {
-    throw new StrataError(ErrorCode.INVALID_CURSOR, 'The cursor in "after" does not belong to this usage query; send the same period and tenantId with the endCursor it returned.');
+    throw new StrataError(
+      ErrorCode.INVALID_CURSOR,
+      'The cursor in "after" does not belong to this usage query; send the same period and tenantId with the endCursor it returned.',
+    );
   }
   const key = parsed.k;
   const index = rows.findIndex((r) => rowKey(r) > key);

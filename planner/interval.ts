@@ -44,7 +44,10 @@ function parseInstant(token: string, now: number, text: string): number {
     return t;
   }
   if (!ISO_INSTANT.test(token)) {
-    throw invalid(text, `"${token}" is neither an ISO-8601 UTC timestamp (e.g. 2026-11-23T10:00:00Z) nor a "now" form (e.g. now-6h, now-1d|d)`);
+    throw invalid(
+      text,
+      `"${token}" is neither an ISO-8601 UTC timestamp (e.g. 2026-11-23T10:00:00Z) nor a "now" form (e.g. now-6h, now-1d|d)`,
+    );
   }
   const needsZone = token.includes('T') && !/(Z|[+-]\d{2}:\d{2})$/.test(token);
   const t = Date.parse(needsZone ? `${token}Z` : token);

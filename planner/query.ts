@@ -6,7 +6,10 @@ export type TenantScope = { readonly kind: 'tenant'; readonly tenantId: string }
 export const scopeId = (scope: TenantScope): string => (scope.kind === 'tenant' ? `t:${scope.tenantId}` : '*');
 
 /** The scopes whose answers data of these tenants feeds: each tenant's own, and the all-tenants scope. */
-export const scopesOfTenants = (tenants: readonly string[]): string[] => [...tenants.map((tenantId) => scopeId({ kind: 'tenant', tenantId })), scopeId({ kind: 'all' })];
+export const scopesOfTenants = (tenants: readonly string[]): string[] => [
+  ...tenants.map((tenantId) => scopeId({ kind: 'tenant', tenantId })),
+  scopeId({ kind: 'all' }),
+];
 
 export type FilterOp = 'EQ' | 'NEQ' | 'IN' | 'GT' | 'GTE' | 'LT' | 'LTE';
 
@@ -17,17 +20,7 @@ export type Filter =
   | { readonly kind: 'or'; readonly filters: readonly Filter[] }
   | { readonly kind: 'not'; readonly filter: Filter };
 
-export type GranularityName =
-  | 'PT1M'
-  | 'PT5M'
-  | 'PT15M'
-  | 'PT30M'
-  | 'PT1H'
-  | 'PT4H'
-  | 'PT6H'
-  | 'PT12H'
-  | 'P1D'
-  | 'ALL';
+export type GranularityName = 'PT1M' | 'PT5M' | 'PT15M' | 'PT30M' | 'PT1H' | 'PT4H' | 'PT6H' | 'PT12H' | 'P1D' | 'ALL';
 
 export interface Interval {
   readonly start: number; // epoch ms, inclusive

@@ -22,7 +22,11 @@ const ADDITIVE = new Set(['SUM', 'COUNT']);
 
 export const metricPresent: Rule = (q, r) => {
   const passed = (r.levels[q.metric.name]?.length ?? 0) > 0;
-  return { rule: 'metric-present', passed, reason: passed ? `${r.name} holds ${q.metric.name}` : `${r.name} does not hold ${q.metric.name}` };
+  return {
+    rule: 'metric-present',
+    passed,
+    reason: passed ? `${r.name} holds ${q.metric.name}` : `${r.name} does not hold ${q.metric.name}`,
+  };
 };
 
 export const granularityMultiple: Rule = (q, r) => {
@@ -74,21 +78,38 @@ export const labelLevel: Rule = (q, r) => {
     const covering = levels.filter((l) => [...needed].every((n) => l.includes(n)));
     const best = covering.sort((a, b) => a.length - b.length)[0];
     return best
-      ? { rule: 'labels-covered', passed: true, reason: `${q.aggregation} is additive: re-summed from level [${best.join(',')}]`, level: best }
+      ? {
+          rule: 'labels-covered',
+          passed: true,
+          reason: `${q.aggregation} is additive: re-summed from level [${best.join(',')}]`,
+          level: best,
+        }
       : { rule: 'labels-covered', passed: false, reason: `no ${r.name} level holds labels [${[...needed].join(',')}]` };
   }
   const { labels, exact } = queryLevel(q);
   if (!exact) {
-    return { rule: 'exact-level', passed: false, reason: `${q.aggregation} is not additive and a filtered label is neither grouped nor fixed by EQ` };
+    return {
+      rule: 'exact-level',
+      passed: false,
+      reason: `${q.aggregation} is not additive and a filtered label is neither grouped nor fixed by EQ`,
+    };
   }
   if (!labels.has('resource_id')) {
-    return { rule: 'exact-level', passed: false, reason: `${q.aggregation} across clusters needs the per-minute sum over clusters: not in ${r.name}` };
+    return {
+      rule: 'exact-level',
+      passed: false,
+      reason: `${q.aggregation} across clusters needs the per-minute sum over clusters: not in ${r.name}`,
+    };
   }
   labels.delete('resource_id');
   const match = levels.find((l) => l.length === labels.size && l.every((x) => labels.has(x)));
   return match
     ? { rule: 'exact-level', passed: true, reason: `${q.aggregation} served at its exact level [${match.join(',')}]`, level: match }
-    : { rule: 'exact-level', passed: false, reason: `${q.aggregation} is not additive and ${r.name} has no level [${[...labels].sort().join(',')}]` };
+    : {
+        rule: 'exact-level',
+        passed: false,
+        reason: `${q.aggregation} is not additive and ${r.name} has no level [${[...labels].sort().join(',')}]`,
+      };
 };
 
 export const STATIC_RULES: readonly Rule[] = [metricPresent, granularityMultiple, labelLevel];

@@ -19,12 +19,19 @@ export function subscriptionContext(principal: Principal, feed: LandedFeed): Sub
 }
 
 /** The notice as GraphQL serves it: the same fields, the interval in ISO-8601. */
-export type AggregationLandedPayload = Omit<LandedNotice, 'interval'> & { readonly interval: { readonly start: string; readonly end: string } };
+export type AggregationLandedPayload = Omit<LandedNotice, 'interval'> & {
+  readonly interval: { readonly start: string; readonly end: string };
+};
 
-function subscribe(_: unknown, args: { metrics?: readonly string[] | null }, ctx: SubscriptionContext): AsyncIterableIterator<LandedNotice> {
+function subscribe(
+  _: unknown,
+  args: { metrics?: readonly string[] | null },
+  ctx: SubscriptionContext,
+): AsyncIterableIterator<LandedNotice> {
   const metrics = args.metrics ?? undefined;
   for (const name of metrics ?? []) {
-    if (!findMetric(name)) throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name}"; the metrics query lists the catalog.`);
+    if (!findMetric(name))
+      throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name}"; the metrics query lists the catalog.`);
   }
   try {
     return ctx.feed.subscribe(ctx.scope, metrics, ctx.caller);
@@ -42,7 +49,10 @@ function subscribe(_: unknown, args: { metrics?: readonly string[] | null }, ctx
  */
 function resolve(notice: LandedNotice | undefined): AggregationLandedPayload {
   if (!notice) {
-    throw new StrataError(ErrorCode.BAD_REQUEST, 'Subscriptions are served over WebSocket (protocol graphql-transport-ws, e.g. the graphql-ws client) at ws://<host>/graphql; HTTP answers queries only.');
+    throw new StrataError(
+      ErrorCode.BAD_REQUEST,
+      'Subscriptions are served over WebSocket (protocol graphql-transport-ws, e.g. the graphql-ws client) at ws://<host>/graphql; HTTP answers queries only.',
+    );
   }
   return { ...notice, interval: { start: isoOf(notice.interval.start), end: isoOf(notice.interval.end) } };
 }

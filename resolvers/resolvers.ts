@@ -47,7 +47,10 @@ async function timeseries(_: unknown, args: { query: TimeseriesInput }, ctx: Req
   const { limits } = ctx.services;
   ctx.timeseriesFields += 1;
   if (ctx.timeseriesFields > limits.maxTimeseriesFields) {
-    throw new StrataError(ErrorCode.QUERY_TOO_COMPLEX, `An operation may hold at most ${limits.maxTimeseriesFields} timeseries fields; split it into several operations.`);
+    throw new StrataError(
+      ErrorCode.QUERY_TOO_COMPLEX,
+      `An operation may hold at most ${limits.maxTimeseriesFields} timeseries fields; split it into several operations.`,
+    );
   }
   const forceRaw = args.query.source === 'RAW';
   if (forceRaw) requireRole(ctx, ['internal'], 'timeseries with source RAW');
@@ -60,7 +63,9 @@ export const resolvers = {
     metrics: () => METRICS,
     resources: (_: unknown, __: unknown, ctx: RequestContext) => {
       requireRole(ctx, ['customer', 'internal', 'billing'], 'resources');
-      return ctx.services.resources.list(ctx.scope.kind === 'tenant' ? ctx.scope.tenantId : undefined).map((r) => ({ id: r.resourceId, tenantId: r.tenantId }));
+      return ctx.services.resources
+        .list(ctx.scope.kind === 'tenant' ? ctx.scope.tenantId : undefined)
+        .map((r) => ({ id: r.resourceId, tenantId: r.tenantId }));
     },
     timeseries,
     usage: (_: unknown, args: UsageArgs, ctx: RequestContext) => {

@@ -45,5 +45,7 @@ const options = {
 };
 const started = Date.now();
 const result = await seedFile(values.db ?? 'data/strata.duckdb', options);
-console.log(`Wrote ${result.rows} raw rows to ${values.db} in ${((Date.now() - started) / 1000).toFixed(1)}s (seed ${options.seed}, ${options.tenants} tenants x ${options.clusters} clusters, ${options.days} days to ${new Date(options.end).toISOString()}).`);
+console.log(
+  `Wrote ${result.rows} raw rows to ${values.db} in ${((Date.now() - started) / 1000).toFixed(1)}s (seed ${options.seed}, ${options.tenants} tenants x ${options.clusters} clusters, ${options.days} days to ${new Date(options.end).toISOString()}).`,
+);
 console.log(`Rollups complete up to: ${JSON.stringify(result.watermarks)}`);

@@ -32,7 +32,12 @@ export function branchesOf(pieces: readonly Piece[]): Branch[] {
       const first = run[0];
       const last = run[run.length - 1];
       if (!first || !last) return;
-      branches.push({ id: `b${branches.length}`, sample: first, interval: { start: first.interval.start, end: last.interval.end }, pieces: run });
+      branches.push({
+        id: `b${branches.length}`,
+        sample: first,
+        interval: { start: first.interval.start, end: last.interval.end },
+        pieces: run,
+      });
       run = [];
     };
     for (const piece of list) {
@@ -85,7 +90,11 @@ function slotOf(slots: readonly { readonly from: number }[], bucket: number): nu
 }
 
 /** Splits one store answer (rows tagged with their branch id) into per-piece row lists. */
-export function distributeRows(branches: readonly Branch[], rows: readonly Record<string, unknown>[], options: RowOptions = {}): Map<string, PartialRow[]> {
+export function distributeRows(
+  branches: readonly Branch[],
+  rows: readonly Record<string, unknown>[],
+  options: RowOptions = {},
+): Map<string, PartialRow[]> {
   const byBranch = new Map<string, PartialRow[]>();
   const labels = new LabelInterner(options);
   for (const row of rows) {
@@ -102,11 +111,16 @@ export function distributeRows(branches: readonly Branch[], rows: readonly Recor
  * index): no row object is built per row, and runs of one branch are looked
  * up once.
  */
-export function distributeColumns(branches: readonly Branch[], columns: Readonly<Record<string, readonly unknown[]>>): Map<string, PartialRow[]> {
+export function distributeColumns(
+  branches: readonly Branch[],
+  columns: Readonly<Record<string, readonly unknown[]>>,
+): Map<string, PartialRow[]> {
   const byBranch = new Map<string, PartialRow[]>();
   const labels = new LabelInterner({});
   const branch = columns['branch'] ?? [];
-  const [bucket, sum, min, max, minutes, samples] = ['bucket', 'v_sum', 'v_min', 'v_max', 'minutes', 'samples'].map((c) => columns[c] ?? []);
+  const [bucket, sum, min, max, minutes, samples] = ['bucket', 'v_sum', 'v_min', 'v_max', 'minutes', 'samples'].map(
+    (c) => columns[c] ?? [],
+  );
   const labelColumns = GROUP_KEYS.map((key) => columns[key]);
   let lastId: unknown;
   let list: PartialRow[] = [];

@@ -82,12 +82,21 @@ export class LandedFeed {
     const { maxSubscribers, subscribersPerCaller } = this.limits;
     // The share is checked first: a caller at its share is told what it can do about it.
     if (this.perCaller.of(caller) >= subscribersPerCaller) {
-      throw new FeedShareError(`Subscription limit: ${subscribersPerCaller} live subscriptions per tenant; complete one of yours before subscribing again.`);
+      throw new FeedShareError(
+        `Subscription limit: ${subscribersPerCaller} live subscriptions per tenant; complete one of yours before subscribing again.`,
+      );
     }
     if (this.subscribers.size >= maxSubscribers) {
       throw new FeedFullError(`This server holds ${maxSubscribers} live subscriptions, its limit; retry later or on another replica.`);
     }
-    const subscriber: Subscriber = { caller, scope, metrics: metrics ? new Set(metrics) : undefined, queue: [], wake: undefined, done: false };
+    const subscriber: Subscriber = {
+      caller,
+      scope,
+      metrics: metrics ? new Set(metrics) : undefined,
+      queue: [],
+      wake: undefined,
+      done: false,
+    };
     this.subscribers.add(subscriber);
     this.perCaller.add(caller);
     return this.iterate(subscriber);
@@ -133,9 +142,19 @@ export class LandedFeed {
 }
 
 function noticeFor(subscriber: Subscriber, applied: AppliedAggregation): LandedNotice | undefined {
-  const tenants = subscriber.scope.kind === 'tenant' ? applied.tenants.filter((t) => subscriber.scope.kind === 'tenant' && t === subscriber.scope.tenantId) : applied.tenants;
+  const tenants =
+    subscriber.scope.kind === 'tenant'
+      ? applied.tenants.filter((t) => subscriber.scope.kind === 'tenant' && t === subscriber.scope.tenantId)
+      : applied.tenants;
   if (tenants.length === 0) return undefined;
   const metrics = subscriber.metrics ? applied.metrics.filter((m) => subscriber.metrics?.has(m)) : applied.metrics;
   if (metrics.length === 0) return undefined;
-  return { eventId: applied.eventId, rollup: applied.rollup, interval: applied.interval, tenants, metrics, publishedAt: applied.publishedAt };
+  return {
+    eventId: applied.eventId,
+    rollup: applied.rollup,
+    interval: applied.interval,
+    tenants,
+    metrics,
+    publishedAt: applied.publishedAt,
+  };
 }

@@ -13,7 +13,12 @@ const METRIC = 'io.confluent.kafka.server/received_bytes';
 function setup() {
   const cacheStore = new MemoryCache({ maxBytes: 1 << 20 });
   const watermarks = new WatermarkRegistry({ rollup_1h: 10 * H, rollup_1d: 0 });
-  const listener = new AggregationListener({ watermarks, cache: new ResultCache(cacheStore, { completeTtlMs: 1, freshTtlMs: 1 }), log: () => undefined, now: Date.now });
+  const listener = new AggregationListener({
+    watermarks,
+    cache: new ResultCache(cacheStore, { completeTtlMs: 1, freshTtlMs: 1 }),
+    log: () => undefined,
+    now: Date.now,
+  });
   const bus = new MemoryBus();
   return { cacheStore, watermarks, listener, bus };
 }
@@ -21,7 +26,11 @@ function setup() {
 test('a poison message is skipped and counted; the next good event still applies', async () => {
   const { watermarks, listener, bus } = setup();
   await bus.subscribe(listener.handle);
-  for (const bad of ['{not json', '{}', JSON.stringify({ ...newAggregationEvent('rollup_1h', { start: 10 * H, end: 11 * H }, ['t-1'], [METRIC], 0), metrics: ['nope'] })]) {
+  for (const bad of [
+    '{not json',
+    '{}',
+    JSON.stringify({ ...newAggregationEvent('rollup_1h', { start: 10 * H, end: 11 * H }, ['t-1'], [METRIC], 0), metrics: ['nope'] }),
+  ]) {
     await bus.publishRaw(Buffer.from(bad));
   }
   await bus.publish(newAggregationEvent('rollup_1h', { start: 10 * H, end: 11 * H }, ['t-1'], [METRIC], 0));
@@ -51,7 +60,12 @@ test('an invalidation failure is not swallowed, so the bus redelivers', async ()
   const { watermarks } = setup();
   const failing = new MemoryCache({ maxBytes: 1 });
   failing.bumpGenerations = async () => Promise.reject(new Error('cache down'));
-  const listener = new AggregationListener({ watermarks, cache: new ResultCache(failing, { completeTtlMs: 1, freshTtlMs: 1 }), log: () => undefined, now: Date.now });
+  const listener = new AggregationListener({
+    watermarks,
+    cache: new ResultCache(failing, { completeTtlMs: 1, freshTtlMs: 1 }),
+    log: () => undefined,
+    now: Date.now,
+  });
   const event = newAggregationEvent('rollup_1h', { start: 10 * H, end: 11 * H }, ['t-1'], [METRIC], 0);
   await assert.rejects(listener.handle({ value: Buffer.from(JSON.stringify(event)), headers: {} }), /cache down/);
   assert.equal(watermarks.snapshot().rollup_1h, 10 * H, 'nothing applied before invalidation succeeded');

@@ -20,7 +20,32 @@ let two: RunningServer;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-cluster-'));
-  const seed = spawnSync('npm', ['run', '--silent', 'seed', '--', '--db', join(dir, 'a.duckdb'), '--seed', '11', '--tenants', '2', '--clusters', '2', '--topics', '2', '--partitions', '2', '--days', '2', '--end', END], { cwd: ROOT, encoding: 'utf8' });
+  const seed = spawnSync(
+    'npm',
+    [
+      'run',
+      '--silent',
+      'seed',
+      '--',
+      '--db',
+      join(dir, 'a.duckdb'),
+      '--seed',
+      '11',
+      '--tenants',
+      '2',
+      '--clusters',
+      '2',
+      '--topics',
+      '2',
+      '--partitions',
+      '2',
+      '--days',
+      '2',
+      '--end',
+      END,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(seed.status, 0, seed.stderr);
   copyFileSync(join(dir, 'a.duckdb'), join(dir, 'b.duckdb'));
   one = await startServer(join(dir, 'a.duckdb'), { ...env, STRATA_WORKERS: '1' });
@@ -51,5 +76,9 @@ test('two workers on one port answer exactly as one process, for every tenant an
   }
   const usage = '{ usage(period: "now-1d|d/now|d", first: 10) { rows { tenantId resourceId day ingressBytes status } } }';
   const billing = npmToken(['--role', 'billing'], env);
-  assert.deepEqual((await graphql(two.url, billing, usage)).body, (await graphql(one.url, billing, usage)).body, 'BigInt figures cross the IPC unchanged');
+  assert.deepEqual(
+    (await graphql(two.url, billing, usage)).body,
+    (await graphql(one.url, billing, usage)).body,
+    'BigInt figures cross the IPC unchanged',
+  );
 });

@@ -43,7 +43,8 @@ test('a 12-panel dashboard costs at most 2 store queries, a repeat costs none', 
   assert.equal(app.services.loaders.totals.storeQueries - before, storeQueries(first));
   const again = await execute(app, principal('customer', 't-1'), dashboard());
   assert.equal(storeQueries(again), 0, 'the repeated dashboard must be served from the cache');
-  for (const key of Object.keys(first.data ?? {})) assert.deepEqual(seriesOf(again, key), seriesOf(first, key), `panel ${key} must not change`);
+  for (const key of Object.keys(first.data ?? {}))
+    assert.deepEqual(seriesOf(again, key), seriesOf(first, key), `panel ${key} must not change`);
 });
 
 test('an aggregation event invalidates exactly what it touched, and the new value shows', async () => {
@@ -69,8 +70,13 @@ test('an aggregation event invalidates exactly what it touched, and the new valu
   const hits = panel.plan.fragments.reduce((n, f) => n + f.cacheHits, 0);
   assert.ok(hits > 0, 'chunks the event did not touch stay cached');
   // Another tenant's cache entries were not touched by t-1's event.
-  const other = await execute(app, principal('customer', 't-2'), dashboard().replaceAll(cluster, app.services.resources.list('t-2')[0]?.resourceId ?? ''));
+  const other = await execute(
+    app,
+    principal('customer', 't-2'),
+    dashboard().replaceAll(cluster, app.services.resources.list('t-2')[0]?.resourceId ?? ''),
+  );
   assert.ok(storeQueries(other) <= 2);
 });
 
-const seriesOf = (result: GqlResult, panel: string): unknown => JSON.parse(JSON.stringify((result.data?.[panel] as { series: unknown }).series));
+const seriesOf = (result: GqlResult, panel: string): unknown =>
+  JSON.parse(JSON.stringify((result.data?.[panel] as { series: unknown }).series));

@@ -50,7 +50,9 @@ test(`${CASES} random queries: routed == forced raw, and most never touch raw`, 
     }),
     { numRuns: CASES, seed: 20261123, endOnFailure: true },
   );
-  console.log(`differential: ${runs} queries, ${withoutRaw} without raw, ${rollupOnly} rollup-only, ${split} split, ${errors} rejected alike`);
+  console.log(
+    `differential: ${runs} queries, ${withoutRaw} without raw, ${rollupOnly} rollup-only, ${split} split, ${errors} rejected alike`,
+  );
   assert.equal(runs, CASES);
   // How the generator's cases spread over sources is a claim about all 500 of them; the fast
   // tier's first fifth is not a fair sample of it (its first 100 have 46 without raw).

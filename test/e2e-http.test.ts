@@ -21,21 +21,33 @@ let dir: string;
 let db: string;
 let server: RunningServer;
 let clusters: Record<string, string[]>;
-let expected: { bytesByTopic: Record<string, number>; maxRetainedDaily: number[]; avgConnections: number; ingressDay: string; storageDay: string };
+let expected: {
+  bytesByTopic: Record<string, number>;
+  maxRetainedDaily: number[];
+  avgConnections: number;
+  ingressDay: string;
+  storageDay: string;
+};
 const tokens: Record<string, string> = {};
 
 async function independentSql(): Promise<void> {
   const instance = await DuckDBInstance.create(db);
   const c = await instance.connect();
-  const rows = async (sql: string): Promise<Record<string, unknown>[]> => (await c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  const rows = async (sql: string): Promise<Record<string, unknown>[]> =>
+    (await c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
   clusters = {};
-  for (const r of await rows('SELECT tenant_id, resource_id FROM resources ORDER BY 1, 2')) (clusters[String(r['tenant_id'])] ??= []).push(String(r['resource_id']));
+  for (const r of await rows('SELECT tenant_id, resource_id FROM resources ORDER BY 1, 2'))
+    (clusters[String(r['tenant_id'])] ??= []).push(String(r['resource_id']));
   const k = clusters['t-1']?.[0];
   const window = `__time >= TIMESTAMP '2026-11-19 00:00:00' AND __time < TIMESTAMP '2026-11-20 00:00:00'`;
-  const topicSums = await rows(`SELECT topic, sum(value) AS v FROM telemetry_raw WHERE resource_id = '${k}' AND metric = '${M}received_bytes' AND ${window} GROUP BY topic`);
+  const topicSums = await rows(
+    `SELECT topic, sum(value) AS v FROM telemetry_raw WHERE resource_id = '${k}' AND metric = '${M}received_bytes' AND ${window} GROUP BY topic`,
+  );
   const maxDaily = await rows(`SELECT d, max(s) AS v FROM (SELECT date_trunc('day', __time) AS d, __time, sum(value) AS s FROM telemetry_raw
       WHERE resource_id = '${k}' AND metric = '${M}retained_bytes' AND __time >= TIMESTAMP '2026-11-17' GROUP BY 1, 2) GROUP BY d ORDER BY d`);
-  const avg = await rows(`SELECT sum(value) / count(DISTINCT __time) AS v FROM telemetry_raw WHERE resource_id = '${k}' AND metric = '${M}active_connection_count' AND ${window}`);
+  const avg = await rows(
+    `SELECT sum(value) / count(DISTINCT __time) AS v FROM telemetry_raw WHERE resource_id = '${k}' AND metric = '${M}active_connection_count' AND ${window}`,
+  );
   const usage = await rows(`SELECT CAST(sum(CASE WHEN metric = '${M}received_bytes' THEN CAST(value AS BIGINT) END) AS VARCHAR) AS ingress,
       CAST((sum(CASE WHEN metric = '${M}retained_bytes' THEN CAST(value AS BIGINT) END) + 30) // 60 AS VARCHAR) AS storage
     FROM telemetry_raw WHERE resource_id = '${k}' AND __time >= TIMESTAMP '2026-11-18' AND __time < TIMESTAMP '2026-11-19'`);
@@ -53,7 +65,32 @@ async function independentSql(): Promise<void> {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
   db = join(dir, 'e2e.duckdb');
-  const seed = spawnSync('npm', ['run', '--silent', 'seed', '--', '--db', db, '--seed', '11', '--tenants', '3', '--clusters', '2', '--topics', '3', '--partitions', '2', '--days', '3', '--end', END], { cwd: ROOT, encoding: 'utf8' });
+  const seed = spawnSync(
+    'npm',
+    [
+      'run',
+      '--silent',
+      'seed',
+      '--',
+      '--db',
+      db,
+      '--seed',
+      '11',
+      '--tenants',
+      '3',
+      '--clusters',
+      '2',
+      '--topics',
+      '3',
+      '--partitions',
+      '2',
+      '--days',
+      '3',
+      '--end',
+      END,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   assert.equal(seed.status, 0, seed.stderr);
   await independentSql();
   server = await startServer(db, env);
@@ -83,14 +120,18 @@ test('answers match an independent SQL computation on the DuckDB file', async ()
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   const bytes = Object.fromEntries(seriesOf(body.data, 'bytes').map((s) => [s.labels[0]?.value, s.points[0]?.value]));
   assert.deepEqual(bytes, expected.bytesByTopic);
-  assert.deepEqual(seriesOf(body.data, 'maxDaily')[0]?.points.map((p) => p.value), expected.maxRetainedDaily);
+  assert.deepEqual(
+    seriesOf(body.data, 'maxDaily')[0]?.points.map((p) => p.value),
+    expected.maxRetainedDaily,
+  );
   assert.equal(seriesOf(body.data, 'avg')[0]?.points[0]?.value, expected.avgConnections);
 });
 
 test('tenant A never sees tenant B: foreign clusters look missing, through aliases, cache and batching', async () => {
   const own = clusters['t-1']?.[0];
   const foreign = clusters['t-2']?.[0];
-  const q = (k: string | undefined, alias = 'x') => ts(alias, 'received_bytes', `granularity: PT1H, interval: "now-6h/now", filter: { field: "resource_id", op: EQ, value: "${k}" }`);
+  const q = (k: string | undefined, alias = 'x') =>
+    ts(alias, 'received_bytes', `granularity: PT1H, interval: "now-6h/now", filter: { field: "resource_id", op: EQ, value: "${k}" }`);
   // Warm the cache with tenant B's data first.
   const warm = await graphql(server.url, tokens['t2'], `{ ${q(foreign)} }`);
   assert.equal(warm.body.errors, undefined);
@@ -103,22 +144,45 @@ test('tenant A never sees tenant B: foreign clusters look missing, through alias
   assert.ok(seriesOf(foreignTry.body.data, 'mine').length > 0);
   assert.ok(!JSON.stringify(foreignTry.body).includes(String(foreign)) || err?.message.includes(String(foreign)));
   // Identical documents from both tenants at once (batched on the server), each sees only its own.
-  const [a, b] = await Promise.all([graphql(server.url, tokens['t1'], `{ ${q(own)} }`), graphql(server.url, tokens['t2'], `{ ${q(foreign)} }`)]);
+  const [a, b] = await Promise.all([
+    graphql(server.url, tokens['t1'], `{ ${q(own)} }`),
+    graphql(server.url, tokens['t2'], `{ ${q(foreign)} }`),
+  ]);
   assert.notDeepEqual(seriesOf(a.body.data, 'x'), seriesOf(b.body.data, 'x'));
   assert.deepEqual(seriesOf(b.body.data, 'x'), seriesOf(warm.body.data, 'x'));
   // Filters cannot widen the scope: an OR with a foreign cluster still needs the cluster to exist for the caller.
-  const widen = await graphql(server.url, tokens['t1'], `{ ${ts('x', 'received_bytes', `granularity: ALL, interval: "now-6h/now", filter: { field: "resource_id", op: IN, values: ["${own}", "${foreign}"] }`)} }`);
+  const widen = await graphql(
+    server.url,
+    tokens['t1'],
+    `{ ${ts('x', 'received_bytes', `granularity: ALL, interval: "now-6h/now", filter: { field: "resource_id", op: IN, values: ["${own}", "${foreign}"] }`)} }`,
+  );
   assert.equal(widen.body.errors?.[0]?.extensions?.code, 'RESOURCE_NOT_FOUND');
   const resources = await graphql(server.url, tokens['t1'], '{ resources { id tenantId } }');
-  assert.deepEqual((resources.body.data?.['resources'] as { tenantId: string }[]).map((r) => r.tenantId), ['t-1', 't-1']);
-  const unfiltered = await graphql(server.url, tokens['t1'], `{ ${ts('x', 'received_bytes', 'granularity: ALL, interval: "now-6h/now"')} }`);
+  assert.deepEqual(
+    (resources.body.data?.['resources'] as { tenantId: string }[]).map((r) => r.tenantId),
+    ['t-1', 't-1'],
+  );
+  const unfiltered = await graphql(
+    server.url,
+    tokens['t1'],
+    `{ ${ts('x', 'received_bytes', 'granularity: ALL, interval: "now-6h/now"')} }`,
+  );
   assert.equal(unfiltered.body.errors?.[0]?.extensions?.code, 'RESOURCE_FILTER_REQUIRED');
 });
 
 test('bad, expired and forged tokens get UNAUTHENTICATED (401)', async () => {
   const now = Math.floor(Date.now() / 1000);
-  const expired = jwt.sign({ role: 'customer', tenant_id: 't-1', exp: now - 120, iat: now - 3600 }, DEV_JWT_SECRET, { algorithm: 'HS256', issuer: 'strata-dev', audience: 'strata-api' });
-  const forged = jwt.sign({ role: 'internal' }, 'some-other-secret-of-enough-length-000', { algorithm: 'HS256', issuer: 'strata-dev', audience: 'strata-api', expiresIn: 600 });
+  const expired = jwt.sign({ role: 'customer', tenant_id: 't-1', exp: now - 120, iat: now - 3600 }, DEV_JWT_SECRET, {
+    algorithm: 'HS256',
+    issuer: 'strata-dev',
+    audience: 'strata-api',
+  });
+  const forged = jwt.sign({ role: 'internal' }, 'some-other-secret-of-enough-length-000', {
+    algorithm: 'HS256',
+    issuer: 'strata-dev',
+    audience: 'strata-api',
+    expiresIn: 600,
+  });
   const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ role: 'internal', exp: now + 600 })).toString('base64url')}.`;
   for (const token of [undefined, 'garbage', expired, forged, none, `${tokens['t1']}x`]) {
     const { status, body } = await graphql(server.url, token, '{ metrics { name } }');
@@ -136,7 +200,8 @@ test('billing figures are exact integers, FINAL once the daily rollup is publish
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   const rows = (body.data?.['usage'] as { rows: Record<string, string>[] }).rows;
   assert.equal(rows.length, 4);
-  for (const r of rows) for (const f of ['ingressBytes', 'egressBytes', 'storageByteHours', 'partitionHours']) assert.match(String(r[f]), /^\d+$/);
+  for (const r of rows)
+    for (const f of ['ingressBytes', 'egressBytes', 'storageByteHours', 'partitionHours']) assert.match(String(r[f]), /^\d+$/);
   const day = rows.find((r) => r['resourceId'] === k && r['day'] === '2026-11-18');
   assert.equal(day?.['ingressBytes'], expected.ingressDay);
   assert.equal(day?.['storageByteHours'], expected.storageDay);
@@ -144,7 +209,11 @@ test('billing figures are exact integers, FINAL once the daily rollup is publish
   assert.equal(rows.find((r) => r['day'] === '2026-11-19')?.['status'], 'PROVISIONAL');
   const denied = await graphql(server.url, tokens['t1'], doc);
   assert.equal(denied.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  const billingTs = await graphql(server.url, tokens['billing'], `{ ${ts('x', 'received_bytes', `granularity: ALL, interval: "now-1h/now", filter: { field: "resource_id", op: EQ, value: "${k}" }`)} }`);
+  const billingTs = await graphql(
+    server.url,
+    tokens['billing'],
+    `{ ${ts('x', 'received_bytes', `granularity: ALL, interval: "now-1h/now", filter: { field: "resource_id", op: EQ, value: "${k}" }`)} }`,
+  );
   assert.equal(billingTs.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
 });
 
@@ -158,6 +227,9 @@ test('SIGTERM drains and closes the store: the process says it stopped, no write
   const closed = once(server.process, 'close');
   process.kill(-(server.process.pid ?? 0), 'SIGTERM');
   await closed;
-  assert.match(server.output(), /SIGTERM: draining requests and stopping\.[\s\S]*Stopped: requests drained, events committed, store closed\./);
+  assert.match(
+    server.output(),
+    /SIGTERM: draining requests and stopping\.[\s\S]*Stopped: requests drained, events committed, store closed\./,
+  );
   assert.equal(existsSync(`${db}.wal`), false, 'the file is whole on its own');
 });

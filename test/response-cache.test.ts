@@ -21,7 +21,8 @@ const M = 'io.confluent.kafka.server/';
 
 // --- the class alone, with a clock and an epoch of our own ---
 
-const request = (method = 'POST', type = 'application/json'): IncomingMessage => ({ method, headers: { 'content-type': type } }) as unknown as IncomingMessage;
+const request = (method = 'POST', type = 'application/json'): IncomingMessage =>
+  ({ method, headers: { 'content-type': type } }) as unknown as IncomingMessage;
 const context = (role: Role, tenantId?: string, now = 0): RequestContext =>
   ({
     now,
@@ -72,13 +73,21 @@ test('an applied event drops older answers, also one computed across the event',
   epoch.n += 1;
   ticket?.store(200, [], 'computed across the event');
   assert.equal(through(cache, context('customer', 't-1'), 'q2', 'fresh'), 'fresh');
-  assert.equal(through(cache, context('customer', 't-1'), 'q', 'new again'), 'new again', 'the entry made at the previous epoch is dropped too');
+  assert.equal(
+    through(cache, context('customer', 't-1'), 'q', 'new again'),
+    'new again',
+    'the entry made at the previous epoch is dropped too',
+  );
 });
 
 test('a sliding window: replayed only to a request at the same now, and for at most the TTL', () => {
   const { cache, clock } = cacheWith(1000);
   through(cache, context('customer', 't-1', 60_000), 'now-1h/now', 'at minute 1');
-  assert.equal(through(cache, context('customer', 't-1', 120_000), 'now-1h/now', 'at minute 2'), 'at minute 2', 'a later now is another window');
+  assert.equal(
+    through(cache, context('customer', 't-1', 120_000), 'now-1h/now', 'at minute 2'),
+    'at minute 2',
+    'a later now is another window',
+  );
   const ticket = cache.ticket(request(), context('customer', 't-1'), 'now-1h/now');
   ticket?.serve(response());
   clock.now += 400; // the execution took 400 ms
@@ -86,12 +95,20 @@ test('a sliding window: replayed only to a request at the same now, and for at m
   clock.now += 599;
   assert.equal(through(cache, context('customer', 't-1'), 'now-1h/now', 'at t1'), 'at t0');
   clock.now += 1;
-  assert.equal(through(cache, context('customer', 't-1'), 'now-1h/now', 'at t2'), 'at t2', '1000 ms after the first request started, it is computed again');
+  assert.equal(
+    through(cache, context('customer', 't-1'), 'now-1h/now', 'at t2'),
+    'at t2',
+    '1000 ms after the first request started, it is computed again',
+  );
   const slow = cache.ticket(request(), context('customer', 't-1'), 'slow');
   slow?.serve(response());
   clock.now += 1000;
   slow?.store(200, [], 'too old when done');
-  assert.equal(through(cache, context('customer', 't-1'), 'slow', 'again'), 'again', 'an answer older than the TTL when computed is not kept');
+  assert.equal(
+    through(cache, context('customer', 't-1'), 'slow', 'again'),
+    'again',
+    'an answer older than the TTL when computed is not kept',
+  );
 });
 
 test('errors, billing, GET, other content types and a zero TTL are never cached', () => {
@@ -104,7 +121,11 @@ test('errors, billing, GET, other content types and a zero TTL are never cached'
   through(cache, context('customer', 't-1'), 'g', 'G1', request('GET'));
   assert.equal(through(cache, context('customer', 't-1'), 'g', 'G2', request('GET')), 'G2');
   through(cache, context('customer', 't-1'), 't', 'T1', request('POST', 'text/plain'));
-  assert.equal(through(cache, context('customer', 't-1'), 't', 'T2', request('POST', 'text/plain')), 'T2', 'Apollo’s CSRF check must see it');
+  assert.equal(
+    through(cache, context('customer', 't-1'), 't', 'T2', request('POST', 'text/plain')),
+    'T2',
+    'Apollo’s CSRF check must see it',
+  );
   const off = cacheWith(0).cache;
   through(off, context('customer', 't-1'), 'q', 'A');
   assert.equal(through(off, context('customer', 't-1'), 'q', 'B'), 'B');
@@ -127,8 +148,10 @@ after(async () => {
 });
 
 const body = (k: string, interval = 'now-12h/now'): string =>
-  JSON.stringify({ query: `{ timeseries(query: { metric: "${M}received_bytes", granularity: ALL, interval: "${interval}", filter: { field: "resource_id", op: EQ, value: "${k}" } }) {
-    series { points { value } } plan { fragments { interval } } } }` });
+  JSON.stringify({
+    query: `{ timeseries(query: { metric: "${M}received_bytes", granularity: ALL, interval: "${interval}", filter: { field: "resource_id", op: EQ, value: "${k}" } }) {
+    series { points { value } } plan { fragments { interval } } } }`,
+  });
 const total = (answer: { body: { data?: unknown } }): number =>
   (answer.body.data as { timeseries: { series: { points: { value: number }[] }[] } }).timeseries.series[0]?.points[0]?.value ?? NaN;
 
@@ -144,8 +167,15 @@ test('over HTTP: replayed for the tenant, refused to another tenant, fresh after
   assert.equal(foreign.code, 'RESOURCE_NOT_FOUND', 't-2 gets no answer from t-1’s entry');
   // Late data for a closed hour, then the aggregator republishes it: the listener applies the event.
   const hour = END - 5 * HOUR_MS;
-  await store.exec(`INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, 7000)`, [hour + 60_000, cluster]);
-  assert.equal(total(await post(url, t1, body(cluster))), total(first), 'until the event, the cached answer stands (as in the piece cache)');
+  await store.exec(
+    `INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, 7000)`,
+    [hour + 60_000, cluster],
+  );
+  assert.equal(
+    total(await post(url, t1, body(cluster))),
+    total(first),
+    'until the event, the cached answer stands (as in the piece cache)',
+  );
   await replica.app.aggregator.publish('rollup_1h', { start: hour, end: hour + HOUR_MS });
   assert.equal(total(await post(url, t1, body(cluster))), total(first) + 7000, 'the event made the next answer fresh');
 });
@@ -160,12 +190,17 @@ test('over HTTP: an event drops only the answers of the tenants it names (and in
   const [a, b, c] = [await ask(t1, cluster), await ask(t2, other), await ask(internal, other)];
   const hits = replica.server.responses.stats.hits;
   const hour = END - 4 * HOUR_MS;
-  await store.exec(`INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, 11)`, [hour + 60_000, cluster]);
+  await store.exec(
+    `INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, 11)`,
+    [hour + 60_000, cluster],
+  );
   const marks = JSON.stringify(replica.app.services.watermarks.snapshot());
   // An upstream job that rebuilt this hour for t-1 only names t-1 (the reference aggregator, which
   // rebuilds an hour for everyone, names every tenant with data in it). A republish: no watermark moves.
   await store.buildRollup('rollup_1h', { start: hour, end: hour + HOUR_MS });
-  await replica.app.bus.publish(newAggregationEvent('rollup_1h', { start: hour, end: hour + HOUR_MS }, ['t-1'], [`${M}received_bytes`], END));
+  await replica.app.bus.publish(
+    newAggregationEvent('rollup_1h', { start: hour, end: hour + HOUR_MS }, ['t-1'], [`${M}received_bytes`], END),
+  );
   assert.equal(JSON.stringify(replica.app.services.watermarks.snapshot()), marks);
   assert.equal(await ask(t1, cluster), a + 11, 't-1, named by the event, is computed again');
   assert.equal(await ask(t2, other), b, 't-2 is not named: its answer is replayed');
@@ -173,9 +208,26 @@ test('over HTTP: an event drops only the answers of the tenants it names (and in
   assert.equal(await ask(internal, other), c, 'internal reads every tenant: computed again (same value: t-2 did not change)');
   assert.equal(replica.server.responses.stats.hits, hits + 1, 'the all-tenants scope was dropped');
   // A watermark that moves changes every query's route (its plan): every scope is dropped.
-  replica.app.responseEpochs.applied({ eventId: 'x', rollup: 'rollup_1h', interval: { start: 0, end: 1 }, tenants: ['t-1'], metrics: [], publishedAt: '' });
-  replica.app.services.watermarks.advance('rollup_1h', { start: replica.app.services.watermarks.snapshot().rollup_1h, end: replica.app.services.watermarks.snapshot().rollup_1h + HOUR_MS });
-  replica.app.responseEpochs.applied({ eventId: 'y', rollup: 'rollup_1h', interval: { start: 0, end: 1 }, tenants: ['t-1'], metrics: [], publishedAt: '' });
+  replica.app.responseEpochs.applied({
+    eventId: 'x',
+    rollup: 'rollup_1h',
+    interval: { start: 0, end: 1 },
+    tenants: ['t-1'],
+    metrics: [],
+    publishedAt: '',
+  });
+  replica.app.services.watermarks.advance('rollup_1h', {
+    start: replica.app.services.watermarks.snapshot().rollup_1h,
+    end: replica.app.services.watermarks.snapshot().rollup_1h + HOUR_MS,
+  });
+  replica.app.responseEpochs.applied({
+    eventId: 'y',
+    rollup: 'rollup_1h',
+    interval: { start: 0, end: 1 },
+    tenants: ['t-1'],
+    metrics: [],
+    publishedAt: '',
+  });
   await ask(t2, other);
   assert.equal(replica.server.responses.stats.hits, hits + 1, 't-2 was dropped too');
 });
@@ -186,7 +238,8 @@ test('over HTTP with a real clock: a sliding window moves on once the TTL has pa
   try {
     const url = `${live.base}/graphql`;
     const t1 = live.token('customer', 't-1');
-    const window = (a: { body: { data?: unknown } }): string => JSON.stringify((a.body.data as { timeseries: { plan: unknown } }).timeseries.plan);
+    const window = (a: { body: { data?: unknown } }): string =>
+      JSON.stringify((a.body.data as { timeseries: { plan: unknown } }).timeseries.plan);
     const first = await post(url, t1, body(cluster, 'now-1h/now'));
     assert.equal(first.status, 200, JSON.stringify(first.body));
     await new Promise((r) => setTimeout(r, 250));

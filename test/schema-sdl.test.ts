@@ -29,7 +29,7 @@ test('every root field has a resolver and every resolver a field of the SDL', ()
   }
 });
 
-test("every resolver map names a type of the SDL and fields it has (a renamed field would silently resolve to nothing)", () => {
+test('every resolver map names a type of the SDL and fields it has (a renamed field would silently resolve to nothing)', () => {
   for (const [typeName, map] of Object.entries(resolvers)) {
     if (typeName === 'Query' || typeName === 'Subscription') continue;
     const type = schema.getType(typeName);

@@ -32,14 +32,25 @@ let wsUrl: string;
 const clients: Client[] = [];
 
 function client(token: string): Client {
-  const c = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  const c = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
   clients.push(c);
   return c;
 }
 
 /** A subscription's notices, read one at a time. */
-function subscribe(c: Client, metrics?: string[]): AsyncIterableIterator<{ data?: { aggregationLanded: Landed } | null; errors?: unknown }> {
-  return c.iterate({ query: LANDED, variables: metrics ? { metrics } : {} }) as AsyncIterableIterator<{ data?: { aggregationLanded: Landed } | null; errors?: unknown }>;
+function subscribe(
+  c: Client,
+  metrics?: string[],
+): AsyncIterableIterator<{ data?: { aggregationLanded: Landed } | null; errors?: unknown }> {
+  return c.iterate({ query: LANDED, variables: metrics ? { metrics } : {} }) as AsyncIterableIterator<{
+    data?: { aggregationLanded: Landed } | null;
+    errors?: unknown;
+  }>;
 }
 
 async function nextLanded(sub: AsyncIterableIterator<{ data?: { aggregationLanded: Landed } | null; errors?: unknown }>): Promise<Landed> {
@@ -122,7 +133,14 @@ describe('aggregationLanded over WebSocket', { timeout: 30_000 }, () => {
   it('refuses a bad, a missing or an expired token with 4401 at connection time', async () => {
     const forged = `${replica.token('customer', 't-1').slice(0, -4)}AAAA`;
     const expired = mintDevToken(replica.config.jwt, { role: 'customer', tenantId: 't-1', ttlSeconds: -120 });
-    const payloads = [{ authorization: `Bearer ${forged}` }, { authorization: expired }, { authorization: 'Bearer not.a.jwt' }, { authorization: 42 }, {}, undefined];
+    const payloads = [
+      { authorization: `Bearer ${forged}` },
+      { authorization: expired },
+      { authorization: 'Bearer not.a.jwt' },
+      { authorization: 42 },
+      {},
+      undefined,
+    ];
     for (const payload of payloads) {
       const closed = await closeOf(payload);
       assert.equal(closed.code, 4401, JSON.stringify(payload));
@@ -144,7 +162,11 @@ describe('aggregationLanded over WebSocket', { timeout: 30_000 }, () => {
 
   it('bounds connections per process and subscriptions per connection, and closes with 1001 on shutdown', async () => {
     const server = createServer();
-    const live = attachSubscriptions(server, replica.app, { ...DEFAULT_SUBSCRIPTION_LIMITS, maxConnections: 1, maxSubscriptionsPerConnection: 2 });
+    const live = attachSubscriptions(server, replica.app, {
+      ...DEFAULT_SUBSCRIPTION_LIMITS,
+      maxConnections: 1,
+      maxSubscriptionsPerConnection: 2,
+    });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const address = server.address();
@@ -169,7 +191,9 @@ describe('aggregationLanded over WebSocket', { timeout: 30_000 }, () => {
     const c = client(replica.token('customer', 't-1'));
     const unknown = await subscribe(c, ['nope/metric']).next();
     assert.match(JSON.stringify(unknown.value), /UNKNOWN_METRIC/);
-    await assert.rejects(c.iterate({ query: '{ metrics { name } }' }).next(), (errors: unknown) => /POST \/graphql/.test(JSON.stringify(errors)));
+    await assert.rejects(c.iterate({ query: '{ metrics { name } }' }).next(), (errors: unknown) =>
+      /POST \/graphql/.test(JSON.stringify(errors)),
+    );
     const elsewhere = new WebSocket(`${replica.base.replace('http://', 'ws://')}/other`, 'graphql-transport-ws');
     const [, response] = (await once(elsewhere, 'unexpected-response')) as [unknown, { statusCode: number }];
     assert.equal(response.statusCode, 404);

@@ -43,7 +43,8 @@ export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: S
 async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { app } = edge;
   const { principal } = await admitCaller(edge, req, res, '/export', ' Scrape less often.');
-  if (principal.role === 'billing') throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
+  if (principal.role === 'billing')
+    throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
   const { config } = app;
   const request = parseExportRequest(new URL(req.url ?? '/', 'http://export.invalid').searchParams, config.metricsExport.maxClusters);
   const controller = new AbortController();
@@ -51,7 +52,11 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
   const { visible, hidden } = visibleClusters(request.clusters, context.scope, app.services.resources);
   if (visible.length === 0) {
     // The same answer for a foreign cluster as for a missing one: ids cannot be probed.
-    throw new StrataError(ErrorCode.RESOURCE_NOT_FOUND, `No cluster of resource.kafka.id=${request.clusters.join(',')} was found. List the clusters you can export with the GraphQL \`resources\` query.`, { resourceIds: request.clusters });
+    throw new StrataError(
+      ErrorCode.RESOURCE_NOT_FOUND,
+      `No cluster of resource.kafka.id=${request.clusters.join(',')} was found. List the clusters you can export with the GraphQL \`resources\` query.`,
+      { resourceIds: request.clusters },
+    );
   }
   const admitted = edge.gate.tryEnter();
   if (admitted !== 'ok') return refuseAdmission(res, admitted);
@@ -69,7 +74,13 @@ async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: Server
   }
 }
 
-async function exportBody(context: RequestContext, request: ExportRequest, visible: string[], hidden: string[], delayMs: number): Promise<string> {
+async function exportBody(
+  context: RequestContext,
+  request: ExportRequest,
+  visible: string[],
+  hidden: string[],
+  delayMs: number,
+): Promise<string> {
   const window = exportWindow(context.now, delayMs);
   const exports = await exportFamilies(request, visible, window, timeseriesContext(context));
   const truncated = exports.filter((e) => e.truncated).map((e) => e.family.name);

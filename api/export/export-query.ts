@@ -30,8 +30,12 @@ const badParameter = (parameter: string, message: string): StrataError => new St
 
 /** Repeated and comma-separated values are the same thing: `a&x=b` = `x=a,b`. */
 function valuesOf(search: URLSearchParams, name: string): string[] {
-  const values = search.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim());
-  if (values.some((v) => v === '')) throw badParameter(name, `Parameter "${name}" has an empty value; give ids separated by commas or repeat the parameter.`);
+  const values = search
+    .getAll(name)
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim());
+  if (values.some((v) => v === ''))
+    throw badParameter(name, `Parameter "${name}" has an empty value; give ids separated by commas or repeat the parameter.`);
   return values;
 }
 
@@ -43,16 +47,27 @@ export function parseExportRequest(search: URLSearchParams, maxClusters: number)
   }
   const clusters = [...new Set(CLUSTER_PARAMS.flatMap((p) => valuesOf(search, p)))];
   if (clusters.length === 0) {
-    throw new StrataError(ErrorCode.RESOURCE_FILTER_REQUIRED, 'Name the cluster(s) to export: add ?resource.kafka.id=lkc-… (repeat it or separate ids with commas; list yours with the GraphQL `resources` query).');
+    throw new StrataError(
+      ErrorCode.RESOURCE_FILTER_REQUIRED,
+      'Name the cluster(s) to export: add ?resource.kafka.id=lkc-… (repeat it or separate ids with commas; list yours with the GraphQL `resources` query).',
+    );
   }
   const malformed = clusters.find((id) => !CLUSTER_ID.test(id));
-  if (malformed !== undefined) throw badParameter('resource.kafka.id', `"${malformed.slice(0, 80)}" is not a cluster id (letters, digits, ".", "_", "-"; at most 64 characters), e.g. lkc-01c7c.`);
+  if (malformed !== undefined)
+    throw badParameter(
+      'resource.kafka.id',
+      `"${malformed.slice(0, 80)}" is not a cluster id (letters, digits, ".", "_", "-"; at most 64 characters), e.g. lkc-01c7c.`,
+    );
   if (clusters.length > maxClusters) {
-    throw new StrataError(ErrorCode.LIMIT_OUT_OF_RANGE, `${clusters.length} clusters were named; one export takes at most ${maxClusters}. Split them across several scrape jobs.`, {
-      parameter: 'resource.kafka.id',
-      clusters: clusters.length,
-      max: maxClusters,
-    });
+    throw new StrataError(
+      ErrorCode.LIMIT_OUT_OF_RANGE,
+      `${clusters.length} clusters were named; one export takes at most ${maxClusters}. Split them across several scrape jobs.`,
+      {
+        parameter: 'resource.kafka.id',
+        clusters: clusters.length,
+        max: maxClusters,
+      },
+    );
   }
   return { clusters, metrics: selectedMetrics(valuesOf(search, METRIC_PARAM)) };
 }
@@ -63,7 +78,11 @@ function selectedMetrics(names: readonly string[]): MetricDefinition[] {
   const chosen = names.map((name) => {
     const metric = findMetric(name) ?? METRICS.find((m) => prometheusName(m.name) === name);
     if (!metric) {
-      throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name.slice(0, 200)}" in parameter "metric"; use a name of the catalog, e.g. "${METRICS[0]?.name}" (or its exported form "${prometheusName(METRICS[0]?.name ?? '')}").`, { parameter: METRIC_PARAM, metric: name.slice(0, 200) });
+      throw new StrataError(
+        ErrorCode.UNKNOWN_METRIC,
+        `Unknown metric "${name.slice(0, 200)}" in parameter "metric"; use a name of the catalog, e.g. "${METRICS[0]?.name}" (or its exported form "${prometheusName(METRICS[0]?.name ?? '')}").`,
+        { parameter: METRIC_PARAM, metric: name.slice(0, 200) },
+      );
     }
     return metric;
   });
@@ -86,7 +105,11 @@ export function exportWindow(now: number, delayMs: number): { readonly start: nu
  * A foreign cluster and a missing one land in the same list and are treated
  * alike, so an export never tells them apart.
  */
-export function visibleClusters(ids: readonly string[], scope: TenantScope, directory: ResourceDirectory): { readonly visible: string[]; readonly hidden: string[] } {
+export function visibleClusters(
+  ids: readonly string[],
+  scope: TenantScope,
+  directory: ResourceDirectory,
+): { readonly visible: string[]; readonly hidden: string[] } {
   const visible: string[] = [];
   const hidden: string[] = [];
   for (const id of ids) {
@@ -106,11 +129,21 @@ export interface MetricExport {
  * One gauge family per metric. All first pages start in the same tick, so
  * every metric of the scrape shares one cache lookup and one store batch.
  */
-export function exportFamilies(request: ExportRequest, clusters: readonly string[], window: { start: number; end: number }, ctx: TimeseriesContext): Promise<MetricExport[]> {
+export function exportFamilies(
+  request: ExportRequest,
+  clusters: readonly string[],
+  window: { start: number; end: number },
+  ctx: TimeseriesContext,
+): Promise<MetricExport[]> {
   return Promise.all(request.metrics.map((metric) => exportMetric(metric, clusters, window, ctx)));
 }
 
-async function exportMetric(metric: MetricDefinition, clusters: readonly string[], window: { start: number; end: number }, ctx: TimeseriesContext): Promise<MetricExport> {
+async function exportMetric(
+  metric: MetricDefinition,
+  clusters: readonly string[],
+  window: { start: number; end: number },
+  ctx: TimeseriesContext,
+): Promise<MetricExport> {
   const samples: Sample[] = [];
   let after: string | null = null;
   for (;;) {

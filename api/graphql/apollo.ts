@@ -58,4 +58,3 @@ export function createApollo(config: Config, log: Logger): ApolloServer<RequestC
     formatError: (formatted, error) => maskError(formatted, error, log.write),
   });
 }
-

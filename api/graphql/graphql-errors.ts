@@ -32,7 +32,9 @@ export function maskError(
   if (typeof code === 'string' && GRAPHQL_CODES.has(code) && fromGraphQL) {
     const limit = /limit of \d+ exceeded|more tha[nt] \d+ tokens/i.test(formatted.message);
     return {
-      message: limit ? `${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')} Split the operation or ask for fewer fields.` : formatted.message,
+      message: limit
+        ? `${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')} Split the operation or ask for fewer fields.`
+        : formatted.message,
       locations: formatted.locations,
       path: formatted.path,
       extensions: { code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code },

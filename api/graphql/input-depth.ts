@@ -12,7 +12,11 @@ export function refuseDeepInput(value: unknown, maxDepth: number, what = 'variab
     const [node, depth] = next;
     if (typeof node !== 'object' || node === null) continue;
     if (depth > maxDepth) {
-      throw new StrataError(ErrorCode.QUERY_TOO_COMPLEX, `The ${what} are nested more than ${maxDepth} levels deep; a filter needs at most 8. Flatten the input.`, { maxDepth });
+      throw new StrataError(
+        ErrorCode.QUERY_TOO_COMPLEX,
+        `The ${what} are nested more than ${maxDepth} levels deep; a filter needs at most 8. Flatten the input.`,
+        { maxDepth },
+      );
     }
     for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
   }

@@ -33,7 +33,11 @@ export interface SubscriptionLimits extends ShareLimits {
 
 /** What the live server reads of the app (an App is one). */
 export interface LiveApp {
-  readonly config: { readonly jwt: JwtConfig; readonly subscriptions: SubscriptionConfig; readonly limits: { readonly maxInputDepth: number } };
+  readonly config: {
+    readonly jwt: JwtConfig;
+    readonly subscriptions: SubscriptionConfig;
+    readonly limits: { readonly maxInputDepth: number };
+  };
   readonly landed: LandedFeed;
   readonly log: Logger;
 }
@@ -57,10 +61,8 @@ export function subscriptionLimitsFrom(config: SubscriptionConfig): Subscription
   return { ...DEFAULT_SUBSCRIPTION_LIMITS, maxConnections, connectionsPerTenant, connectionsPerToken, maxPendingConnections };
 }
 
-
 /** Close reasons are limited to 123 bytes by the WebSocket protocol: keep them short. */
 const UNAUTHORIZED_REASON = 'Unauthorized: send connectionParams {authorization: "Bearer <token>"}';
-
 
 export interface LiveServer {
   readonly connections: () => number;
@@ -81,7 +83,11 @@ type WsContext = Context<Record<string, unknown>, Extra>;
  * Only subscription operations run here: queries keep the HTTP edge's
  * admission, rate limits and validation rules.
  */
-export function attachSubscriptions(server: Server, app: LiveApp, limits: SubscriptionLimits = subscriptionLimitsFrom(app.config.subscriptions)): LiveServer {
+export function attachSubscriptions(
+  server: Server,
+  app: LiveApp,
+  limits: SubscriptionLimits = subscriptionLimitsFrom(app.config.subscriptions),
+): LiveServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
   const schema = makeExecutableSchema({ typeDefs: SCHEMA_SDL, resolvers });
   const principals = new WeakMap<WebSocket, Principal>();
@@ -93,7 +99,8 @@ export function attachSubscriptions(server: Server, app: LiveApp, limits: Subscr
       connectionInitWaitTimeout: limits.connectionInitWaitMs,
       onConnect: (ctx) => authenticate(app, ctx, principals, shares),
       onSubscribe: (ctx, _id, payload) => executionArgs(app, schema, limits, ctx, payload, principals.get(ctx.extra.socket)),
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((e) => maskError(e.toJSON(), e, app.log.write)) } : undefined),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => maskError(e.toJSON(), e, app.log.write)) } : undefined,
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e.toJSON(), e, app.log.write)),
     },
     wss,
@@ -126,7 +133,12 @@ export function attachSubscriptions(server: Server, app: LiveApp, limits: Subscr
  * the bare token is accepted too), then take one connection of the caller's
  * and the token's shares.
  */
-async function authenticate(app: LiveApp, ctx: WsContext, principals: WeakMap<WebSocket, Principal>, shares: ConnectionShares<WebSocket>): Promise<boolean> {
+async function authenticate(
+  app: LiveApp,
+  ctx: WsContext,
+  principals: WeakMap<WebSocket, Principal>,
+  shares: ConnectionShares<WebSocket>,
+): Promise<boolean> {
   const { socket } = ctx.extra;
   if (principals.has(socket)) return true; // authenticated at the upgrade, with its shares taken then
   const verified = await verify(app, ctx.connectionParams?.['authorization']);
@@ -163,7 +175,10 @@ function closeAtExpiry(socket: WebSocket, token: string): void {
   if (exp === undefined) return;
   // setTimeout holds at most ~24.8 days; a longer token is re-checked then.
   const delay = Math.min(Math.max(exp * 1000 - Date.now(), 0), 2 ** 31 - 1);
-  const timer = setTimeout(() => socket.close(CloseCode.Unauthorized, 'Unauthorized: the token expired; reconnect with a fresh one'), delay);
+  const timer = setTimeout(
+    () => socket.close(CloseCode.Unauthorized, 'Unauthorized: the token expired; reconnect with a fresh one'),
+    delay,
+  );
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
 }
@@ -190,7 +205,12 @@ function executionArgs(
   // The subscription being set up is already in ctx.subscriptions.
   const open = Object.keys(ctx.subscriptions).length;
   if (open > limits.maxSubscriptionsPerConnection) {
-    return [problem(`This connection holds ${limits.maxSubscriptionsPerConnection} subscriptions, the limit; complete one first or open another connection.`, 'QUERY_TOO_COMPLEX')];
+    return [
+      problem(
+        `This connection holds ${limits.maxSubscriptionsPerConnection} subscriptions, the limit; complete one first or open another connection.`,
+        'QUERY_TOO_COMPLEX',
+      ),
+    ];
   }
   let document: DocumentNode;
   try {

@@ -43,7 +43,8 @@ async function upgrade(wss: WebSocketServer, deps: UpgradeDeps, req: IncomingMes
   if (refused) return refuseUpgrade(socket, refused.status, refused.message);
   const header = req.headers.authorization;
   const verified = header === undefined ? undefined : await deps.verify(header);
-  if (header !== undefined && !verified) return refuseUpgrade(socket, 401, 'Not authenticated: the Authorization header does not hold a valid token.');
+  if (header !== undefined && !verified)
+    return refuseUpgrade(socket, 401, 'Not authenticated: the Authorization header does not hold a valid token.');
   const full = makeRoom(deps.shares, deps.maxConnections, verified !== undefined);
   if (full) return refuseUpgrade(socket, full.status, full.message);
   wss.handleUpgrade(req, socket, head, (ws) => {

@@ -38,7 +38,13 @@ export interface CallerAdmission {
  * request of its quotas, and count it against its tenant's and token's share
  * of requests in progress until the answer is sent (or the client goes).
  */
-export async function admitCaller(edge: CallerAdmission, req: IncomingMessage, res: ServerResponse, route: string, advice = ''): Promise<{ principal: Principal; token: string }> {
+export async function admitCaller(
+  edge: CallerAdmission,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  advice = '',
+): Promise<{ principal: Principal; token: string }> {
   const token = bearerToken(req.headers.authorization);
   const principal = await authenticate(edge.app.config.jwt, token, route, edge.app.log.warn);
   await spendQuota(edge.limiter, principal, token, res, advice);
@@ -48,7 +54,13 @@ export async function admitCaller(edge: CallerAdmission, req: IncomingMessage, r
 }
 
 /** Spends one request of the caller's quotas and sets the RateLimit headers; over a quota, RATE_LIMITED. */
-export async function spendQuota(limiter: RequestRateLimiter | undefined, principal: Principal, token: string, res: ServerResponse, advice = ''): Promise<void> {
+export async function spendQuota(
+  limiter: RequestRateLimiter | undefined,
+  principal: Principal,
+  token: string,
+  res: ServerResponse,
+  advice = '',
+): Promise<void> {
   if (!limiter) return;
   const decision = await limiter.admit(principal, token);
   for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);

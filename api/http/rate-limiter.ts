@@ -82,11 +82,14 @@ export function rateLimiterFromConfig(config: Config): RequestRateLimiter | unde
     { name: 'token' as const, points: config.edge.tokenPerMinute },
   ].filter((q) => q.points > 0);
   if (wanted.length === 0) return undefined;
-  const redis = config.cache.kind === 'redis' && config.cache.redisUrl ? redisClient(config.cache.redisUrl, config.cache.redisTimeoutMs) : undefined;
+  const redis =
+    config.cache.kind === 'redis' && config.cache.redisUrl ? redisClient(config.cache.redisUrl, config.cache.redisTimeoutMs) : undefined;
   const quotas = wanted.map((q): Quota => {
     const base = { points: q.points, duration: 60, keyPrefix: `strata:rl:${q.name}` };
     const insurance = new RateLimiterMemory({ ...base, points: Math.max(1, Math.floor(q.points / 2)) });
-    const limiter = redis ? new RateLimiterRedis({ ...base, storeClient: redis, insuranceLimiter: insurance, rejectIfRedisNotReady: true }) : new RateLimiterMemory(base);
+    const limiter = redis
+      ? new RateLimiterRedis({ ...base, storeClient: redis, insuranceLimiter: insurance, rejectIfRedisNotReady: true })
+      : new RateLimiterMemory(base);
     return { name: q.name, points: q.points, windowS: 60, limiter };
   });
   return new RequestRateLimiter(quotas, () => redis?.disconnect());

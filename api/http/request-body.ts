@@ -20,7 +20,10 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity' && !DECODERS[encoding]) {
     return Promise.reject(
-      new StrataError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br.`),
+      new StrataError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        `Content-Encoding "${encoding}" is not supported; send identity, gzip, deflate or br.`,
+      ),
     );
   }
   const decoder = encoding === 'identity' ? undefined : DECODERS[encoding]!();
@@ -45,7 +48,9 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
       clearTimeout(timer);
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
-    source.on('error', (error: Error) => fail(decoder ? new StrataError(ErrorCode.BAD_REQUEST, `The ${encoding} body could not be decompressed: ${error.message}.`) : error));
+    source.on('error', (error: Error) =>
+      fail(decoder ? new StrataError(ErrorCode.BAD_REQUEST, `The ${encoding} body could not be decompressed: ${error.message}.`) : error),
+    );
     if (decoder) req.on('error', (error: Error) => fail(error));
   });
 }

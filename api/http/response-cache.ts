@@ -95,7 +95,8 @@ export class ResponseCache {
   /** The ticket for a request; one whose answer must not be cached only counts (it is never served or kept). */
   ticket(req: IncomingMessage, context: RequestContext, body: string): ResponseTicket {
     const type = req.headers['content-type'] ?? '';
-    if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing' || !type.startsWith('application/json')) return this.bypass(context);
+    if (!this.enabled || req.method !== 'POST' || context.principal.role === 'billing' || !type.startsWith('application/json'))
+      return this.bypass(context);
     const scope = scopeId(context.scope);
     const key = `${scope}\n${context.principal.role}\n${context.now}\n${type}\n${req.headers.accept ?? ''}\n${body}`;
     const epoch = this.options.epoch(scope);
@@ -138,7 +139,16 @@ export class ResponseCache {
     return false;
   }
 
-  private store(key: string, scope: string, epoch: number, startedAt: number, context: RequestContext, status: number, headers: Iterable<[string, string]>, text: string): void {
+  private store(
+    key: string,
+    scope: string,
+    epoch: number,
+    startedAt: number,
+    context: RequestContext,
+    status: number,
+    headers: Iterable<[string, string]>,
+    text: string,
+  ): void {
     this.count(context);
     // `"errors":` also matches a partial answer (a field that failed): never cached. A label that merely
     // contains the word is escaped (\"errors\") and does not match.

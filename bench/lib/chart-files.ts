@@ -10,7 +10,8 @@ export const PUBLISHED_DIR = join('docs', 'bench');
 
 /** What a scenario's length was set to in this run, said plainly when it is not the default. */
 function settingsOf(run: RunRecord, id: number): string {
-  const other = (value: number, fallback: number): string => (value === fallback ? '' : value < fallback ? ` (default ${fallback} s: a short run)` : ` (default ${fallback} s)`);
+  const other = (value: number, fallback: number): string =>
+    value === fallback ? '' : value < fallback ? ` (default ${fallback} s: a short run)` : ` (default ${fallback} s)`;
   if (id === 1 || id === 2 || id === 6) return `rounds of ${run.roundS} s${other(run.roundS, DEFAULT_ROUND_S)}`;
   if (id === 5) return `soak of ${run.soakS} s${other(run.soakS, DEFAULT_SOAK_S)}`;
   return '';
@@ -21,14 +22,17 @@ export function captionOf(run: RunRecord, report: ScenarioReport): string[] {
   const when = `${run.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
   const commit = run.commit ? `commit ${run.commit.id}${run.commit.dirty ? ' + uncommitted changes' : ''}` : 'commit unknown';
   const load = run.load1 === undefined ? '' : `, load average ${run.load1.toFixed(1)}`;
-  const settings = [settingsOf(run, report.id), `scenario's target (${report.target}) ${report.met ? 'met' : 'missed'}`].filter(Boolean).join(' · ');
+  const settings = [settingsOf(run, report.id), `scenario's target (${report.target}) ${report.met ? 'met' : 'missed'}`]
+    .filter(Boolean)
+    .join(' · ');
   return [`Run ${when} · ${commit} · Node ${run.node} · ${run.cores} shared cores${load}`, `${run.command} · ${settings}`];
 }
 
 /** Reads a last-run.json, refusing anything that is not one. */
 export function readRun(file: string): RunRecord {
   const run = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunRecord>;
-  if (typeof run.startedAt !== 'string' || !Array.isArray(run.scenarios)) throw new Error(`${file}: not a bench run record (no startedAt or scenarios)`);
+  if (typeof run.startedAt !== 'string' || !Array.isArray(run.scenarios))
+    throw new Error(`${file}: not a bench run record (no startedAt or scenarios)`);
   return run as RunRecord;
 }
 

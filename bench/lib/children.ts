@@ -43,7 +43,13 @@ function safeKill(pid: number, signal: NodeJS.Signals): void {
  * and waits until it prints its URL (`ready` captures it). stdin stays open:
  * the bench's servers watch it and leave when the bench goes away.
  */
-export async function startChild(command: string, args: readonly string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<Child> {
+export async function startChild(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs = 120_000,
+): Promise<Child> {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   running.add(child);
   let out = '';
@@ -104,7 +110,12 @@ export function startBenchServer(db: string, env: Record<string, string>): Promi
 }
 
 export function startBaseline(responseFile: string): Promise<Child> {
-  return startChild(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts', responseFile], {}, /listening (http:\/\/127\.0\.0\.1:\d+)/);
+  return startChild(
+    process.execPath,
+    ['--import', 'tsx', 'bench/baseline-server.ts', responseFile],
+    {},
+    /listening (http:\/\/127\.0\.0\.1:\d+)/,
+  );
 }
 
 /** Runs the load generator (a second process) against one server and returns its figures. */
@@ -140,7 +151,11 @@ export async function runToEnd(command: string, args: readonly string[], what: s
 
 /** POSTs one GraphQL body; returns the status and the exact response bytes. */
 export async function post(url: string, token: string, body: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
   return { status: response.status, text: await response.text() };
 }
 

@@ -33,7 +33,8 @@ export function seed(file: string, args: SeedArgs, reuse = false): string {
   mkdirSync(join(file, '..'), { recursive: true });
   const stamp = JSON.stringify({ format: DATASET_FORMAT, args });
   const stampFile = `${file}.seeded`;
-  if (reuse && existsSync(file) && statSync(file).size > 0 && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return `reused ${file}`;
+  if (reuse && existsSync(file) && statSync(file).size > 0 && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp)
+    return `reused ${file}`;
   rmSync(stampFile, { force: true });
   const flags = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const result = spawnSync('npm', ['run', '--silent', 'seed', '--', '--db', file, ...flags], { cwd: ROOT, encoding: 'utf8' });
@@ -59,4 +60,7 @@ export function token(role: Role, tenantId?: string): string {
   return mintDevToken(loadConfig({}).jwt, { role, ttlSeconds: 24 * 3600, ...(tenantId ? { tenantId } : {}) });
 }
 
-export const jsonHeaders = (bearer: string): Record<string, string> => ({ 'content-type': 'application/json', authorization: `Bearer ${bearer}` });
+export const jsonHeaders = (bearer: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  authorization: `Bearer ${bearer}`,
+});

@@ -28,7 +28,8 @@ export function sampleRss(pid: number, everyMs = 1000): { stop(): RssSample[] } 
   const read = async (): Promise<void> => {
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
     const rss = statusBytes(status, 'VmRSS');
-    if (rss > 0) samples.push({ t: (Date.now() - start) / 1000, rss, anon: statusBytes(status, 'RssAnon'), file: statusBytes(status, 'RssFile') });
+    if (rss > 0)
+      samples.push({ t: (Date.now() - start) / 1000, rss, anon: statusBytes(status, 'RssAnon'), file: statusBytes(status, 'RssFile') });
   };
   void read();
   const timer = setInterval(() => void read(), everyMs);

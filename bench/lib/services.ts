@@ -15,14 +15,22 @@ export interface Services {
 const itDir = join(ROOT, '.it', 'bench');
 
 function script(name: 'redis.sh' | 'kafka.sh', command: 'start' | 'stop' | 'env'): string {
-  return execFileSync('bash', [join('scripts', name), command], { cwd: ROOT, env: { ...process.env, STRATA_IT_DIR: itDir }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  return execFileSync('bash', [join('scripts', name), command], {
+    cwd: ROOT,
+    env: { ...process.env, STRATA_IT_DIR: itDir },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
 }
 
 function parseEnv(text: string): Record<string, string> {
-  return Object.fromEntries(text.split('\n').flatMap((line) => {
-    const m = /^(?:export )?([A-Z_]+)=(.*)$/.exec(line.trim());
-    return m?.[1] && m[2] !== undefined ? [[m[1], m[2].replace(/^['"]|['"]$/g, '')]] : [];
-  }));
+  return Object.fromEntries(
+    text.split('\n').flatMap((line) => {
+      const m = /^(?:export )?([A-Z_]+)=(.*)$/.exec(line.trim());
+      return m?.[1] && m[2] !== undefined ? [[m[1], m[2].replace(/^['"]|['"]$/g, '')]] : [];
+    }),
+  );
 }
 
 export function startServices(): Services {

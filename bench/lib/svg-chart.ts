@@ -180,7 +180,9 @@ function axes(chart: ChartData, f: Frame): string[] {
   const out: string[] = [];
   const step = (f.yTicks[1] ?? 1) - (f.yTicks[0] ?? 0);
   for (const t of f.yTicks) {
-    out.push(`<line x1="${px(f.left)}" x2="${px(f.right)}" y1="${px(f.y(t))}" y2="${px(f.y(t))}" stroke="${t === 0 ? '#888' : '#e3e3e3'}"/>`);
+    out.push(
+      `<line x1="${px(f.left)}" x2="${px(f.right)}" y1="${px(f.y(t))}" y2="${px(f.y(t))}" stroke="${t === 0 ? '#888' : '#e3e3e3'}"/>`,
+    );
     out.push(text(f.left - 6, f.y(t) + 4, formatNumber(t, step), 'font-size="11" fill="#444" text-anchor="end"'));
   }
   const xStep = chart.kind === 'bar' ? 0 : (f.xTicks[1] ?? 1) - (f.xTicks[0] ?? 0);
@@ -190,9 +192,23 @@ function axes(chart: ChartData, f: Frame): string[] {
     out.push(text(f.x(t), f.bottom + 17, label, 'font-size="11" fill="#444" text-anchor="middle"'));
   }
   out.push(`<line x1="${px(f.left)}" x2="${px(f.left)}" y1="${px(f.top)}" y2="${px(f.bottom)}" stroke="#888"/>`);
-  out.push(text((f.left + f.right) / 2, f.height - 12, chart.x.label + unitSuffix(chart.x.unit), 'font-size="12" fill="#222" text-anchor="middle"'));
+  out.push(
+    text(
+      (f.left + f.right) / 2,
+      f.height - 12,
+      chart.x.label + unitSuffix(chart.x.unit),
+      'font-size="12" fill="#222" text-anchor="middle"',
+    ),
+  );
   const cy = (f.top + f.bottom) / 2;
-  out.push(text(18, cy, chart.y.label + unitSuffix(chart.y.unit), `font-size="12" fill="#222" text-anchor="middle" transform="rotate(-90 18 ${px(cy)})"`));
+  out.push(
+    text(
+      18,
+      cy,
+      chart.y.label + unitSuffix(chart.y.unit),
+      `font-size="12" fill="#222" text-anchor="middle" transform="rotate(-90 18 ${px(cy)})"`,
+    ),
+  );
   return out;
 }
 
@@ -202,10 +218,15 @@ function lines(chart: ChartData, f: Frame): string[] {
     const pts = [...finite(s)].sort((a, b) => a[0] - b[0]);
     if (pts.length === 0) return;
     const c = colour(i);
-    out.push(`<polyline fill="none" stroke="${c}" stroke-width="1.6" stroke-linejoin="round" points="${pts.map(([x, y]) => `${px(f.x(x))},${px(f.y(y))}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${c}" stroke-width="1.6" stroke-linejoin="round" points="${pts.map(([x, y]) => `${px(f.x(x))},${px(f.y(y))}`).join(' ')}"/>`,
+    );
     // Markers (with the value on hover) where there are few enough points to see them one by one.
     if (pts.length <= 60) {
-      for (const [x, y] of pts) out.push(`<circle cx="${px(f.x(x))}" cy="${px(f.y(y))}" r="2.6" fill="${c}"><title>${escapeXml(`${s.name}: ${formatValue(y)} ${s.unit} at ${formatValue(x)}`)}</title></circle>`);
+      for (const [x, y] of pts)
+        out.push(
+          `<circle cx="${px(f.x(x))}" cy="${px(f.y(y))}" r="2.6" fill="${c}"><title>${escapeXml(`${s.name}: ${formatValue(y)} ${s.unit} at ${formatValue(x)}`)}</title></circle>`,
+        );
     }
   });
   return out;
@@ -221,9 +242,19 @@ function bars(chart: ChartData, f: Frame): string[] {
       const x0 = f.x(x) - band * 0.4 + w * i;
       const [y0, y1] = [f.y(0), f.y(y)];
       const tip = escapeXml(`${s.name}: ${formatValue(y)} ${s.unit}`);
-      out.push(`<rect x="${px(x0 + 1)}" y="${px(Math.min(y0, y1))}" width="${px(Math.max(1, w - 2))}" height="${px(Math.abs(y1 - y0))}" fill="${colour(i)}"><title>${tip}</title></rect>`);
+      out.push(
+        `<rect x="${px(x0 + 1)}" y="${px(Math.min(y0, y1))}" width="${px(Math.max(1, w - 2))}" height="${px(Math.abs(y1 - y0))}" fill="${colour(i)}"><title>${tip}</title></rect>`,
+      );
       // A white halo keeps the value legible where it crosses the target's line.
-      if (w >= 22) out.push(text(x0 + w / 2, Math.min(y0, y1) - 4, formatValue(y), 'font-size="10" fill="#333" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke"'));
+      if (w >= 22)
+        out.push(
+          text(
+            x0 + w / 2,
+            Math.min(y0, y1) - 4,
+            formatValue(y),
+            'font-size="10" fill="#333" text-anchor="middle" stroke="#fff" stroke-width="3" paint-order="stroke"',
+          ),
+        );
     }
   });
   return out;
@@ -235,7 +266,9 @@ function guides(chart: ChartData, f: Frame): string[] {
   if (t && Number.isFinite(t.value)) {
     const y = f.y(t.value);
     // Its label is in the legend, where no bar or line can cover it.
-    out.push(`<line x1="${px(f.left)}" x2="${px(f.right)}" y1="${px(y)}" y2="${px(y)}" stroke="#222" stroke-width="1.4" stroke-dasharray="7 4"><title>${escapeXml(t.label)}</title></line>`);
+    out.push(
+      `<line x1="${px(f.left)}" x2="${px(f.right)}" y1="${px(y)}" y2="${px(y)}" stroke="#222" stroke-width="1.4" stroke-dasharray="7 4"><title>${escapeXml(t.label)}</title></line>`,
+    );
   }
   if (chart.kind !== 'line') return out;
   for (const m of chart.marks ?? []) {

@@ -39,7 +39,10 @@ export function luaString(text: string): string {
 /** The wrk script for one POST: the request is built once by wrk and sent as is. */
 export function wrkScript(spec: LoadSpec): string {
   const [request, ...rest] = spec.requests;
-  if (!request || rest.length > 0) throw new Error(`wrk sends one request body; this spec has ${spec.requests.length} (weighted mixes run on the autocannon generator, bench/load-generator.ts)`);
+  if (!request || rest.length > 0)
+    throw new Error(
+      `wrk sends one request body; this spec has ${spec.requests.length} (weighted mixes run on the autocannon generator, bench/load-generator.ts)`,
+    );
   const headers = Object.entries(request.headers).map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`);
   // latency is in microseconds; errors.status counts answers with status >= 400.
   const done = `done = function(summary, latency, requests)
@@ -55,9 +58,22 @@ end`;
 export function parseWrkOutput(stdout: string): LoadResult {
   const line = stdout.split('\n').find((l) => l.startsWith(MARK));
   if (!line) throw new Error(`wrk printed no ${MARK.trim()} line:\n${stdout.slice(-2000)}`);
-  const r = JSON.parse(line.slice(MARK.length)) as Record<'requests' | 'us' | 'p50' | 'p90' | 'p99' | 'max' | 'status' | 'errors' | 'timeouts', number>;
+  const r = JSON.parse(line.slice(MARK.length)) as Record<
+    'requests' | 'us' | 'p50' | 'p90' | 'p99' | 'max' | 'status' | 'errors' | 'timeouts',
+    number
+  >;
   const ms = (us: number): number => Math.round(us / 10) / 100;
-  return { requests: r.requests, rps: r.requests / (r.us / 1e6), p50: ms(r.p50), p90: ms(r.p90), p99: ms(r.p99), max: ms(r.max), non2xx: r.status, errors: r.errors, timeouts: r.timeouts };
+  return {
+    requests: r.requests,
+    rps: r.requests / (r.us / 1e6),
+    p50: ms(r.p50),
+    p90: ms(r.p90),
+    p99: ms(r.p99),
+    max: ms(r.max),
+    non2xx: r.status,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
 }
 
 /** Runs wrk (one thread) against spec.url and returns its figures and its own CPU time. */
@@ -65,7 +81,11 @@ export async function runWrk(spec: LoadSpec): Promise<WrkResult> {
   const script = join(tmpdir(), `strata-bench-wrk-${process.pid}.lua`);
   writeFileSync(script, wrkScript(spec));
   const before = childrenCpuSeconds();
-  const out = await runToEnd('wrk', ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '--timeout', '10s', '-s', script, spec.url], 'wrk');
+  const out = await runToEnd(
+    'wrk',
+    ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '--timeout', '10s', '-s', script, spec.url],
+    'wrk',
+  );
   // Reaped children's CPU lands in ours (cutime + cstime); only wrk exited meanwhile.
   return { ...parseWrkOutput(out), generatorCpuS: childrenCpuSeconds() - before };
 }

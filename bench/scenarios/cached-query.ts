@@ -34,7 +34,12 @@ export async function firstCluster(url: string, bearer: string): Promise<string>
 export const BENCH_EDGE_ENV: Record<string, string> = { STRATA_RATE_LIMIT: '1000000', STRATA_TOKEN_RATE_LIMIT: '1000000' };
 
 /** A bench server on a data set ending at FIXED_END: the clock fixed there, warnings only, no aggregator runs after start. */
-export const FIXED_CLOCK_ENV: Record<string, string> = { ...BENCH_EDGE_ENV, STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0' };
+export const FIXED_CLOCK_ENV: Record<string, string> = {
+  ...BENCH_EDGE_ENV,
+  STRATA_NOW: FIXED_END,
+  STRATA_LOG_LEVEL: 'warn',
+  STRATA_AGGREGATE_EVERY: '0',
+};
 
 /**
  * Scenario 1: one cached timeseries operation at 10 connections against
@@ -52,11 +57,18 @@ export async function cachedQuery(o: ScenarioOptions): Promise<ScenarioReport> {
     await post(strata.url, bearer, body);
     const answer = await post(strata.url, bearer, body);
     const again = await post(strata.url, bearer, body);
-    if (answer.status !== 200 || answer.text !== again.text || answer.text.includes('"errors"')) throw new Error(`unstable or failed answer: ${answer.text.slice(0, 300)}`);
+    if (answer.status !== 200 || answer.text !== again.text || answer.text.includes('"errors"'))
+      throw new Error(`unstable or failed answer: ${answer.text.slice(0, 300)}`);
     const file = join(o.dir, 'scenario1-response.json');
     writeFileSync(file, answer.text);
     baseline = await startBaseline(file);
-    const spec = (url: string) => ({ url: `${url}/graphql`, connections: 10, durationS: o.roundS, seed: 1, requests: [{ body, headers: jsonHeaders(bearer), weight: 1 }] });
+    const spec = (url: string) => ({
+      url: `${url}/graphql`,
+      connections: 10,
+      durationS: o.roundS,
+      seed: 1,
+      requests: [{ body, headers: jsonHeaders(bearer), weight: 1 }],
+    });
     await runLoad({ ...spec(strata.url), durationS: 2 }); // warm-up (JIT), not measured
     await runLoad({ ...spec(baseline.url), durationS: 2 });
     const pairs: { s: LoadResult; b: LoadResult }[] = [];
@@ -92,7 +104,10 @@ function report(pairs: { s: LoadResult; b: LoadResult }[], bytes: number): Scena
       ['Strata req/s per round', pairs.map(({ s }) => fixed(s.rps, 0)).join(', ')],
       ['baseline req/s per round', pairs.map(({ b }) => fixed(b.rps, 0)).join(', ')],
       ['Strata p50 / p99 (ms, median of rounds)', `${fixed(p50)} / ${fixed(p99)}`],
-      ['baseline p50 / p99 (ms, median of rounds)', `${fixed(median(pairs.map(({ b }) => b.p50)))} / ${fixed(median(pairs.map(({ b }) => b.p99)))}`],
+      [
+        'baseline p50 / p99 (ms, median of rounds)',
+        `${fixed(median(pairs.map(({ b }) => b.p50)))} / ${fixed(median(pairs.map(({ b }) => b.p99)))}`,
+      ],
       ['response size', `${bytes} bytes`],
       ['non-2xx or errors (Strata)', String(failures)],
     ],
@@ -108,8 +123,31 @@ function charts(pairs: { s: LoadResult; b: LoadResult }[], ratios: number[]): Ch
     { name: 'bare node:http', unit, points: numbered(pairs.map(({ b }) => f(b))) },
   ];
   return [
-    { id: 'scenario-1-ratio', title: '1. Cached query: Strata req/s ÷ bare node:http req/s, per pair', kind: 'bar', x: pair, y: { label: 'ratio', unit: '' }, series: [{ name: 'ratio', unit: '', points: numbered(ratios) }], target: { value: 0.25, label: 'target ≥ 0.25' } },
-    { id: 'scenario-1-throughput', title: '1. Cached query: req/s of each round', kind: 'bar', x: pair, y: { label: 'throughput', unit: 'req/s' }, series: sides((r) => r.rps, 'req/s') },
-    { id: 'scenario-1-p99', title: '1. Cached query: p99 latency of each round', kind: 'bar', x: pair, y: { label: 'p99', unit: 'ms' }, series: sides((r) => r.p99, 'ms'), target: { value: 10, label: 'target < 10 ms (Strata)' } },
+    {
+      id: 'scenario-1-ratio',
+      title: '1. Cached query: Strata req/s ÷ bare node:http req/s, per pair',
+      kind: 'bar',
+      x: pair,
+      y: { label: 'ratio', unit: '' },
+      series: [{ name: 'ratio', unit: '', points: numbered(ratios) }],
+      target: { value: 0.25, label: 'target ≥ 0.25' },
+    },
+    {
+      id: 'scenario-1-throughput',
+      title: '1. Cached query: req/s of each round',
+      kind: 'bar',
+      x: pair,
+      y: { label: 'throughput', unit: 'req/s' },
+      series: sides((r) => r.rps, 'req/s'),
+    },
+    {
+      id: 'scenario-1-p99',
+      title: '1. Cached query: p99 latency of each round',
+      kind: 'bar',
+      x: pair,
+      y: { label: 'p99', unit: 'ms' },
+      series: sides((r) => r.p99, 'ms'),
+      target: { value: 10, label: 'target < 10 ms (Strata)' },
+    },
   ];
 }

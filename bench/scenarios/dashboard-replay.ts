@@ -24,7 +24,14 @@ export interface ServerStats {
   readonly responseCacheBytes: number;
   readonly external: number;
   readonly duckdb: number;
-  readonly responses: { hits: number; misses: number; bypassed: number; invalidated: number; missesWithoutStore: number; storeQueries: number };
+  readonly responses: {
+    hits: number;
+    misses: number;
+    bypassed: number;
+    invalidated: number;
+    missesWithoutStore: number;
+    storeQueries: number;
+  };
   readonly loaders: { storeQueries: number; cacheHits: number; cacheMisses: number };
   readonly listener: { applied: number };
   readonly injected: number;
@@ -46,7 +53,13 @@ export function dashboardDataset(dir: string, name: string): string {
 
 /** The bench server's environment; `responseCacheTtl` undefined keeps Strata's default. */
 export function serverEnv(responseCacheTtl: string | undefined): Record<string, string> {
-  return { ...BENCH_EDGE_ENV, STRATA_LOG_LEVEL: 'warn', STRATA_AGGREGATE_EVERY: '0', ...(responseCacheTtl ? { STRATA_RESPONSE_CACHE_TTL: responseCacheTtl } : {}), BENCH_EVENT_EVERY_MS: String(EVENT_EVERY_MS) };
+  return {
+    ...BENCH_EDGE_ENV,
+    STRATA_LOG_LEVEL: 'warn',
+    STRATA_AGGREGATE_EVERY: '0',
+    ...(responseCacheTtl ? { STRATA_RESPONSE_CACHE_TTL: responseCacheTtl } : {}),
+    BENCH_EVENT_EVERY_MS: String(EVENT_EVERY_MS),
+  };
 }
 
 /** Zipf-popular tenants (s = 1.1) times the share of each time range: one weighted request per (tenant, range). */
@@ -75,8 +88,24 @@ export async function measuredRound(server: Child, requests: LoadRequest[], dura
 }
 
 /** Figures of several rounds of one server, from the server's own counters. */
-export function figuresOf(rounds: Round[]): { requests: number; served: number; responseHits: number; perThousand: number; pieceHits: number; events: number; p50: number; p99: number; rps: number } {
-  let requests = 0, hits = 0, withoutStore = 0, storeQueries = 0, pieceHits = 0, pieceMisses = 0, events = 0;
+export function figuresOf(rounds: Round[]): {
+  requests: number;
+  served: number;
+  responseHits: number;
+  perThousand: number;
+  pieceHits: number;
+  events: number;
+  p50: number;
+  p99: number;
+  rps: number;
+} {
+  let requests = 0,
+    hits = 0,
+    withoutStore = 0,
+    storeQueries = 0,
+    pieceHits = 0,
+    pieceMisses = 0,
+    events = 0;
   for (const { before: b, after: a } of rounds) {
     const d = (f: (s: ServerStats) => number): number => f(a) - f(b);
     const n = d((s) => s.responses.hits + s.responses.misses + s.responses.bypassed);
@@ -164,8 +193,31 @@ function charts(on: Round[], off: Round[]): ChartData[] {
     { name: 'response cache off', unit, points: numbered(off.map((r) => f(figuresOf([r])))) },
   ];
   return [
-    { id: 'scenario-2-served', title: '2. Dashboard replay: requests answered without a store query', kind: 'bar', x: round, y: { label: 'share', unit: '%' }, series: both((x) => 100 * x.served, '%'), target: { value: 95, label: 'target ≥ 95 %' } },
-    { id: 'scenario-2-store-queries', title: '2. Dashboard replay: store queries per 1000 requests', kind: 'bar', x: round, y: { label: 'store queries', unit: 'per 1000 requests' }, series: both((x) => x.perThousand, 'per 1000'), target: { value: 50, label: 'target ≤ 50' } },
-    { id: 'scenario-2-throughput', title: '2. Dashboard replay: req/s of each round', kind: 'bar', x: round, y: { label: 'throughput', unit: 'req/s' }, series: both((x) => x.rps, 'req/s') },
+    {
+      id: 'scenario-2-served',
+      title: '2. Dashboard replay: requests answered without a store query',
+      kind: 'bar',
+      x: round,
+      y: { label: 'share', unit: '%' },
+      series: both((x) => 100 * x.served, '%'),
+      target: { value: 95, label: 'target ≥ 95 %' },
+    },
+    {
+      id: 'scenario-2-store-queries',
+      title: '2. Dashboard replay: store queries per 1000 requests',
+      kind: 'bar',
+      x: round,
+      y: { label: 'store queries', unit: 'per 1000 requests' },
+      series: both((x) => x.perThousand, 'per 1000'),
+      target: { value: 50, label: 'target ≤ 50' },
+    },
+    {
+      id: 'scenario-2-throughput',
+      title: '2. Dashboard replay: req/s of each round',
+      kind: 'bar',
+      x: round,
+      y: { label: 'throughput', unit: 'req/s' },
+      series: both((x) => x.rps, 'req/s'),
+    },
   ];
 }

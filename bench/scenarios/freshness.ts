@@ -15,11 +15,14 @@ interface Target {
 }
 
 const totalBody = (cluster: string): string =>
-  JSON.stringify({ query: `{ timeseries(query: { metric: "${M}", granularity: ALL, interval: "now-24h/now", filter: { field: "resource_id", op: EQ, value: "${cluster}" } }) { series { points { value } } } }` });
+  JSON.stringify({
+    query: `{ timeseries(query: { metric: "${M}", granularity: ALL, interval: "now-24h/now", filter: { field: "resource_id", op: EQ, value: "${cluster}" } }) { series { points { value } } } }`,
+  });
 
 async function total(url: string, bearer: string, body: string): Promise<number> {
   const r = await post(url, bearer, body);
-  const v = (JSON.parse(r.text) as { data?: { timeseries?: { series: { points: { value: number }[] }[] } } }).data?.timeseries?.series[0]?.points[0]?.value;
+  const v = (JSON.parse(r.text) as { data?: { timeseries?: { series: { points: { value: number }[] }[] } } }).data?.timeseries?.series[0]
+    ?.points[0]?.value;
   if (v === undefined) throw new Error(`freshness query failed: ${r.text.slice(0, 300)}`);
   return v;
 }

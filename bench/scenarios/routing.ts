@@ -48,19 +48,30 @@ type SeriesJson = { labels: unknown; points?: unknown[]; timestamps?: string[]; 
 
 /** Both forms as points, so that every answer of a data set compares with every other. */
 const asPoints = (series: SeriesJson[]): string =>
-  JSON.stringify(series.map((s) => ({ labels: s.labels, points: s.points ?? (s.timestamps ?? []).map((timestamp, i) => ({ timestamp, value: s.values?.[i] })) })));
+  JSON.stringify(
+    series.map((s) => ({
+      labels: s.labels,
+      points: s.points ?? (s.timestamps ?? []).map((timestamp, i) => ({ timestamp, value: s.values?.[i] })),
+    })),
+  );
 
 async function timed(url: string, bearer: string, text: string): Promise<Answer> {
   const started = performance.now();
   const r = await post(url, bearer, text);
   const ms = performance.now() - started;
-  const data = (JSON.parse(r.text) as { data?: { timeseries?: { series: SeriesJson[]; plan: { fragments: Fragment[] } } } }).data?.timeseries;
+  const data = (JSON.parse(r.text) as { data?: { timeseries?: { series: SeriesJson[]; plan: { fragments: Fragment[] } } } }).data
+    ?.timeseries;
   if (r.status !== 200 || !data) throw new Error(`routing query failed: ${r.text.slice(0, 400)}`);
   return { ms, series: asPoints(data.series), fragments: data.plan.fragments };
 }
 
 /** Rows each route reads, counted in the data itself (after the server let go of the file). */
-async function rowsRead(file: string, cluster: string, auto: Fragment[], raw: Fragment[]): Promise<{ auto: number; raw: number; total: number }> {
+async function rowsRead(
+  file: string,
+  cluster: string,
+  auto: Fragment[],
+  raw: Fragment[],
+): Promise<{ auto: number; raw: number; total: number }> {
   // Opened only once the server has stopped: DuckDB allows one process per file.
   const instance = await DuckDBInstance.create(file);
   const c = await instance.connect();
@@ -85,7 +96,12 @@ async function rowsRead(file: string, cluster: string, auto: Fragment[], raw: Fr
 /** Alternating rounds per form and data set. */
 const PAIRS = 7;
 
-const CACHES_OFF = { STRATA_CACHE_COMPLETE_TTL: '0', STRATA_CACHE_FRESH_TTL: '0', STRATA_CACHE_STALE_TTL: '0', STRATA_RESPONSE_CACHE_TTL: '0' };
+const CACHES_OFF = {
+  STRATA_CACHE_COMPLETE_TTL: '0',
+  STRATA_CACHE_FRESH_TTL: '0',
+  STRATA_CACHE_STALE_TTL: '0',
+  STRATA_RESPONSE_CACHE_TTL: '0',
+};
 
 /**
  * The same two queries through the pipeline in-process (plan, SQL, merge; no
@@ -94,8 +110,17 @@ const CACHES_OFF = { STRATA_CACHE_COMPLETE_TTL: '0', STRATA_CACHE_FRESH_TTL: '0'
  */
 async function inProcess(file: string, cluster: string): Promise<{ auto: number[]; raw: number[] }> {
   const store = await DuckDbStore.open(file);
-  const app = await createApp(loadConfig({}, { STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'silent', STRATA_AGGREGATE_EVERY: '0', ...CACHES_OFF }), { store });
-  const args = { metric: M, granularity: 'PT1H' as const, interval: 'now-30d/now', groupBy: ['topic'], filter: { field: 'resource_id', op: 'EQ' as const, value: cluster } };
+  const app = await createApp(
+    loadConfig({}, { STRATA_NOW: FIXED_END, STRATA_LOG_LEVEL: 'silent', STRATA_AGGREGATE_EVERY: '0', ...CACHES_OFF }),
+    { store },
+  );
+  const args = {
+    metric: M,
+    granularity: 'PT1H' as const,
+    interval: 'now-30d/now',
+    groupBy: ['topic'],
+    filter: { field: 'resource_id', op: 'EQ' as const, value: cluster },
+  };
   const time = async (forceRaw: boolean): Promise<number> => {
     const started = performance.now();
     const ctx = requestContext(app.services, principalFor('internal', 'bench', undefined), new AbortController().signal);
@@ -169,8 +194,23 @@ function charts(sizes: Measured[]): ChartData[] {
     { name: `forced raw, ${form}`, unit: 'ms', points: at((m) => ms(m.forms[form], 'raws')) },
   ]);
   return [
-    { id: 'scenario-3-ratio', title: '3. Routing: latency forced raw ÷ rollup route (30 days hourly)', kind: 'bar', x: rows, y: { label: 'ratio', unit: '×' }, series: FORMS.map((form) => ({ name: `points as ${form}`, unit: '×', points: at((m) => m.forms[form].ratio) })), target: { value: 20, label: 'target ≥ 20× (at ≥ 20 M rows)' } },
-    { id: 'scenario-3-latency', title: '3. Routing: median latency of each route', kind: 'bar', x: rows, y: { label: 'latency', unit: 'ms' }, series: latency },
+    {
+      id: 'scenario-3-ratio',
+      title: '3. Routing: latency forced raw ÷ rollup route (30 days hourly)',
+      kind: 'bar',
+      x: rows,
+      y: { label: 'ratio', unit: '×' },
+      series: FORMS.map((form) => ({ name: `points as ${form}`, unit: '×', points: at((m) => m.forms[form].ratio) })),
+      target: { value: 20, label: 'target ≥ 20× (at ≥ 20 M rows)' },
+    },
+    {
+      id: 'scenario-3-latency',
+      title: '3. Routing: median latency of each route',
+      kind: 'bar',
+      x: rows,
+      y: { label: 'latency', unit: 'ms' },
+      series: latency,
+    },
   ];
 }
 
@@ -179,9 +219,18 @@ function figuresOf(m: Measured): [string, string][] {
   const perForm = (form: Form, name: string): [string, string][] => {
     const r = m.forms[form];
     return [
-      [`${at}, ${name}: latency raw ÷ rollup (median of ${r.autos.length} alternating pairs)`, form === 'columns' ? `**${fixed(r.ratio, 1)}×**` : `${fixed(r.ratio, 1)}×`],
-      [`${at}, ${name}: rollup route ms (median, each)`, `${fixed(median(r.autos.map((a) => a.ms)), 1)} (${r.autos.map((a) => fixed(a.ms, 0)).join(', ')})`],
-      [`${at}, ${name}: forced raw ms (median, each)`, `${fixed(median(r.raws.map((a) => a.ms)), 1)} (${r.raws.map((a) => fixed(a.ms, 0)).join(', ')})`],
+      [
+        `${at}, ${name}: latency raw ÷ rollup (median of ${r.autos.length} alternating pairs)`,
+        form === 'columns' ? `**${fixed(r.ratio, 1)}×**` : `${fixed(r.ratio, 1)}×`,
+      ],
+      [
+        `${at}, ${name}: rollup route ms (median, each)`,
+        `${fixed(median(r.autos.map((a) => a.ms)), 1)} (${r.autos.map((a) => fixed(a.ms, 0)).join(', ')})`,
+      ],
+      [
+        `${at}, ${name}: forced raw ms (median, each)`,
+        `${fixed(median(r.raws.map((a) => a.ms)), 1)} (${r.raws.map((a) => fixed(a.ms, 0)).join(', ')})`,
+      ],
     ];
   };
   const answers = FORMS.reduce((n, f) => n + m.forms[f].autos.length + m.forms[f].raws.length, 0);
@@ -189,8 +238,14 @@ function figuresOf(m: Measured): [string, string][] {
     [`${at}: dataset`, m.seeded.startsWith('reused') ? 'reused from .cache/bench/' : 'generated in .cache/bench/'],
     ...perForm('columns', '`timestamps values`'),
     ...perForm('points', '`points { timestamp value }`'),
-    [`${at}: in-process pipeline (plan + SQL + merge, no HTTP/GraphQL): raw ÷ rollup`, `${fixed(m.pipelineRatio, 1)}× (rollup ${fixed(median(m.pipeline.auto), 1)} ms, raw ${fixed(median(m.pipeline.raw), 1)} ms)`],
-    [`${at}: rows read, rollup route / raw`, `${m.read.auto} / ${m.read.raw} of the cluster's (${fixed(m.read.raw / Math.max(1, m.read.auto), 0)}× fewer)`],
+    [
+      `${at}: in-process pipeline (plan + SQL + merge, no HTTP/GraphQL): raw ÷ rollup`,
+      `${fixed(m.pipelineRatio, 1)}× (rollup ${fixed(median(m.pipeline.auto), 1)} ms, raw ${fixed(median(m.pipeline.raw), 1)} ms)`,
+    ],
+    [
+      `${at}: rows read, rollup route / raw`,
+      `${m.read.auto} / ${m.read.raw} of the cluster's (${fixed(m.read.raw / Math.max(1, m.read.auto), 0)}× fewer)`,
+    ],
     [`${at}: rollup route fragments`, (m.forms.columns.autos[0]?.fragments ?? []).map((f) => `${f.source} ${f.interval}`).join('; ')],
     [`${at}: results equal (all ${answers} answers, as points)`, m.equal ? 'yes' : 'NO'],
   ];
@@ -224,7 +279,10 @@ async function measure(file: string, size: typeof BIG): Promise<Measured> {
   const { autos, raws } = answers.columns;
   const read = await rowsRead(file, cluster, autos[0]?.fragments ?? [], raws[0]?.fragments ?? []);
   const pipeline = await inProcess(file, cluster);
-  const route = (r: { autos: Answer[]; raws: Answer[] }): Route => ({ ...r, ratio: median(r.raws.map((a) => a.ms)) / median(r.autos.map((a) => a.ms)) });
+  const route = (r: { autos: Answer[]; raws: Answer[] }): Route => ({
+    ...r,
+    ratio: median(r.raws.map((a) => a.ms)) / median(r.autos.map((a) => a.ms)),
+  });
   const all = FORMS.flatMap((f) => [...answers[f].autos, ...answers[f].raws]);
   return {
     rows: read.total,

@@ -50,10 +50,14 @@ export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
     title: 'Scale-out: two worker processes behind one port vs one',
     target: 'req/s with STRATA_WORKERS=2 ÷ STRATA_WORKERS=1 ≥ 1.6 (executed workload, loaded by wrk)',
     met: executed.ratio >= 1.6,
-    figures: [...rows('executed (GraphQL each request), wrk', executed), ...rows('replayed (response cache), wrk', replayed), ...rows('executed, autocannon', autocannon)],
+    figures: [
+      ...rows('executed (GraphQL each request), wrk', executed),
+      ...rows('replayed (response cache), wrk', replayed),
+      ...rows('executed, autocannon', autocannon),
+    ],
     notes: [
-      'The machine has 2 cores for everything: the load generator (one process, one thread), the primary and the workers. With one worker a core is left to the generator and to idle; with two, the generator takes its CPU from the workers, so the ratio cannot pass 2C ÷ (C + G), C the servers\' CPU a request and G the generator\'s (both measured above, from /proc).',
-      'autocannon (Node) spends several times wrk\'s CPU a request, which is why the scenario is judged with wrk; the other scenarios compare servers under one generator, where its cost is shared.',
+      "The machine has 2 cores for everything: the load generator (one process, one thread), the primary and the workers. With one worker a core is left to the generator and to idle; with two, the generator takes its CPU from the workers, so the ratio cannot pass 2C ÷ (C + G), C the servers' CPU a request and G the generator's (both measured above, from /proc).",
+      "autocannon (Node) spends several times wrk's CPU a request, which is why the scenario is judged with wrk; the other scenarios compare servers under one generator, where its cost is shared.",
     ],
     charts: charts(executed, replayed, autocannon),
   };
@@ -62,7 +66,11 @@ export async function scaleOut(o: ScenarioOptions): Promise<ScenarioReport> {
 function charts(executed: Workload, replayed: Workload, autocannon: Workload): ChartData[] {
   const pair = { label: 'alternating pair', unit: '' };
   const ratio = (name: string, w: Workload) => ({ name, unit: '', points: numbered(w.ratios) });
-  const rps = (name: string, f: (p: { one: Round; two: Round }) => Round) => ({ name, unit: 'req/s', points: numbered(executed.pairs.map((p) => f(p).load.rps)) });
+  const rps = (name: string, f: (p: { one: Round; two: Round }) => Round) => ({
+    name,
+    unit: 'req/s',
+    points: numbered(executed.pairs.map((p) => f(p).load.rps)),
+  });
   return [
     {
       id: 'scenario-6-ratio',
@@ -73,17 +81,36 @@ function charts(executed: Workload, replayed: Workload, autocannon: Workload): C
       series: [ratio('executed, wrk (judged)', executed), ratio('replayed, wrk', replayed), ratio('executed, autocannon', autocannon)],
       target: { value: 1.6, label: 'target ≥ 1.6 (executed, wrk)' },
     },
-    { id: 'scenario-6-throughput', title: '6. Scale-out: req/s of each round (executed workload, wrk)', kind: 'bar', x: pair, y: { label: 'throughput', unit: 'req/s' }, series: [rps('1 worker', (p) => p.one), rps('2 workers', (p) => p.two)] },
+    {
+      id: 'scenario-6-throughput',
+      title: '6. Scale-out: req/s of each round (executed workload, wrk)',
+      kind: 'bar',
+      x: pair,
+      y: { label: 'throughput', unit: 'req/s' },
+      series: [rps('1 worker', (p) => p.one), rps('2 workers', (p) => p.two)],
+    },
   ];
 }
 
 function rows(name: string, w: Workload): [string, string][] {
   const med = (f: (p: { one: Round; two: Round }) => number, digits = 2): string => fixed(median(w.pairs.map(f)), digits);
   const out: [string, string][] = [
-    [`${name}: req/s ratio 2 ÷ 1 worker (median of ${PAIRS} alternating pairs)`, `${fixed(w.ratio)} (pairs: ${w.ratios.map((r) => fixed(r)).join(', ')})`],
-    [`${name}: req/s, 1 worker / 2 workers`, `${w.pairs.map((p) => fixed(p.one.load.rps, 0)).join(', ')} / ${w.pairs.map((p) => fixed(p.two.load.rps, 0)).join(', ')}`],
-    [`${name}: p50 / p99 ms, 1 worker → 2 workers (medians)`, `${med((p) => p.one.load.p50)} / ${med((p) => p.one.load.p99)} → ${med((p) => p.two.load.p50)} / ${med((p) => p.two.load.p99)}`],
-    [`${name}: servers' CPU ms a request, 1 worker / 2 workers (medians)`, `${med((p) => p.one.serverMs, 3)} / ${med((p) => p.two.serverMs, 3)}`],
+    [
+      `${name}: req/s ratio 2 ÷ 1 worker (median of ${PAIRS} alternating pairs)`,
+      `${fixed(w.ratio)} (pairs: ${w.ratios.map((r) => fixed(r)).join(', ')})`,
+    ],
+    [
+      `${name}: req/s, 1 worker / 2 workers`,
+      `${w.pairs.map((p) => fixed(p.one.load.rps, 0)).join(', ')} / ${w.pairs.map((p) => fixed(p.two.load.rps, 0)).join(', ')}`,
+    ],
+    [
+      `${name}: p50 / p99 ms, 1 worker → 2 workers (medians)`,
+      `${med((p) => p.one.load.p50)} / ${med((p) => p.one.load.p99)} → ${med((p) => p.two.load.p50)} / ${med((p) => p.two.load.p99)}`,
+    ],
+    [
+      `${name}: servers' CPU ms a request, 1 worker / 2 workers (medians)`,
+      `${med((p) => p.one.serverMs, 3)} / ${med((p) => p.two.serverMs, 3)}`,
+    ],
   ];
   const gen = w.pairs.flatMap((p) => [p.one.generatorMs, p.two.generatorMs]).filter((x): x is number => x !== undefined);
   if (gen.length > 0) out.push([`${name}: generator's CPU ms a request (median of rounds)`, fixed(median(gen), 3)]);
@@ -103,7 +130,13 @@ async function round(server: Child, spec: LoadSpec, generator: Generator): Promi
   return wrk ? { load, serverMs, generatorMs: perRequest(wrk.generatorCpuS) } : { load, serverMs };
 }
 
-async function workload(o: ScenarioOptions, one: string, two: string, env: Record<string, string>, generator: Generator): Promise<Workload> {
+async function workload(
+  o: ScenarioOptions,
+  one: string,
+  two: string,
+  env: Record<string, string>,
+  generator: Generator,
+): Promise<Workload> {
   const single = await startStrata(one, { ...env, STRATA_WORKERS: '1' });
   const double = await startStrata(two, { ...env, STRATA_WORKERS: '2' });
   try {
@@ -111,7 +144,13 @@ async function workload(o: ScenarioOptions, one: string, two: string, env: Recor
     const body = timeseriesBody(await firstCluster(single.url, bearer));
     const [a, b] = [await post(single.url, bearer, body), await post(double.url, bearer, body)];
     if (a.text !== b.text) throw new Error(`one and two workers answer differently:\n${a.text.slice(0, 600)}\n${b.text.slice(0, 600)}`);
-    const spec = (server: Child, durationS: number): LoadSpec => ({ url: `${server.url}/graphql`, connections: 10, durationS, seed: 1, requests: [{ body, headers: jsonHeaders(bearer), weight: 1 }] });
+    const spec = (server: Child, durationS: number): LoadSpec => ({
+      url: `${server.url}/graphql`,
+      connections: 10,
+      durationS,
+      seed: 1,
+      requests: [{ body, headers: jsonHeaders(bearer), weight: 1 }],
+    });
     await round(single, spec(single, 2), generator);
     await round(double, spec(double, 3), generator); // both workers warm
     const pairs: { one: Round; two: Round }[] = [];

@@ -78,7 +78,10 @@ export async function soak(o: ScenarioOptions): Promise<ScenarioReport> {
     // What the caches did over the whole soak, from the server's own counters (as scenario 2 counts them).
     const served = figuresOf([{ load: result, before: samples[0]!, after: samples[samples.length - 1]! }]);
     // Unexpected errors are masked in the answer (HTTP 200 with an INTERNAL code) and logged whole at level 50.
-    const logged = server.output().split('\n').filter((line) => line.includes('"level":50')).length;
+    const logged = server
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"level":50')).length;
     return { ...report(samples, rssSamples, result, served, o.soakS, logged), charts: charts(samples, rssSamples, o.soakS) };
   } finally {
     await server.stop();
@@ -91,7 +94,11 @@ interface Sample extends ServerStats {
 }
 
 /** The least-squares slope of one figure of time-stamped samples, per minute. */
-const perMinute = <T extends { t: number }>(xs: readonly T[], f: (s: T) => number): number => slope(xs.map((s) => s.t / 60), xs.map(f));
+const perMinute = <T extends { t: number }>(xs: readonly T[], f: (s: T) => number): number =>
+  slope(
+    xs.map((s) => s.t / 60),
+    xs.map(f),
+  );
 
 /** Least-squares growth over a run of samples, per minute and over their span, and as a share of the first. */
 function trend(xs: readonly RssSample[]): { perMin: number; growth: number; share: number } {
@@ -105,12 +112,22 @@ function trend(xs: readonly RssSample[]): { perMin: number; growth: number; shar
  * the whole run, and the fitted growth over its second half; the server's
  * own figures every 10 s say where the memory is.
  */
-function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<typeof runLoad>>, served: ReturnType<typeof figuresOf>, seconds: number, logged: number): ScenarioReport {
+function report(
+  samples: Sample[],
+  rss: RssSample[],
+  load: Awaited<ReturnType<typeof runLoad>>,
+  served: ReturnType<typeof figuresOf>,
+  seconds: number,
+  logged: number,
+): ScenarioReport {
   const warm = Math.min(60, seconds / 3);
   const steady = rss.filter((s) => s.t >= warm);
   const judged = trend(rss.filter((s) => s.t >= seconds / 2));
   const fromMinute = trend(steady);
-  const heapSlope = perMinute(samples.filter((s) => s.t >= warm), (s) => s.heapUsed);
+  const heapSlope = perMinute(
+    samples.filter((s) => s.t >= warm),
+    (s) => s.heapUsed,
+  );
   const values = steady.map((s) => s.rss);
   // Either sampler's highest reading counts (the server's own lands just after a request it answered).
   const max = Math.max(...rss.map((s) => s.rss), ...samples.map((s) => s.rss));
@@ -124,7 +141,8 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
   // leaves in flight are cancelled with their store queries, and nobody waits for those answers.
   const failed = (samples[samples.length - 2] ?? last).storeFailures - samples[0]!.storeFailures;
   const lost = load.non2xx + load.errors + failed + logged;
-  const growthFigure = (t: ReturnType<typeof trend>): string => `${fixed(t.perMin / 1024 / 1024, 2)} MB/min (fitted growth over that span ${mb(t.growth)}, ${fixed(100 * t.share, 1)} % of its start)`;
+  const growthFigure = (t: ReturnType<typeof trend>): string =>
+    `${fixed(t.perMin / 1024 / 1024, 2)} MB/min (fitted growth over that span ${mb(t.growth)}, ${fixed(100 * t.share, 1)} % of its start)`;
   const series = (f: (s: Sample) => number): string => samples.map((s) => fixed(f(s) / 1024 / 1024, 0)).join(' ');
   return {
     id: 5,
@@ -132,30 +150,66 @@ function report(samples: Sample[], rss: RssSample[], load: Awaited<ReturnType<ty
     target: 'RSS < 256 MB throughout, no growth trend, no request or store query failed',
     met: max < LIMIT && flat && lost === 0,
     figures: [
-      ['RSS before load / after the first minute: p50, p99 (sampled every second) / max of both samplers', `${mb(before)} / ${mb(percentile(values, 0.5))}, ${mb(percentile(values, 0.99))} / ${mb(max)}`],
+      [
+        'RSS before load / after the first minute: p50, p99 (sampled every second) / max of both samplers',
+        `${mb(before)} / ${mb(percentile(values, 0.5))}, ${mb(percentile(values, 0.99))} / ${mb(max)}`,
+      ],
       ['seconds at or over 256 MB', `${over} of ${values.length}`],
       ['RSS per minute of load, min–max (MB)', perMinuteRanges(rss)],
       [`fitted RSS slope over the second half (from ${fixed(seconds / 2, 0)} s: the verdict)`, growthFigure(judged)],
       ['fitted RSS slope after the first minute (with the bounded structures still filling)', growthFigure(fromMinute)],
-      ['of which anonymous (heaps, arenas) / file-backed (code pages of node, libduckdb): p50 after the first minute, fitted slope', `${mb(percentile(steady.map((s) => s.anon), 0.5))}, ${fixed(perMinute(steady, (s) => s.anon) / 1024 / 1024, 2)} MB/min / ${mb(percentile(steady.map((s) => s.file), 0.5))}, ${fixed(perMinute(steady, (s) => s.file) / 1024 / 1024, 2)} MB/min`],
+      [
+        'of which anonymous (heaps, arenas) / file-backed (code pages of node, libduckdb): p50 after the first minute, fitted slope',
+        `${mb(
+          percentile(
+            steady.map((s) => s.anon),
+            0.5,
+          ),
+        )}, ${fixed(perMinute(steady, (s) => s.anon) / 1024 / 1024, 2)} MB/min / ${mb(
+          percentile(
+            steady.map((s) => s.file),
+            0.5,
+          ),
+        )}, ${fixed(perMinute(steady, (s) => s.file) / 1024 / 1024, 2)} MB/min`,
+      ],
       ['fitted heap-used slope after the first minute', `${fixed(heapSlope / 1024 / 1024, 2)} MB/min`],
-      ['store read connections opened over the soak (at most UV_THREADPOOL_SIZE are open) / statements prepared over the soak', `${last.reads.opened} / ${last.reads.statements.prepared}`],
+      [
+        'store read connections opened over the soak (at most UV_THREADPOOL_SIZE are open) / statements prepared over the soak',
+        `${last.reads.opened} / ${last.reads.statements.prepared}`,
+      ],
       ['prepared statements held by the idle read connections (every 10 s)', samples.map((s) => s.reads.statements.held).join(' ')],
-      ['checkpoints after the late-data rollup rebuilds: done / refused (another write was running)', `${last.checkpoints.done} / ${last.checkpoints.skipped}`],
+      [
+        'checkpoints after the late-data rollup rebuilds: done / refused (another write was running)',
+        `${last.checkpoints.done} / ${last.checkpoints.skipped}`,
+      ],
       ['requests / req/s / p99', `${load.requests} / ${fixed(load.rps, 0)} / ${fixed(load.p99)} ms`],
-      ['failed: non-2xx answers or socket errors / store queries (to the last sample under load) / errors the server logged', `${load.non2xx + load.errors} / ${failed} / ${logged}`],
-      ['answered without a store query / store queries per 1000 requests (with these cache sizes)', `${fixed(100 * served.served, 1)} % / ${fixed(served.perThousand, 1)}`],
+      [
+        'failed: non-2xx answers or socket errors / store queries (to the last sample under load) / errors the server logged',
+        `${load.non2xx + load.errors} / ${failed} / ${logged}`,
+      ],
+      [
+        'answered without a store query / store queries per 1000 requests (with these cache sizes)',
+        `${fixed(100 * served.served, 1)} % / ${fixed(served.perThousand, 1)}`,
+      ],
       ['RSS as the server reports it (MB, every 10 s)', series((s) => s.rss)],
       ['heap-used samples (MB)', series((s) => s.heapUsed)],
       ['V8 heap reserved (heapTotal) samples (MB)', series((s) => s.heapTotal)],
       ['V8 heap resident (total_physical_size) samples (MB)', series((s) => s.heapPhysical)],
-      ['RSS outside V8\'s heap, anonymous (DuckDB, malloc arenas, stacks: RSS − file-backed − V8 resident) samples (MB)', series((s) => s.rssAnon - s.heapPhysical)],
-      ['piece cache / response cache, bytes counted against their bounds (MB, every 10 s)', `${series((s) => s.cacheBytes)} / ${series((s) => s.responseCacheBytes)}`],
+      [
+        "RSS outside V8's heap, anonymous (DuckDB, malloc arenas, stacks: RSS − file-backed − V8 resident) samples (MB)",
+        series((s) => s.rssAnon - s.heapPhysical),
+      ],
+      [
+        'piece cache / response cache, bytes counted against their bounds (MB, every 10 s)',
+        `${series((s) => s.cacheBytes)} / ${series((s) => s.responseCacheBytes)}`,
+      ],
       ['external (Buffers) samples (MB)', series((s) => s.external)],
       ['DuckDB (duckdb_memory) samples (MB)', series((s) => s.duckdb)],
     ],
     notes: [
-      `The server runs with the settings of a 256 MB deployment: ${Object.entries(BUDGET_256MB_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+      `The server runs with the settings of a 256 MB deployment: ${Object.entries(BUDGET_256MB_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}.`,
       '"No growth trend" is judged as: the least-squares RSS growth over the second half of the run is under 5 % of the RSS at its start. The first half is warm-up: DuckDB\'s eviction queues and the prepared statements fill for 6–7 minutes at this load (BENCHMARKS.md).',
     ],
   };
@@ -178,8 +232,16 @@ const MB = 1024 * 1024;
 function charts(samples: Sample[], rss: RssSample[], seconds: number): ChartData[] {
   const time = { label: 'time under load', unit: 's' };
   const memory = { label: 'memory', unit: 'MB' };
-  const outside = (name: string, f: (s: RssSample) => number) => ({ name, unit: 'MB', points: rss.map((s): [number, number] => [s.t, f(s) / MB]) });
-  const inside = (name: string, f: (s: Sample) => number) => ({ name, unit: 'MB', points: samples.map((s): [number, number] => [s.t, f(s) / MB]) });
+  const outside = (name: string, f: (s: RssSample) => number) => ({
+    name,
+    unit: 'MB',
+    points: rss.map((s): [number, number] => [s.t, f(s) / MB]),
+  });
+  const inside = (name: string, f: (s: Sample) => number) => ({
+    name,
+    unit: 'MB',
+    points: samples.map((s): [number, number] => [s.t, f(s) / MB]),
+  });
   return [
     {
       id: 'scenario-5-rss',
@@ -187,7 +249,11 @@ function charts(samples: Sample[], rss: RssSample[], seconds: number): ChartData
       kind: 'line',
       x: time,
       y: memory,
-      series: [outside('RSS', (s) => s.rss), outside('anonymous (heaps, arenas)', (s) => s.anon), outside('file-backed (node, libduckdb)', (s) => s.file)],
+      series: [
+        outside('RSS', (s) => s.rss),
+        outside('anonymous (heaps, arenas)', (s) => s.anon),
+        outside('file-backed (node, libduckdb)', (s) => s.file),
+      ],
       target: { value: LIMIT / MB, label: 'bound: RSS < 256 MB' },
       marks: [{ x: seconds / 2, label: 'judged half starts' }],
     },

@@ -36,7 +36,9 @@ function setStatus(text, isError = false) {
 }
 
 function token() {
-  return $('token').value.trim().replace(/^Bearer\s+/i, '');
+  return $('token')
+    .value.trim()
+    .replace(/^Bearer\s+/i, '');
 }
 
 function variables() {
@@ -66,7 +68,8 @@ async function run(reason = 'run') {
     const ms = Math.round(performance.now() - started);
     const errors = body.errors ?? [];
     const summary = `${reason === 'run' ? 'Ran' : `Refreshed (${reason})`}: HTTP ${response.status}, ${drawn} series, ${ms} ms`;
-    if (errors.length > 0) setStatus(`${summary}. ${errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join(' | ')}`, true);
+    if (errors.length > 0)
+      setStatus(`${summary}. ${errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join(' | ')}`, true);
     else setStatus(summary);
   } catch (error) {
     setStatus(`Could not run: ${error instanceof Error ? error.message : String(error)}`, true);
@@ -158,7 +161,10 @@ function startLive() {
         void run(`${landed.rollup} landed for ${landed.interval.start}/${landed.interval.end}`);
       },
       error: (error) => {
-        const reason = error && typeof error.code === 'number' ? `connection closed ${error.code} ${error.reason}` : String(error?.message ?? JSON.stringify(error));
+        const reason =
+          error && typeof error.code === 'number'
+            ? `connection closed ${error.code} ${error.reason}`
+            : String(error?.message ?? JSON.stringify(error));
         setStatus(`Live updates stopped: ${reason}`, true);
         $('live').checked = false;
       },

@@ -65,7 +65,10 @@ const DATASOURCES: { name: string; select: string; signature: Signature; partiti
  * input source, then the watermarks. Resolves once every datasource is
  * queryable with the same row count as in DuckDB.
  */
-export async function loadDruidFromDuckDb(duck: DuckDbStore, druid: DruidStore): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
+export async function loadDruidFromDuckDb(
+  duck: DuckDbStore,
+  druid: DruidStore,
+): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
   // A folder of its own per load (loads may run side by side); Druid's indexer on this host reads it.
   const dir = mkdtempSync(join(tmpdir(), 'strata-druid-load-'));
   try {
@@ -75,7 +78,11 @@ export async function loadDruidFromDuckDb(duck: DuckDbStore, druid: DruidStore):
   }
 }
 
-async function loadFrom(dir: string, duck: DuckDbStore, druid: DruidStore): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
+async function loadFrom(
+  dir: string,
+  duck: DuckDbStore,
+  druid: DruidStore,
+): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
   const counts: Record<string, number> = {};
   const timings: Record<string, number> = {};
   for (const ds of DATASOURCES) {

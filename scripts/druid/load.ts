@@ -15,9 +15,12 @@ async function main(): Promise<void> {
   if (!values.db) throw new ConfigError('--db FILE is required: a DuckDB file made by `npm run seed -- --db FILE ...`.');
   const config = loadConfig(process.env, { STRATA_STORE: 'druid' });
   const druid = new DruidStore({ url: config.store.druidUrl ?? '', coordinatorUrl: config.store.druidCoordinatorUrl });
-  if (!config.store.druidCoordinatorUrl) throw new ConfigError('DRUID_COORDINATOR_URL is required: loads run as MSQ tasks watched on the overlord.');
+  if (!config.store.druidCoordinatorUrl)
+    throw new ConfigError('DRUID_COORDINATOR_URL is required: loads run as MSQ tasks watched on the overlord.');
   await druid.ping().catch((error: unknown) => {
-    throw new ConfigError(`Druid is not answering at DRUID_URL=${config.store.druidUrl} (${String(error)}): start it (scripts/druid.sh start) or fix DRUID_URL.`);
+    throw new ConfigError(
+      `Druid is not answering at DRUID_URL=${config.store.druidUrl} (${String(error)}): start it (scripts/druid.sh start) or fix DRUID_URL.`,
+    );
   });
   const duck = await DuckDbStore.open(values.db);
   try {

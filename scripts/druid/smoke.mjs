@@ -60,7 +60,11 @@ async function http(method, url, body) {
   });
   const text = await res.text();
   let json;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 const sql = (query, extra = {}) => http('POST', `${DRUID_URL}/druid/v2/sql`, { query, ...extra });
@@ -84,8 +88,12 @@ const sqlString = (s) => `'${s.replace(/'/g, "''")}'`;
 const inputSource = JSON.stringify({ type: 'inline', data: rows.map((r) => JSON.stringify(r)).join('\n') });
 const inputFormat = JSON.stringify({ type: 'json' });
 const signature = JSON.stringify([
-  { name: 'ts', type: 'string' }, { name: 'tenant_id', type: 'string' }, { name: 'resource_id', type: 'string' },
-  { name: 'metric', type: 'string' }, { name: 'topic', type: 'string' }, { name: 'partition', type: 'string' },
+  { name: 'ts', type: 'string' },
+  { name: 'tenant_id', type: 'string' },
+  { name: 'resource_id', type: 'string' },
+  { name: 'metric', type: 'string' },
+  { name: 'topic', type: 'string' },
+  { name: 'partition', type: 'string' },
   { name: 'value', type: 'double' },
 ]);
 const replace = `REPLACE INTO "${DS}" OVERWRITE ALL
@@ -122,20 +130,26 @@ if (status.json.status.statusCode !== 'SUCCESS') {
 // --- 3. wait until the new rows are queryable ---------------------------------
 let seen;
 let polls = 0;
-const countBatch = () => sql(`SELECT COUNT(*) AS "n" FROM "${DS}" WHERE "topic" = ?`, {
-  parameters: [{ type: 'VARCHAR', value: `telemetry.${batch}` }],
-});
+const countBatch = () =>
+  sql(`SELECT COUNT(*) AS "n" FROM "${DS}" WHERE "topic" = ?`, {
+    parameters: [{ type: 'VARCHAR', value: `telemetry.${batch}` }],
+  });
 if (WAIT === 'loadstatus') {
   for (;;) {
     polls++;
-    const ls = await http('GET', `${COORD_URL}/druid/coordinator/v1/datasources/${DS}/loadstatus?forceMetadataRefresh=true&interval=1970-01-01/2100-01-01`);
+    const ls = await http(
+      'GET',
+      `${COORD_URL}/druid/coordinator/v1/datasources/${DS}/loadstatus?forceMetadataRefresh=true&interval=1970-01-01/2100-01-01`,
+    );
     if (ls.status === 200 && ls.json?.[DS] === 100) break;
     if (Date.now() - tSuccess > 120_000) fail(`loadstatus not 100 after 120s: ${ls.status} ${ls.text}`);
     await sleep(250);
   }
   const tLoaded = Date.now();
   const once = await countBatch();
-  console.log(`LOADSTATUS 100 after ${(tLoaded - tSuccess) / 1000}s (${polls} polls); SQL right after: HTTP ${once.status} ${once.text.trim()}`);
+  console.log(
+    `LOADSTATUS 100 after ${(tLoaded - tSuccess) / 1000}s (${polls} polls); SQL right after: HTTP ${once.status} ${once.text.trim()}`,
+  );
   polls = 0;
 }
 for (;;) {
@@ -146,19 +160,30 @@ for (;;) {
   await sleep(250);
 }
 const tQueryable = Date.now();
-const load = await http('GET', `${COORD_URL}/druid/coordinator/v1/datasources/${DS}/loadstatus?forceMetadataRefresh=true&interval=1970-01-01/2100-01-01`);
+const load = await http(
+  'GET',
+  `${COORD_URL}/druid/coordinator/v1/datasources/${DS}/loadstatus?forceMetadataRefresh=true&interval=1970-01-01/2100-01-01`,
+);
 log(`loadstatus -> HTTP ${load.status} ${load.text}`);
-console.log(`TIMING submit->SUCCESS ${(tSuccess - tSubmit) / 1000}s, SUCCESS->queryable ${(tQueryable - tSuccess) / 1000}s ` +
-  `(${polls} polls), submit->queryable ${(tQueryable - tSubmit) / 1000}s`);
+console.log(
+  `TIMING submit->SUCCESS ${(tSuccess - tSubmit) / 1000}s, SUCCESS->queryable ${(tQueryable - tSuccess) / 1000}s ` +
+    `(${polls} polls), submit->queryable ${(tQueryable - tSubmit) / 1000}s`,
+);
 
 // --- 4. dynamic parameters + context -----------------------------------------
 const q = await sql(
   `SELECT "tenant_id", "metric", COUNT(*) AS "n", SUM("value") AS "total", MIN("value") AS "min_value"
    FROM "${DS}" WHERE "tenant_id" = ? AND "__time" >= ? GROUP BY 1, 2 ORDER BY 2`,
   {
-    parameters: [{ type: 'VARCHAR', value: 't-1' }, { type: 'TIMESTAMP', value: '2024-01-01 00:00:00' }],
+    parameters: [
+      { type: 'VARCHAR', value: 't-1' },
+      { type: 'TIMESTAMP', value: '2024-01-01 00:00:00' },
+    ],
     context: { sqlQueryId: `smoke-param-${batch}`, timeout: 10_000, priority: 10 },
-    resultFormat: 'array', header: true, typesHeader: true, sqlTypesHeader: true,
+    resultFormat: 'array',
+    header: true,
+    typesHeader: true,
+    sqlTypesHeader: true,
   },
 );
 log(`parameterised query -> HTTP ${q.status} X-Druid-SQL-Query-Id=${q.headers.get('x-druid-sql-query-id')} ${q.text}`);

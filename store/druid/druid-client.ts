@@ -79,7 +79,12 @@ export class DruidClient {
    * plus a grace, for a broker that hangs without answering) both abort the
    * request and ask Druid to stop working on it.
    */
-  private async send(body: Json, queryId: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+  private async send(
+    body: Json,
+    queryId: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; text: string }> {
     if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The query was cancelled before it reached the store.');
     const controller = new AbortController();
     let timedOut = false;
@@ -95,7 +100,9 @@ export class DruidClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     const stopped = (): StrataError | undefined =>
       timedOut
-        ? new StrataError(ErrorCode.UPSTREAM_TIMEOUT, `The metrics store did not answer within ${timeoutMs + CLIENT_GRACE_MS} ms.`, { timeoutMs })
+        ? new StrataError(ErrorCode.UPSTREAM_TIMEOUT, `The metrics store did not answer within ${timeoutMs + CLIENT_GRACE_MS} ms.`, {
+            timeoutMs,
+          })
         : signal?.aborted
           ? new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).')
           : undefined;
@@ -177,7 +184,11 @@ export function parseArrayLines(text: string): Json[] {
     throw malformed('malformed');
   }
   const [header, ...data] = rows;
-  if (!Array.isArray(header) || !header.every((h) => typeof h === 'string') || !data.every((r) => Array.isArray(r) && r.length === header.length)) {
+  if (
+    !Array.isArray(header) ||
+    !header.every((h) => typeof h === 'string') ||
+    !data.every((r) => Array.isArray(r) && r.length === header.length)
+  ) {
     throw malformed('malformed');
   }
   return (data as unknown[][]).map((row) => Object.fromEntries(header.map((h: string, i) => [h, row[i]])));
@@ -220,7 +231,7 @@ export function druidError(status: number, text: string): Error {
     );
   }
   if (status === 401 || status === 403 || category === 'UNAUTHORIZED' || category === 'FORBIDDEN') {
-    return new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The metrics store refused Strata\'s credentials.', details);
+    return new StrataError(ErrorCode.UPSTREAM_UNAVAILABLE, "The metrics store refused Strata's credentials.", details);
   }
   if (status === 400 || category === 'INVALID_INPUT' || category === 'UNSUPPORTED' || errorCode === 'invalidInput') {
     return new Error(`Druid rejected the query (HTTP ${status}, ${errorCode ?? legacy ?? 'unknown'}): ${message}`);

@@ -1,5 +1,14 @@
 import { C, L, T } from 'druid-query-toolkit';
-import { DAY_MS, GROUP_KEYS, LABEL_COLUMNS, METRICS, USAGE_COLUMNS, levelId, type GroupKey, type RollupDefinition } from '../../catalog/catalog.ts';
+import {
+  DAY_MS,
+  GROUP_KEYS,
+  LABEL_COLUMNS,
+  METRICS,
+  USAGE_COLUMNS,
+  levelId,
+  type GroupKey,
+  type RollupDefinition,
+} from '../../catalog/catalog.ts';
 import type { Filter, Interval, TenantScope } from '../../planner/query.ts';
 import type { UsageRequest } from '../metric-store.ts';
 import { filterPredicate } from '../filter-sql.ts';
@@ -102,7 +111,6 @@ function levelPredicate(level: string, params: DruidParam[]): string {
   return `${col('level')} = ?`;
 }
 
-
 /**
  * Billing usage per tenant, cluster and UTC day: two queries (complete days
  * from rollup_1d's cluster level, the rest from raw), merged by the store with
@@ -131,9 +139,10 @@ FROM ${table(source)} WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
       params,
     };
   };
-  return [build('rollup_1d', { start: request.interval.start, end: split }), build('telemetry_raw', { start: split, end: request.interval.end })].filter(
-    (q): q is DruidSql => q !== undefined,
-  );
+  return [
+    build('rollup_1d', { start: request.interval.start, end: split }),
+    build('telemetry_raw', { start: split, end: request.interval.end }),
+  ].filter((q): q is DruidSql => q !== undefined);
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
@@ -172,7 +181,13 @@ export function rollupMsqStatement(rollup: RollupDefinition, interval: Interval)
     const labels = LABEL_COLUMNS.map((c) => `CASE WHEN lv.${col(`k_${c}`)} = 1 THEN r.${col(c)} ELSE '' END AS ${col(c)}`);
     const range = timeRange(interval, params).replaceAll(col('__time'), `r.${col('__time')}`);
     // One string per series, as the v_last join key: null-safe (no NULL = NULL) under either null handling.
-    const seriesKey = `CONCAT(${[`r.${col('tenant_id')}`, `r.${col('resource_id')}`, `r.${col('metric')}`, `lv.${col('level')}`, ...LABEL_COLUMNS.map((c) => `CASE WHEN lv.${col(`k_${c}`)} = 1 THEN r.${col(c)} ELSE '' END`)]
+    const seriesKey = `CONCAT(${[
+      `r.${col('tenant_id')}`,
+      `r.${col('resource_id')}`,
+      `r.${col('metric')}`,
+      `lv.${col('level')}`,
+      ...LABEL_COLUMNS.map((c) => `CASE WHEN lv.${col(`k_${c}`)} = 1 THEN r.${col(c)} ELSE '' END`),
+    ]
       .map((e) => `COALESCE(${e}, '')`)
       .join(`, '|', `)})`;
     return `SELECT r.${col('__time')} AS ${col('__time')}, r.${col('tenant_id')} AS ${col('tenant_id')}, r.${col('resource_id')} AS ${col('resource_id')},

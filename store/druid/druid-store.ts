@@ -6,7 +6,6 @@ import { branchesOf, distributeRows } from '../piece-batch.ts';
 import { DruidClient, type DruidClientOptions, type DruidParam } from './druid-client.ts';
 import { col, piecesSql, rollupMsqStatement, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
 
-
 export interface DruidStoreOptions extends DruidClientOptions {
   /** How long to wait for an MSQ task and for its segments to become queryable. */
   readonly ingestTimeoutMs?: number;
@@ -38,7 +37,9 @@ export class DruidStore implements MetricStore {
     const branches = branchesOf(request.pieces);
     if (branches.length === 0) return new Map();
     const { sql, params } = piecesSql(branches);
-    return distributeRows(branches, await this.client.sql(sql, params, { signal: request.signal, lane: request.lane }), { emptyLabelIsAbsent: true });
+    return distributeRows(branches, await this.client.sql(sql, params, { signal: request.signal, lane: request.lane }), {
+      emptyLabelIsAbsent: true,
+    });
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
@@ -53,7 +54,9 @@ export class DruidStore implements MetricStore {
   }
 
   async usage(request: UsageRequest): Promise<UsageRow[]> {
-    const parts = await Promise.all(usageSqls(request).map((q) => this.client.sql(q.sql, q.params, { signal: request.signal, lane: 'billing' })));
+    const parts = await Promise.all(
+      usageSqls(request).map((q) => this.client.sql(q.sql, q.params, { signal: request.signal, lane: 'billing' })),
+    );
     const merged = new Map<string, { tenantId: string; resourceId: string; day: number; sums: [bigint, bigint, bigint, bigint] }>();
     const big = (v: unknown): bigint => (v === null || v === undefined || v === '' ? 0n : BigInt(String(v)));
     for (const row of parts.flat()) {
@@ -203,12 +206,15 @@ PARTITIONED BY ALL`,
     } catch (error) {
       return `Druid is not answering at DRUID_URL=${this.client.url} (${describe(error)}). Start it (scripts/druid.sh start) or fix DRUID_URL.`;
     }
-    if (!this.client.coordinatorUrl) return 'DRUID_COORDINATOR_URL is not set: the aggregator submits MSQ tasks to the overlord there (e.g. http://127.0.0.1:8081).';
+    if (!this.client.coordinatorUrl)
+      return 'DRUID_COORDINATOR_URL is not set: the aggregator submits MSQ tasks to the overlord there (e.g. http://127.0.0.1:8081).';
     const health = await this.client.http('GET', `${this.client.coordinatorUrl}/status/health`).catch((error: unknown) => error);
     if (health instanceof Error || (health as { status: number }).status !== 200) {
       return `The Druid overlord is not answering at DRUID_COORDINATOR_URL=${this.client.coordinatorUrl} (${describe(health)}). Fix DRUID_COORDINATOR_URL.`;
     }
-    const rows = await this.client.sql(`SELECT "TABLE_NAME" AS "t" FROM "INFORMATION_SCHEMA"."TABLES" WHERE "TABLE_SCHEMA" = 'druid'`, [], { timeoutMs: 5_000 });
+    const rows = await this.client.sql(`SELECT "TABLE_NAME" AS "t" FROM "INFORMATION_SCHEMA"."TABLES" WHERE "TABLE_SCHEMA" = 'druid'`, [], {
+      timeoutMs: 5_000,
+    });
     const present = new Set(rows.map((r) => String(r['t'])));
     const missing = STRATA_DATASOURCES.filter((d) => !present.has(d));
     if (missing.length > 0) {

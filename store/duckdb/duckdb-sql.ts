@@ -87,7 +87,11 @@ const unionAll = (parts: readonly string[]): string => parts.map((s) => `(${s})`
  * lone raw branch costs about 5 % more (the branch key), which is why the
  * bucket width is applied after the per-minute step rather than hashed in it.
  */
-function aggregatedBranches(branches: readonly [Branch, number][], columns: readonly GroupKey[], params: (string | number)[]): string | undefined {
+function aggregatedBranches(
+  branches: readonly [Branch, number][],
+  columns: readonly GroupKey[],
+  params: (string | number)[],
+): string | undefined {
   if (branches.length === 0) return undefined;
   const raw = branches.filter(([b]) => b.sample.source === 'raw');
   const rollups = branches.filter(([b]) => b.sample.source !== 'raw');

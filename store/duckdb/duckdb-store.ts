@@ -45,7 +45,11 @@ export class DuckDbStore implements MetricStore {
    * connection keeps its prepared statements, about 4 MB of plans for a
    * dashboard mix of 33 statement shapes.
    */
-  async limitResources(limits: { readonly memoryBytes: number; readonly threads?: number | undefined; readonly readsAtOnce?: number | undefined }): Promise<void> {
+  async limitResources(limits: {
+    readonly memoryBytes: number;
+    readonly threads?: number | undefined;
+    readonly readsAtOnce?: number | undefined;
+  }): Promise<void> {
     const mb = Math.max(1, Math.floor(limits.memoryBytes / 1024 / 1024));
     await this.exec(`SET GLOBAL memory_limit = '${mb}MB'`, []);
     await this.exec(`SET GLOBAL allocator_flush_threshold = '${Math.max(1, Math.floor(mb / 8))}MB'`, []);
@@ -68,7 +72,10 @@ export class DuckDbStore implements MetricStore {
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
     const params: string[] = [];
-    const rows = await this.read(`SELECT tenant_id, resource_id FROM resources WHERE ${tenantPredicate(scope, params)} ORDER BY tenant_id, resource_id`, params);
+    const rows = await this.read(
+      `SELECT tenant_id, resource_id FROM resources WHERE ${tenantPredicate(scope, params)} ORDER BY tenant_id, resource_id`,
+      params,
+    );
     return rows.map((r) => ({ tenantId: String(r['tenant_id']), resourceId: String(r['resource_id']) }));
   }
 
@@ -90,12 +97,16 @@ export class DuckDbStore implements MetricStore {
   async readWatermarks(): Promise<Record<RollupName, number>> {
     const rows = await this.read('SELECT datasource, watermark_ms FROM strata_watermarks', []);
     const marks: Record<RollupName, number> = { rollup_1h: 0, rollup_1d: 0 };
-    for (const r of rows) if (r['datasource'] === 'rollup_1h' || r['datasource'] === 'rollup_1d') marks[r['datasource']] = Number(r['watermark_ms']);
+    for (const r of rows)
+      if (r['datasource'] === 'rollup_1h' || r['datasource'] === 'rollup_1d') marks[r['datasource']] = Number(r['watermark_ms']);
     return marks;
   }
 
   async rawDataRange(): Promise<Interval | undefined> {
-    const rows = await this.read('SELECT CAST(epoch_ms(min(__time)) AS BIGINT) AS s, CAST(epoch_ms(max(__time)) AS BIGINT) AS e FROM telemetry_raw', []);
+    const rows = await this.read(
+      'SELECT CAST(epoch_ms(min(__time)) AS BIGINT) AS s, CAST(epoch_ms(max(__time)) AS BIGINT) AS e FROM telemetry_raw',
+      [],
+    );
     const start = rows[0]?.['s'];
     const end = rows[0]?.['e'];
     return start === null || start === undefined ? undefined : { start: Number(start), end: Number(end) + 60_000 };
@@ -219,7 +230,8 @@ export class DuckDbStore implements MetricStore {
         }
       }, signal);
     } catch (error) {
-      if (signal?.aborted) throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
+      if (signal?.aborted)
+        throw new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'The store query was cancelled (deadline passed or client went away).');
       throw outOfMemory(error) ?? error;
     }
   }

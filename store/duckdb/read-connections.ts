@@ -101,7 +101,10 @@ export class PreparedConnection {
     maxStatements: number,
     private readonly onPrepare: () => void,
   ) {
-    this.statements = new LRUCache<string, DuckDBPreparedStatement>({ max: maxStatements, dispose: (statement) => statement.destroySync() });
+    this.statements = new LRUCache<string, DuckDBPreparedStatement>({
+      max: maxStatements,
+      dispose: (statement) => statement.destroySync(),
+    });
   }
 
   /** The statement for `sql`, prepared on first use. */

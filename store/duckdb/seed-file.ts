@@ -36,5 +36,8 @@ export async function seedStore(store: DuckDbStore, options: SeedOptions): Promi
   if (hourly > start) await store.buildRollup('rollup_1h', { start, end: hourly });
   if (daily > alignDown(range.start, DAY_MS)) await store.buildRollup('rollup_1d', { start: alignDown(range.start, DAY_MS), end: daily });
   const rows = await store.read('SELECT count(*) AS n FROM telemetry_raw', []);
-  return { rows: Number(rows[0]?.['n'] ?? 0), watermarks: { rollup_1h: new Date(hourly).toISOString(), rollup_1d: new Date(daily).toISOString() } };
+  return {
+    rows: Number(rows[0]?.['n'] ?? 0),
+    watermarks: { rollup_1h: new Date(hourly).toISOString(), rollup_1d: new Date(daily).toISOString() },
+  };
 }

@@ -8,7 +8,11 @@ import { versionedKey, type CacheStore } from '../../cache/cache-store.ts';
  * `elapse` lets time pass for TTLs: an implementation with an injectable clock
  * advances it; Redis, whose server keeps time, waits.
  */
-export function cacheContract(name: string, open: () => Promise<CacheStore>, elapse: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): void {
+export function cacheContract(
+  name: string,
+  open: () => Promise<CacheStore>,
+  elapse: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): void {
   let cache: CacheStore;
   const ns = `contract:${name}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
   before(async () => {

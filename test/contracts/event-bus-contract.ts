@@ -35,11 +35,16 @@ export function eventBusContract(name: string, open: () => Promise<{ publisher: 
 
   test(`${name}: events arrive in order with their headers`, async () => {
     const start = received.length;
-    const events = [1, 2, 3].map((i) => newAggregationEvent('rollup_1h', { start: i * 3600_000, end: (i + 1) * 3600_000 }, ['t-1'], [METRIC], Date.now()));
+    const events = [1, 2, 3].map((i) =>
+      newAggregationEvent('rollup_1h', { start: i * 3600_000, end: (i + 1) * 3600_000 }, ['t-1'], [METRIC], Date.now()),
+    );
     for (const e of events) await buses.publisher.publish(e, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
     await waitFor(() => received.length >= start + 3);
     const got = received.slice(start).map((m) => parseAggregationEvent(m.value));
-    assert.deepEqual(got.map((g) => (g.ok ? g.value.event.eventId : g.reason)), events.map((e) => e.eventId));
+    assert.deepEqual(
+      got.map((g) => (g.ok ? g.value.event.eventId : g.reason)),
+      events.map((e) => e.eventId),
+    );
     assert.equal(received[start]?.headers['traceparent'], '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   });
 

@@ -43,7 +43,12 @@ class ScriptedStore {
     const value = this.value;
     await this.gate;
     if (this.fail) throw new Error('store down');
-    return new Map(request.pieces.map((p) => [p.key, [{ bucket: p.interval.start, labels: {}, sum: value, min: value, max: value, minutes: 1, samples: 1 }]]));
+    return new Map(
+      request.pieces.map((p) => [
+        p.key,
+        [{ bucket: p.interval.start, labels: {}, sum: value, min: value, max: value, minutes: 1, samples: 1 }],
+      ]),
+    );
   }
 }
 
@@ -51,7 +56,8 @@ export function setup(cacheStore: CacheStore) {
   const store = new ScriptedStore();
   const cache = new ResultCache(cacheStore, { completeTtlMs: 60_000, freshTtlMs: 60_000 });
   const factory = new PieceLoaderFactory({ store: store as unknown as MetricStore, cache, completeBefore: () => END });
-  const load = async (ps: Piece[], signal?: AbortSignal) => factory.create({ lane: 'customer', key: 't:t-1' }, signal, newStats()).loadMany(ps);
+  const load = async (ps: Piece[], signal?: AbortSignal) =>
+    factory.create({ lane: 'customer', key: 't:t-1' }, signal, newStats()).loadMany(ps);
   return { store, cache, factory, load };
 }
 
@@ -136,7 +142,10 @@ export function resultCacheContract(name: string, open: () => Promise<CacheStore
     const b = load(pieces(), second.signal);
     await new Promise((r) => setTimeout(r, 10));
     first.abort();
-    assert.ok((await a).every((r) => r instanceof Error), 'the caller that left gets no answer');
+    assert.ok(
+      (await a).every((r) => r instanceof Error),
+      'the caller that left gets no answer',
+    );
     assert.equal(store.signals[0]?.aborted, false, 'the shared store query goes on for the other caller');
     release();
     assert.deepEqual(values(await b), [1, 1, 1]);

@@ -41,5 +41,7 @@ export const USAGE_DOCUMENT = `{ usage(period: "now-3d|d/now|d", first: 50) {
 
 /** The data of a response without the per-operation counters (which differ by cache state, by design). */
 export function withoutStats(data: Record<string, unknown> | null | undefined): unknown {
-  return JSON.parse(JSON.stringify(data ?? null, (key, value: unknown) => (key === 'operation' || key === 'cacheHits' ? undefined : value)));
+  return JSON.parse(
+    JSON.stringify(data ?? null, (key, value: unknown) => (key === 'operation' || key === 'cacheHits' ? undefined : value)),
+  );
 }

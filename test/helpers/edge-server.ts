@@ -57,7 +57,12 @@ export interface HttpAnswer {
   readonly body: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 }
 
-export async function post(url: string, token: string | undefined, body: string | Uint8Array, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+export async function post(
+  url: string,
+  token: string | undefined,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -65,5 +70,10 @@ export async function post(url: string, token: string | undefined, body: string 
   });
   const text = await response.text();
   const parsed = JSON.parse(text) as HttpAnswer['body'];
-  return { status: response.status, headers: response.headers, code: parsed.errors?.[0]?.extensions?.['code'] as string | undefined, body: parsed };
+  return {
+    status: response.status,
+    headers: response.headers,
+    code: parsed.errors?.[0]?.extensions?.['code'] as string | undefined,
+    body: parsed,
+  };
 }

@@ -97,18 +97,23 @@ interface Send {
 function send(t: Target, token: string, init: Send): Promise<string> {
   return new Promise((resolve) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-    if (init.body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(init.body)) });
+    if (init.body !== undefined)
+      Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(init.body)) });
     let hungUp = false;
-    const req = request(`${t.url}${init.path}`, { method: init.body === undefined ? 'GET' : 'POST', headers, agent, signal: t.stop.signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        const code = codeOf(Buffer.concat(chunks).toString());
-        resolve(code ? `${res.statusCode}:${code}` : String(res.statusCode));
-      });
-      res.on('error', () => undefined);
-    });
+    const req = request(
+      `${t.url}${init.path}`,
+      { method: init.body === undefined ? 'GET' : 'POST', headers, agent, signal: t.stop.signal },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          const code = codeOf(Buffer.concat(chunks).toString());
+          resolve(code ? `${res.statusCode}:${code}` : String(res.statusCode));
+        });
+        res.on('error', () => undefined);
+      },
+    );
     const timer = init.hangUpMs === undefined ? undefined : setTimeout(() => ((hungUp = true), req.destroy()), init.hangUpMs);
     req.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -131,7 +136,8 @@ function wideTemplate(clusters: readonly string[], granularity: string, interval
   });
   const params = ['$clusters: [String!]!', ...fields.map((_, i) => `$t${i}: [String!]!`)].join(', ');
   const variables: Record<string, unknown> = { clusters };
-  for (let i = 0; i < 24; i++) variables[`t${i}`] = [...REAL_TOPICS, ...Array.from({ length: topics - REAL_TOPICS.length }, (_, k) => `t${SERIAL}-${i}-${k}`)];
+  for (let i = 0; i < 24; i++)
+    variables[`t${i}`] = [...REAL_TOPICS, ...Array.from({ length: topics - REAL_TOPICS.length }, (_, k) => `t${SERIAL}-${i}-${k}`)];
   return JSON.stringify({ query: `query Heavy(${params}) { ${fields.join('\n')} }`, variables });
 }
 
@@ -173,7 +179,11 @@ async function httpAttack(t: Target, name: keyof typeof RATES, workers: number, 
   await Promise.all(Array.from({ length: workers }, loop));
 }
 
-const hangUp = (t: Target, n: number): Send => ({ path: '/graphql', body: heavyOperation(t, n, n % 2), hangUpMs: 20 + Math.floor(Math.random() * 80) });
+const hangUp = (t: Target, n: number): Send => ({
+  path: '/graphql',
+  body: heavyOperation(t, n, n % 2),
+  hangUpMs: 20 + Math.floor(Math.random() * 80),
+});
 
 /**
  * A POST /graphql whose body never ends: headers and a Content-Length, then a
@@ -199,7 +209,11 @@ function dripPost(t: Target, token: string): Promise<string> {
     const drip = setInterval(() => socket.write(' '), 1_000);
     const destroy = (): void => void socket.destroy();
     t.stop.signal.addEventListener('abort', destroy, { once: true });
-    socket.on('connect', () => socket.write(`POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{`));
+    socket.on('connect', () =>
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{`,
+      ),
+    );
     socket.on('data', (d: Buffer) => {
       const text = d.toString('latin1');
       const code = codeOf(text);
@@ -215,18 +229,24 @@ function dripPost(t: Target, token: string): Promise<string> {
   });
 }
 
-const SUBSCRIBE = (i: number): string => JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: 'subscription { aggregationLanded { eventId tenants } }' } });
+const SUBSCRIBE = (i: number): string =>
+  JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: 'subscription { aggregationLanded { eventId tenants } }' } });
 
 /** An authenticated WebSocket that subscribes 20 times and holds on; reopened a second after a close. */
 async function subscriber(t: Target, worker: number, wsUrl: string): Promise<void> {
   const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokenOf(t, worker)}` } });
   while (live(t)) {
-    const outcome = await socketRun(t, wsUrl, (socket) => socket.send(init), (socket, message) => {
-      if (message.type === 'connection_ack') {
-        count('ws', 'ws:acked');
-        for (let i = 0; i < 20; i++) socket.send(SUBSCRIBE(i));
-      } else if (message.type === 'error') count('wsSubscribe', `ws:error:${codeOf(JSON.stringify(message)) ?? 'none'}`);
-    });
+    const outcome = await socketRun(
+      t,
+      wsUrl,
+      (socket) => socket.send(init),
+      (socket, message) => {
+        if (message.type === 'connection_ack') {
+          count('ws', 'ws:acked');
+          for (let i = 0; i < 20; i++) socket.send(SUBSCRIBE(i));
+        } else if (message.type === 'error') count('wsSubscribe', `ws:error:${codeOf(JSON.stringify(message)) ?? 'none'}`);
+      },
+    );
     count('ws', outcome);
     if (live(t)) await sleep(1_000);
   }
@@ -235,13 +255,26 @@ async function subscriber(t: Target, worker: number, wsUrl: string): Promise<voi
 /** A socket that upgrades and never sends connection_init; reopened a second after a close. */
 async function idleSocket(t: Target, wsUrl: string): Promise<void> {
   while (live(t)) {
-    count('wsIdle', await socketRun(t, wsUrl, () => undefined, () => undefined));
+    count(
+      'wsIdle',
+      await socketRun(
+        t,
+        wsUrl,
+        () => undefined,
+        () => undefined,
+      ),
+    );
     if (live(t)) await sleep(1_000);
   }
 }
 
 /** Opens a graphql-transport-ws socket; answers how it ended: `ws:close:CODE`, `ws:upgrade:STATUS`, `ws:error:…`, or `ws:held` (open at the end). */
-function socketRun(t: Target, url: string, onOpen: (s: WebSocket) => void, onMessage: (s: WebSocket, m: { type?: string }) => void): Promise<string> {
+function socketRun(
+  t: Target,
+  url: string,
+  onOpen: (s: WebSocket) => void,
+  onMessage: (s: WebSocket, m: { type?: string }) => void,
+): Promise<string> {
   return new Promise((resolve) => {
     const socket = new WebSocket(url, 'graphql-transport-ws');
     let outcome = '';
@@ -280,7 +313,8 @@ async function ownClusters(url: string, token: string): Promise<string[]> {
 async function attack(t: Target, chosen: ReadonlySet<AttackName>): Promise<void> {
   const wsUrl = `${t.url.replace('http://', 'ws://')}/graphql`;
   const clusters = `/export?resource.kafka.id=${t.clusters.join(',')}`;
-  const many = (n: number, run: (i: number) => Promise<void>): Promise<void> => Promise.all(Array.from({ length: n }, (_, i) => run(i))).then(() => undefined);
+  const many = (n: number, run: (i: number) => Promise<void>): Promise<void> =>
+    Promise.all(Array.from({ length: n }, (_, i) => run(i))).then(() => undefined);
   const runs: Record<AttackName, () => Promise<void>> = {
     hangUp: () => httpAttack(t, 'hangUp', 12, (n) => hangUp(t, n)),
     slowBody: () => many(64, (i) => slowBody(t, i, Date.now() + (t.deadline - Date.now()) / 5 + 20 * i)),
@@ -289,7 +323,11 @@ async function attack(t: Target, chosen: ReadonlySet<AttackName>): Promise<void>
     heavy: () => httpAttack(t, 'heavy', 6, (n) => ({ path: '/graphql', body: heavyOperation(t, n) })),
     ws: () => many(250, (i) => subscriber(t, i, wsUrl)),
     wsIdle: () => many(150, () => idleSocket(t, wsUrl)),
-    oom: () => httpAttack(t, 'oom', 2, (n) => ({ path: '/graphql', body: wideOperation(t.clusters, 'PT5M', `now-${120 + (n % 60)}m/now`, OOM_TOPICS) })),
+    oom: () =>
+      httpAttack(t, 'oom', 2, (n) => ({
+        path: '/graphql',
+        body: wideOperation(t.clusters, 'PT5M', `now-${120 + (n % 60)}m/now`, OOM_TOPICS),
+      })),
   };
   await Promise.all(ATTACKS.filter((a) => chosen.has(a)).map((a) => runs[a]()));
 }
@@ -310,7 +348,14 @@ async function main(): Promise<void> {
   setMaxListeners(0, stop.signal);
   // However the attacks fare, the process ends soon after its time.
   setTimeout(() => process.exit(3), seconds * 1_000 + 10_000).unref();
-  const target: Target = { url, port: Number(new URL(url).port), tokens, clusters: await ownClusters(url, tokens[0] ?? ''), deadline: Date.now() + seconds * 1_000, stop };
+  const target: Target = {
+    url,
+    port: Number(new URL(url).port),
+    tokens,
+    clusters: await ownClusters(url, tokens[0] ?? ''),
+    deadline: Date.now() + seconds * 1_000,
+    stop,
+  };
   const cpu = process.cpuUsage();
   const ended = attack(target, chosen);
   await sleep(target.deadline - Date.now());

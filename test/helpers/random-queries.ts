@@ -25,8 +25,18 @@ function labelFilter(labels: readonly string[]): fc.Arbitrary<FilterInput | unde
     const values = LABEL_VALUES[field] ?? ['x'];
     return fc.oneof(
       { weight: 3, arbitrary: fc.record({ field: fc.constant(field), op: fc.constant('EQ' as const), value: fc.constantFrom(...values) }) },
-      { weight: 1, arbitrary: fc.record({ field: fc.constant(field), op: fc.constantFrom('NEQ' as const, 'GT' as const, 'LTE' as const), value: fc.constantFrom(...values) }) },
-      { weight: 1, arbitrary: fc.record({ field: fc.constant(field), op: fc.constant('IN' as const), values: fc.subarray(values, { minLength: 1 }) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          field: fc.constant(field),
+          op: fc.constantFrom('NEQ' as const, 'GT' as const, 'LTE' as const),
+          value: fc.constantFrom(...values),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ field: fc.constant(field), op: fc.constant('IN' as const), values: fc.subarray(values, { minLength: 1 }) }),
+      },
     );
   });
   return fc.oneof(
@@ -75,7 +85,11 @@ export function randomCase(dataStart: number, dataEnd: number, clustersOf: Recor
       const clusters = tenant ? (clustersOf[tenant] ?? []) : Object.values(clustersOf).flat();
       const one = clusters[r.extra % clusters.length] ?? '';
       const resourceFilter: FilterInput | undefined =
-        r.resourceMode === 'one' ? { field: 'resource_id', op: 'EQ', value: one } : tenant ? { field: 'resource_id', op: 'IN', values: clusters } : undefined;
+        r.resourceMode === 'one'
+          ? { field: 'resource_id', op: 'EQ', value: one }
+          : tenant
+            ? { field: 'resource_id', op: 'IN', values: clusters }
+            : undefined;
       if (r.resourceMode === 'group') groupBy.push('resource_id');
       const parts = [resourceFilter, labelF].filter((f): f is FilterInput => f !== undefined);
       const filter = parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : { and: parts };

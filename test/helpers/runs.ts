@@ -4,4 +4,5 @@
  * whose point is minutes of feedback on every change. Same seeds either way,
  * so the fast tier's cases are the first of the full run's.
  */
-export const propertyRuns = (full: number): number => (process.env['STRATA_TEST_TIER'] === 'fast' ? Math.max(20, Math.ceil(full / 5)) : full);
+export const propertyRuns = (full: number): number =>
+  process.env['STRATA_TEST_TIER'] === 'fast' ? Math.max(20, Math.ceil(full / 5)) : full;

@@ -81,7 +81,8 @@ export const ODD_TENANT = 'Acme.EU_3-x';
 export async function securityStore(): Promise<DuckDbStore> {
   const store = await DuckDbStore.open(':memory:');
   await seedStore(store, { ...SMALL, days: 2 });
-  for (const table of ['telemetry_raw', 'resources']) await store.exec(`UPDATE ${table} SET tenant_id = ? WHERE tenant_id = 't-3'`, [ODD_TENANT]);
+  for (const table of ['telemetry_raw', 'resources'])
+    await store.exec(`UPDATE ${table} SET tenant_id = ? WHERE tenant_id = 't-3'`, [ODD_TENANT]);
   await store.exec(
     `INSERT INTO telemetry_raw SELECT __time, tenant_id, resource_id, metric, 'private-' || tenant_id, partition, principal_id, request_type, consumer_group_id, value
      FROM telemetry_raw WHERE topic = 'orders'`,
@@ -106,7 +107,10 @@ export interface Ownership {
 
 export async function ownership(store: DuckDbStore): Promise<Ownership> {
   const resources = await store.read('SELECT tenant_id, resource_id FROM resources ORDER BY 1, 2', []);
-  const topics = await store.read('SELECT topic, min(tenant_id) AS t, count(DISTINCT tenant_id) AS n FROM telemetry_raw WHERE topic IS NOT NULL GROUP BY topic', []);
+  const topics = await store.read(
+    'SELECT topic, min(tenant_id) AS t, count(DISTINCT tenant_id) AS n FROM telemetry_raw WHERE topic IS NOT NULL GROUP BY topic',
+    [],
+  );
   const clustersOf = new Map<string, string[]>();
   const ownerOf = new Map<string, string>();
   for (const r of resources) {
@@ -161,7 +165,8 @@ export class RecordingStore implements MetricStore {
  */
 export async function redisUrlForTest(db: number): Promise<string> {
   const base = process.env['REDIS_URL'];
-  if (!base) throw new Error('REDIS_URL is not set: run the suite with `npm test`, which starts Redis on loopback (or scripts/redis.sh start).');
+  if (!base)
+    throw new Error('REDIS_URL is not set: run the suite with `npm test`, which starts Redis on loopback (or scripts/redis.sh start).');
   const url = `${base.replace(/\/\d*$/, '')}/${db}`;
   const admin = new Redis(url, { maxRetriesPerRequest: 1 });
   try {

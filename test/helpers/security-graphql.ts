@@ -16,7 +16,9 @@ export function literal(value: InputValue, enumField = false): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `[${value.map((v) => literal(v, enumField)).join(', ')}]`;
   if (typeof value === 'object') {
-    return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${literal(v, ENUM_FIELDS.has(k))}`).join(', ')} }`;
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${literal(v, ENUM_FIELDS.has(k))}`)
+      .join(', ')} }`;
   }
   if (typeof value === 'string') return enumField && /^[_A-Za-z][_0-9A-Za-z]*$/.test(value) ? value : JSON.stringify(value);
   return String(value);

@@ -49,7 +49,13 @@ export function forbiddenStrings(caller: Caller, own: Ownership, requestText: st
 }
 
 /** Checks one response against the oracle; returns a description of every violation. */
-export function violations(caller: Caller, fields: readonly ResolvedField[], response: EdgeResponse, own: Ownership, requestText: string): string[] {
+export function violations(
+  caller: Caller,
+  fields: readonly ResolvedField[],
+  response: EdgeResponse,
+  own: Ownership,
+  requestText: string,
+): string[] {
   const out: string[] = [];
   if (response.status >= 500) out.push(`HTTP ${response.status}`);
   const errors = response.body.errors ?? [];
@@ -59,7 +65,8 @@ export function violations(caller: Caller, fields: readonly ResolvedField[], res
     const got = errors.find((e) => JSON.stringify((e as { path?: unknown }).path ?? []) === JSON.stringify([f.alias]));
     const series = seriesOf(response.body.data, f.alias);
     if ('code' in want) {
-      if (got?.extensions?.['code'] !== want.code || series !== undefined) out.push(`${f.alias}: want ${want.code}, got ${JSON.stringify(got ?? series?.length)}`);
+      if (got?.extensions?.['code'] !== want.code || series !== undefined)
+        out.push(`${f.alias}: want ${want.code}, got ${JSON.stringify(got ?? series?.length)}`);
       continue;
     }
     if (!series) {

@@ -50,7 +50,11 @@ export async function startServer(db: string | undefined, env: Record<string, st
 
 /** Mints a token the way a user does: `npm run token -- ...`. */
 export function npmToken(args: string[], env: Record<string, string> = {}): string {
-  const result = spawnSync('npm', ['run', '--silent', 'token', '--', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const result = spawnSync('npm', ['run', '--silent', 'token', '--', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`npm run token failed: ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -60,7 +64,12 @@ export interface GraphQLResponse {
   readonly body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
-export async function graphql(url: string, token: string | undefined, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse> {
+export async function graphql(
+  url: string,
+  token: string | undefined,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
   const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });

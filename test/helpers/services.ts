@@ -27,7 +27,9 @@ export async function freePort(): Promise<number> {
 /** A private redis-server for fault tests, which kill and pause it. */
 export async function privateRedis(): Promise<{ url: string; process: ChildProcess; port: number; stop(): void }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const deadline = Date.now() + 5000;
   for (;;) {
     try {

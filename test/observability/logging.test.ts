@@ -51,7 +51,12 @@ test('a log line carries trace_id and span_id of the active span, and none outsi
 test('a non-recording (unsampled) remote context still puts its ids on log lines', () => {
   const { destination, lines } = capture();
   const log = createLogger('info', destination);
-  const remote = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 0, isRemote: true });
+  const remote = trace.wrapSpanContext({
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: 0,
+    isRemote: true,
+  });
   context.with(trace.setSpan(context.active(), remote), () => log.info('remote'));
   assert.equal(lines[0]?.['trace_id'], '0af7651916cd43dd8448eb211c80319c');
   assert.equal(lines[0]?.['trace_flags'], '00');
@@ -69,7 +74,11 @@ test("the service's own log lines join the trace: a refused token during a reque
   try {
     exporter.reset();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const response = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { authorization: 'Bearer not-a-token', 'content-type': 'application/json' }, body: '{"query":"{ metrics { name } }"}' });
+    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer not-a-token', 'content-type': 'application/json' },
+      body: '{"query":"{ metrics { name } }"}',
+    });
     assert.equal(response.status, 401);
     const refused = lines.find((l) => l['msg'] === 'authentication failed');
     const http = exporter.getFinishedSpans().find((s) => s.name === 'POST /graphql');
@@ -79,7 +88,13 @@ test("the service's own log lines join the trace: a refused token during a reque
     assert.equal(http.attributes['http.response.status_code'], 401);
 
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const event = newAggregationEvent('rollup_1h', { start: Date.parse('2026-11-19T20:00:00Z'), end: Date.parse('2026-11-19T21:00:00Z') }, ['t-1'], ['io.confluent.kafka.server/received_bytes'], Date.now());
+    const event = newAggregationEvent(
+      'rollup_1h',
+      { start: Date.parse('2026-11-19T20:00:00Z'), end: Date.parse('2026-11-19T21:00:00Z') },
+      ['t-1'],
+      ['io.confluent.kafka.server/received_bytes'],
+      Date.now(),
+    );
     await app.bus.publish(event, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
     const applied = lines.find((l) => l['msg'] === 'aggregation event applied');
     assert.equal(applied?.['trace_id'], traceId);

@@ -45,7 +45,12 @@ after(async () => {
 async function scrape(): Promise<{ status: number; type: string | null; text: string; samples: Sample[] }> {
   const response = await fetch(`${replica.base}/metrics`);
   const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type'), text, samples: response.status === 200 ? parseExposition(text) : [] };
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    text,
+    samples: response.status === 200 ? parseExposition(text) : [],
+  };
 }
 
 test('/metrics answers without a token, in the Prometheus text format, with the process metrics', async () => {
@@ -53,8 +58,16 @@ test('/metrics answers without a token, in the Prometheus text format, with the 
   const { status, type, samples } = await scrape();
   assert.equal(status, 200);
   assert.match(type ?? '', /^text\/plain; version=0\.0\.4/);
-  for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
-    assert.ok(samples.some((s) => s.name === name), `${name} is exposed`);
+  for (const name of [
+    'process_cpu_user_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+  ]) {
+    assert.ok(
+      samples.some((s) => s.name === name),
+      `${name} is exposed`,
+    );
   }
   const post = await fetch(`${replica.base}/metrics`, { method: 'POST' });
   assert.equal(post.status, 405);
@@ -65,7 +78,13 @@ test('after queries and events, the request, cache, routing, store and event met
   await query(replica, customer, panelDocument(cluster)); // misses: one store query
   await query(replica, customer, panelDocument(cluster)); // hits
   await query(replica, replica.token('internal'), panelDocument(cluster, 'Fleet'));
-  const event = newAggregationEvent('rollup_1h', { start: Date.parse('2026-11-19T20:00:00Z'), end: Date.parse('2026-11-19T21:00:00Z') }, ['t-1'], ['io.confluent.kafka.server/received_bytes'], Date.now());
+  const event = newAggregationEvent(
+    'rollup_1h',
+    { start: Date.parse('2026-11-19T20:00:00Z'), end: Date.parse('2026-11-19T21:00:00Z') },
+    ['t-1'],
+    ['io.confluent.kafka.server/received_bytes'],
+    Date.now(),
+  );
   await replica.app.bus.publish(event);
   await replica.app.bus.publish(event);
   await replica.app.bus.publishRaw(Buffer.from('not json'));
@@ -96,7 +115,11 @@ test('after queries and events, the request, cache, routing, store and event met
   assert.equal(sum(samples, 'strata_aggregation_events_total', { outcome: 'duplicate' }), 1);
   assert.equal(sum(samples, 'strata_aggregation_events_total', { outcome: 'rejected' }), 1);
   assert.deepEqual(
-    { applied: replica.app.listener.stats.applied, duplicates: replica.app.listener.stats.duplicates, rejected: replica.app.listener.stats.rejected },
+    {
+      applied: replica.app.listener.stats.applied,
+      duplicates: replica.app.listener.stats.duplicates,
+      rejected: replica.app.listener.stats.rejected,
+    },
     { applied: 2, duplicates: 1, rejected: 1 },
   );
   // The memory bus has no offsets: no lag series.

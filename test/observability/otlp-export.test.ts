@@ -58,7 +58,8 @@ test('with STRATA_OTLP_ENDPOINT, spans are exported over OTLP/HTTP to <endpoint>
     assert.ok(attributes.includes('service.instance.id=otlp-test'));
     const spans = resources.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
     const byName = new Map(spans.map((s) => [s.name, s]));
-    for (const name of ['POST /graphql', 'query Panel', 'strata.plan', 'strata.cache.lookup', 'strata.store.query']) assert.ok(byName.has(name), `${name} exported`);
+    for (const name of ['POST /graphql', 'query Panel', 'strata.plan', 'strata.cache.lookup', 'strata.store.query'])
+      assert.ok(byName.has(name), `${name} exported`);
     assert.equal(byName.get('query Panel')?.parentSpanId, byName.get('POST /graphql')?.spanId);
     assert.equal(byName.get('strata.store.query')?.parentSpanId, byName.get('query Panel')?.spanId);
   } finally {

@@ -96,7 +96,11 @@ test('a failing operation marks the GraphQL span with its error code', async () 
   exporter.reset();
   const document = `query Foreign { timeseries(query: { metric: "io.confluent.kafka.server/received_bytes", granularity: PT1H, interval: "now-6h/now",
     filter: { field: "resource_id", op: EQ, value: "lkc-nope0" } }) { series { points { value } } } }`;
-  await fetch(`${replica.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${replica.token('customer', 't-1')}` }, body: JSON.stringify({ query: document }) });
+  await fetch(`${replica.base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${replica.token('customer', 't-1')}` },
+    body: JSON.stringify({ query: document }),
+  });
   const graphql = one(exporter.getFinishedSpans(), (s) => s.name === 'query Foreign', 'GraphQL span');
   assert.equal(graphql.attributes['error.type'], 'RESOURCE_NOT_FOUND');
   assert.equal(graphql.status.code, 2); // SpanStatusCode.ERROR
@@ -106,7 +110,13 @@ test("the listener's handling of an aggregation event is a consumer span, child 
   exporter.reset();
   const traceId = '0af7651916cd43dd8448eb211c80319c';
   const producerSpan = 'b7ad6b7169203331';
-  const event = newAggregationEvent('rollup_1h', { start: Date.parse('2026-11-19T20:00:00Z'), end: Date.parse('2026-11-19T21:00:00Z') }, ['t-1'], ['io.confluent.kafka.server/received_bytes'], Date.now());
+  const event = newAggregationEvent(
+    'rollup_1h',
+    { start: Date.parse('2026-11-19T20:00:00Z'), end: Date.parse('2026-11-19T21:00:00Z') },
+    ['t-1'],
+    ['io.confluent.kafka.server/received_bytes'],
+    Date.now(),
+  );
   await replica.app.bus.publish(event, { traceparent: `00-${traceId}-${producerSpan}-01` });
   const consumer = one(exporter.getFinishedSpans(), (s) => s.kind === SpanKind.CONSUMER, 'consumer span');
   assert.equal(consumer.name, 'process aggregation.published');
@@ -121,7 +131,10 @@ test("the listener's handling of an aggregation event is a consumer span, child 
   // The same event again: applied again, and flagged as a duplicate.
   exporter.reset();
   await replica.app.bus.publish(event, { traceparent: `00-${traceId}-${producerSpan}-01` });
-  assert.equal(one(exporter.getFinishedSpans(), (s) => s.kind === SpanKind.CONSUMER, 'consumer span').attributes['strata.event.duplicate'], true);
+  assert.equal(
+    one(exporter.getFinishedSpans(), (s) => s.kind === SpanKind.CONSUMER, 'consumer span').attributes['strata.event.duplicate'],
+    true,
+  );
 });
 
 test('the reference aggregator publishes a trace context that the consumer span links to', async () => {
@@ -136,7 +149,10 @@ test('the reference aggregator publishes a trace context that the consumer span 
   };
   Object.assign(bus, { publish: spy });
   try {
-    await replica.app.aggregator.publish('rollup_1h', { start: Date.parse('2026-11-19T19:00:00Z'), end: Date.parse('2026-11-19T20:00:00Z') });
+    await replica.app.aggregator.publish('rollup_1h', {
+      start: Date.parse('2026-11-19T19:00:00Z'),
+      end: Date.parse('2026-11-19T20:00:00Z'),
+    });
   } finally {
     Object.assign(bus, { publish: original });
   }

@@ -27,7 +27,12 @@ if (!DRUID_URL || !DRUID_COORDINATOR_URL) {
   );
 }
 
-const APP_ENV = { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', STRATA_CACHE_MAX_MB: '1' } as const;
+const APP_ENV = {
+  STRATA_ENV: 'test',
+  STRATA_NOW: new Date(END).toISOString(),
+  STRATA_LOG_LEVEL: 'silent',
+  STRATA_CACHE_MAX_MB: '1',
+} as const;
 
 let duck: DuckDbStore;
 let druid: DruidStore;
@@ -42,7 +47,9 @@ before(async () => {
   await druid.ping();
   const t1 = Date.now();
   const { counts, timings } = await loadDruidFromDuckDb(duck, druid);
-  console.log(`fixture: DuckDB seed ${t1 - t0} ms, Druid load ${Date.now() - t1} ms, rows ${JSON.stringify(counts)}, ms per datasource ${JSON.stringify(timings)}`);
+  console.log(
+    `fixture: DuckDB seed ${t1 - t0} ms, Druid load ${Date.now() - t1} ms, rows ${JSON.stringify(counts)}, ms per datasource ${JSON.stringify(timings)}`,
+  );
   duckApp = await testApp(duck, { STRATA_CACHE_MAX_MB: '1' });
   druidApp = await createApp(loadConfig({}, APP_ENV), { store: druid });
   clustersOf = {};
@@ -59,7 +66,10 @@ after(async () => {
 test('the same resources and watermarks in both stores', async () => {
   assert.deepEqual(await druid.listResources({ kind: 'all' }), await duck.listResources({ kind: 'all' }));
   const tenant = Object.keys(clustersOf)[0] ?? '';
-  assert.deepEqual(await druid.listResources({ kind: 'tenant', tenantId: tenant }), await duck.listResources({ kind: 'tenant', tenantId: tenant }));
+  assert.deepEqual(
+    await druid.listResources({ kind: 'tenant', tenantId: tenant }),
+    await duck.listResources({ kind: 'tenant', tenantId: tenant }),
+  );
   assert.deepEqual(await druid.readWatermarks(), await duck.readWatermarks());
   assert.deepEqual(await druid.rawDataRange(), await duck.rawDataRange());
 });
@@ -102,7 +112,11 @@ test('250 random queries: Druid routed == Druid forced raw == DuckDB routed', as
       if (!druidRouted.ok || !druidRaw.ok || !duckRouted.ok) {
         rejected += 1;
         const code = (o: Outcome): string => (o.ok ? 'ok' : o.code);
-        assert.deepEqual([code(druidRouted), code(druidRaw)], [code(duckRouted), code(duckRouted)], `all paths must fail alike for ${JSON.stringify(args)}`);
+        assert.deepEqual(
+          [code(druidRouted), code(druidRaw)],
+          [code(duckRouted), code(duckRouted)],
+          `all paths must fail alike for ${JSON.stringify(args)}`,
+        );
         return;
       }
       const sources = new Set(druidRouted.result.plan.fragments.map((f) => f.source));
@@ -179,7 +193,10 @@ test('errors from the real cluster map to Strata codes', async () => {
   let slow = `SELECT COUNT(*) AS "n" FROM ${table('resources')} t0`;
   for (let i = 1; i < 12; i++) slow += ` CROSS JOIN ${table('resources')} t${i}`;
   const started = Date.now();
-  await assert.rejects(druid.client.sql(slow, [], { timeoutMs: 500 }), (error: unknown) => isStrataError(error) && error.code === ErrorCode.UPSTREAM_TIMEOUT);
+  await assert.rejects(
+    druid.client.sql(slow, [], { timeoutMs: 500 }),
+    (error: unknown) => isStrataError(error) && error.code === ErrorCode.UPSTREAM_TIMEOUT,
+  );
   console.log(`errors: Druid-side timeout of 500 ms surfaced after ${Date.now() - started} ms`);
   // Nothing listening: UPSTREAM_UNAVAILABLE.
   const nowhere = new DruidStore({ url: 'http://127.0.0.1:1' });
@@ -194,7 +211,15 @@ test('buildRollup via MSQ after late raw data gives the same rollup rows as Duck
   const metric = 'io.confluent.kafka.server/received_bytes';
   // Late rows: a new topic in that hour, two partitions, a few minutes.
   const late = [0, 1, 2, 30, 59].flatMap((m) =>
-    ['0', '1'].map((partition) => ({ ts: hour.start + m * 60_000, tenant_id: tenant, resource_id: cluster, metric, topic: 'late', partition, value: 1000 + m * 7 + Number(partition) })),
+    ['0', '1'].map((partition) => ({
+      ts: hour.start + m * 60_000,
+      tenant_id: tenant,
+      resource_id: cluster,
+      metric,
+      topic: 'late',
+      partition,
+      value: 1000 + m * 7 + Number(partition),
+    })),
   );
   for (const r of late) {
     await duck.exec(
@@ -250,9 +275,15 @@ PARTITIONED BY DAY`,
     ]);
   const a = druidRows.map(norm).sort();
   const b = duckRows.map(norm).sort();
-  assert.ok(b.some((s) => s.includes('"late"')), 'the late topic must be in the rebuilt hour');
+  assert.ok(
+    b.some((s) => s.includes('"late"')),
+    'the late topic must be in the rebuilt hour',
+  );
   assert.equal(a.length, b.length);
   assert.deepEqual(a, b);
   // The queries over that hour agree too (rollup vs raw, Druid vs DuckDB).
-  assert.deepEqual(await druid.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d }), await duck.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d }));
+  assert.deepEqual(
+    await druid.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d }),
+    await duck.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d }),
+  );
 });

@@ -27,7 +27,9 @@ import { freePort } from '../helpers/services.ts';
 const DRUID_URL = process.env['DRUID_URL'];
 const DRUID_COORDINATOR_URL = process.env['DRUID_COORDINATOR_URL'];
 if (!DRUID_URL || !DRUID_COORDINATOR_URL) {
-  throw new Error('druid-server needs a running Druid: scripts/druid.sh start && eval "$(scripts/druid.sh env)" && export DRUID_URL DRUID_COORDINATOR_URL');
+  throw new Error(
+    'druid-server needs a running Druid: scripts/druid.sh start && eval "$(scripts/druid.sh env)" && export DRUID_URL DRUID_COORDINATOR_URL',
+  );
 }
 const END_ISO = '2026-11-20T00:00:00Z';
 const END = Date.parse(END_ISO);
@@ -46,9 +48,30 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-druid-server-'));
   const db = join(dir, 'strata.duckdb');
   // Smaller than the conformance fixture: loading into Druid dominates this file's time.
-  const seed = ['--db', db, '--seed', '5', '--tenants', '2', '--clusters', '2', '--topics', '2', '--partitions', '2', '--days', '2', '--end', END_ISO];
+  const seed = [
+    '--db',
+    db,
+    '--seed',
+    '5',
+    '--tenants',
+    '2',
+    '--clusters',
+    '2',
+    '--topics',
+    '2',
+    '--partitions',
+    '2',
+    '--days',
+    '2',
+    '--end',
+    END_ISO,
+  ];
   execFileSync('npm', ['run', '--silent', 'seed', '--', ...seed], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  const loaded = execFileSync('npx', ['tsx', 'scripts/druid/load.ts', '--db', db], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DRUID_URL, DRUID_COORDINATOR_URL } });
+  const loaded = execFileSync('npx', ['tsx', 'scripts/druid/load.ts', '--db', db], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, DRUID_URL, DRUID_COORDINATOR_URL },
+  });
   console.log(loaded.trim());
   const started = Date.now();
   // Both catch rollup_1h up by one hour at start (seeded rollups end 2 h before END): MSQ on Druid.
@@ -67,7 +90,10 @@ after(async () => {
 });
 
 test('npm start on Druid serves what is in Druid: the same answers over HTTP as npm start on DuckDB', async () => {
-  assert.match(druidServer?.output() ?? '', /Strata is serving Druid at http:\/\/127\.0\.0\.1:\d+ \(1 aggregation events published at start-up\)/);
+  assert.match(
+    druidServer?.output() ?? '',
+    /Strata is serving Druid at http:\/\/127\.0\.0\.1:\d+ \(1 aggregation events published at start-up\)/,
+  );
   assert.match(duckServer?.output() ?? '', /\(1 aggregation events published at start-up\)/);
   const own = clusters['t-1']?.[0] ?? '';
   const foreign = clusters['t-2']?.[0] ?? '';
@@ -79,7 +105,10 @@ test('npm start on Druid serves what is in Druid: the same answers over HTTP as 
     ['t1', dashboardDocument(own)], // again: now from each server's cache
   ];
   for (const [who, document] of operations) {
-    const [onDruid, onDuck] = await Promise.all([graphql(druidServer!.url, tokens[who], document), graphql(duckServer!.url, tokens[who], document)]);
+    const [onDruid, onDuck] = await Promise.all([
+      graphql(druidServer!.url, tokens[who], document),
+      graphql(duckServer!.url, tokens[who], document),
+    ]);
     assert.equal(onDruid.status, 200, JSON.stringify(onDruid.body.errors));
     assert.equal(onDruid.body.errors, undefined, JSON.stringify(onDruid.body.errors));
     assert.equal(onDuck.body.errors, undefined, JSON.stringify(onDuck.body.errors));
@@ -94,12 +123,20 @@ test('npm start on Druid serves what is in Druid: the same answers over HTTP as 
 test('npm start on Druid stops at once, saying why, when Druid or its overlord does not answer', async () => {
   const nowhere = `http://127.0.0.1:${await freePort()}`;
   const start = (extra: Record<string, string>): { status: number | null; stderr: string } => {
-    const run = spawnSync('npm', ['start', '--silent', '--', '--port', '0'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...druidEnv, ...extra } });
+    const run = spawnSync('npm', ['start', '--silent', '--', '--port', '0'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, ...druidEnv, ...extra },
+    });
     return { status: run.status, stderr: run.stderr };
   };
   const broker = start({ DRUID_URL: nowhere });
   assert.equal(broker.status, 1);
-  assert.match(broker.stderr, /^Cannot serve from Druid: Druid is not answering at DRUID_URL=http:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED.*\)\. Start it \(scripts\/druid\.sh start\) or fix DRUID_URL\./m);
+  assert.match(
+    broker.stderr,
+    /^Cannot serve from Druid: Druid is not answering at DRUID_URL=http:\/\/127\.0\.0\.1:\d+ \(.*ECONNREFUSED.*\)\. Start it \(scripts\/druid\.sh start\) or fix DRUID_URL\./m,
+  );
   const overlord = start({ DRUID_COORDINATOR_URL: nowhere });
   assert.equal(overlord.status, 1);
   assert.match(overlord.stderr, /The Druid overlord is not answering at DRUID_COORDINATOR_URL=.*Fix DRUID_COORDINATOR_URL\./);
@@ -130,13 +167,23 @@ after(async () => {
   await app?.close();
 });
 
-const hourQuery = (cluster: string, start: number): string => `{ timeseries(query: { metric: "${M}", granularity: PT1H, interval: "${iso(start)}/${iso(start + HOUR_MS)}",
+const hourQuery = (
+  cluster: string,
+  start: number,
+): string => `{ timeseries(query: { metric: "${M}", granularity: PT1H, interval: "${iso(start)}/${iso(start + HOUR_MS)}",
   filter: { field: "resource_id", op: EQ, value: "${cluster}" } }) { series { points { value } } plan { fragments { source } operation { storeQueries } } } }`;
 type Answer = { value: number; sources: string[]; storeQueries: number };
 function answer(result: GqlResult): Answer {
   assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-  const ts = result.data?.['timeseries'] as { series: { points: { value: number }[] }[]; plan: { fragments: { source: string }[]; operation: { storeQueries: number } } };
-  return { value: ts.series[0]?.points[0]?.value ?? NaN, sources: ts.plan.fragments.map((f) => f.source), storeQueries: ts.plan.operation.storeQueries };
+  const ts = result.data?.['timeseries'] as {
+    series: { points: { value: number }[] }[];
+    plan: { fragments: { source: string }[]; operation: { storeQueries: number } };
+  };
+  return {
+    value: ts.series[0]?.points[0]?.value ?? NaN,
+    sources: ts.plan.fragments.map((f) => f.source),
+    storeQueries: ts.plan.operation.storeQueries,
+  };
 }
 
 /** What Druid's rollup_1h holds for one hour of one cluster, at the cluster level, read directly. */
@@ -162,7 +209,15 @@ test('late data: the MSQ rebuild answers before its event is published, and the 
   assert.equal(await rollupHour(cluster, hour), first.value);
   const late = 5000;
   const rawBefore = Number((await druid.client.sql(`SELECT COUNT(*) AS "n" FROM ${table('telemetry_raw')}`, []))[0]?.['n']);
-  const row = { ts: hour + 7 * 60_000, tenant_id: 't-1', resource_id: cluster, metric: M, topic: 'late-topic', partition: '0', value: late };
+  const row = {
+    ts: hour + 7 * 60_000,
+    tenant_id: 't-1',
+    resource_id: cluster,
+    metric: M,
+    topic: 'late-topic',
+    partition: '0',
+    value: late,
+  };
   await druid.ingest(
     'telemetry_raw',
     `INSERT INTO ${table('telemetry_raw')}
@@ -171,18 +226,27 @@ FROM TABLE(EXTERN('${JSON.stringify({ type: 'inline', data: JSON.stringify(row) 
   '[{"name":"ts","type":"long"},{"name":"tenant_id","type":"string"},{"name":"resource_id","type":"string"},{"name":"metric","type":"string"},{"name":"topic","type":"string"},{"name":"partition","type":"string"},{"name":"value","type":"double"}]'))
 PARTITIONED BY DAY`,
   );
-  for (let i = 0; Number((await druid.client.sql(`SELECT COUNT(*) AS "n" FROM ${table('telemetry_raw')}`, []))[0]?.['n']) !== rawBefore + 1; i++) {
+  for (
+    let i = 0;
+    Number((await druid.client.sql(`SELECT COUNT(*) AS "n" FROM ${table('telemetry_raw')}`, []))[0]?.['n']) !== rawBefore + 1;
+    i++
+  ) {
     assert.ok(i < 400, 'the late row never became visible in Druid');
     await new Promise((r) => setTimeout(r, 250));
   }
   const stale = answer(await execute(app, who, hourQuery(cluster, hour)));
   assert.deepEqual([stale.value, stale.storeQueries], [first.value, 0], 'until the rollup is republished, the cached answer stands');
   const seenAtPublish: { datasource: string; interval: string; rollup: number }[] = [];
-  bus.onPublish = async (event) => void seenAtPublish.push({ datasource: event.datasource, interval: event.interval, rollup: await rollupHour(cluster, hour) });
+  bus.onPublish = async (event) =>
+    void seenAtPublish.push({ datasource: event.datasource, interval: event.interval, rollup: await rollupHour(cluster, hour) });
   const started = Date.now();
   await app.aggregator.publish('rollup_1h', { start: hour, end: hour + HOUR_MS });
   console.log(`late data: MSQ rebuild of one hour and publish in ${Date.now() - started} ms`);
-  assert.deepEqual(seenAtPublish, [{ datasource: 'rollup_1h', interval: `${iso(hour)}/${iso(hour + HOUR_MS)}`, rollup: first.value + late }], 'Druid already answered with the rebuilt hour when the event went out');
+  assert.deepEqual(
+    seenAtPublish,
+    [{ datasource: 'rollup_1h', interval: `${iso(hour)}/${iso(hour + HOUR_MS)}`, rollup: first.value + late }],
+    'Druid already answered with the rebuilt hour when the event went out',
+  );
   const fresh = answer(await execute(app, who, hourQuery(cluster, hour)));
   assert.deepEqual(fresh, { value: first.value + late, sources: ['rollup_1h'], storeQueries: 1 });
 });
@@ -197,7 +261,11 @@ test('a new hour closes: runOnce builds it with MSQ and publishes only then; the
   assert.deepEqual(before.sources, ['raw']);
   const seenAtPublish: { datasource: string; watermark: number; hourInRollup: number }[] = [];
   bus.onPublish = async (event) =>
-    void seenAtPublish.push({ datasource: event.datasource, watermark: (await druid.readWatermarks())[event.datasource], hourInRollup: await rollupHour(cluster, hour) });
+    void seenAtPublish.push({
+      datasource: event.datasource,
+      watermark: (await druid.readWatermarks())[event.datasource],
+      hourInRollup: await rollupHour(cluster, hour),
+    });
   const aggregator = new ReferenceAggregator(druid, bus, () => END + 10 * 60_000);
   const started = Date.now();
   const events = await aggregator.runOnce();

@@ -14,7 +14,16 @@ import { ROOT } from '../helpers/server-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const RECEIVED = 'io.confluent.kafka.server/received_bytes';
 
 /** Chromium comes from Debian (scripts/chromium.sh); a machine without it fails here, saying so. */
@@ -52,7 +61,8 @@ async function seriesPixels(page: Page): Promise<number> {
     const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
     let hits = 0;
     for (let i = 0; i < data.length; i += 4) {
-      if (Math.abs(data[i]! - 0x2f) < 24 && Math.abs(data[i + 1]! - 0x6f) < 24 && Math.abs(data[i + 2]! - 0xdf) < 24 && data[i + 3]! > 200) hits += 1;
+      if (Math.abs(data[i]! - 0x2f) < 24 && Math.abs(data[i + 1]! - 0x6f) < 24 && Math.abs(data[i + 2]! - 0xdf) < 24 && data[i + 3]! > 200)
+        hits += 1;
     }
     return hits;
   });
@@ -63,7 +73,12 @@ before(async () => {
   store = await seededStore();
   replica = await startReplica(store);
   profile = mkdtempSync(join(tmpdir(), 'strata-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
   // Offline: the page may reach the Strata server on loopback and nothing else.
   await context.route('**/*', (route) => {
     const { hostname } = new URL(route.request().url());
@@ -103,9 +118,16 @@ describe('explorer in headless Chromium', { timeout: 120_000 }, () => {
   it('serves only its own files, each with the self-only policy', async () => {
     for (const path of ['/explorer/explorer.js', '/explorer/vendor/uPlot.iife.min.js', '/explorer/vendor/graphql-ws.min.js']) {
       const response = await fetch(`${replica.base}${path}`);
-      assert.deepEqual([response.status, response.headers.get('content-type'), response.headers.get('content-security-policy')], [200, 'text/javascript; charset=utf-8', EXPLORER_CSP]);
+      assert.deepEqual(
+        [response.status, response.headers.get('content-type'), response.headers.get('content-security-policy')],
+        [200, 'text/javascript; charset=utf-8', EXPLORER_CSP],
+      );
     }
-    for (const path of ['/explorer/vendor/..%2F..%2Fpackage.json', '/explorer/node_modules/ws/package.json', '/explorer/public/index.html']) {
+    for (const path of [
+      '/explorer/vendor/..%2F..%2Fpackage.json',
+      '/explorer/node_modules/ws/package.json',
+      '/explorer/public/index.html',
+    ]) {
       assert.equal((await fetch(`${replica.base}${path}`)).status, 404, path);
     }
     assert.equal((await fetch(`${replica.base}/explorer`, { method: 'POST' })).status, 405);
@@ -124,9 +146,12 @@ describe('explorer in headless Chromium', { timeout: 120_000 }, () => {
   it('re-runs the query when the subscription says an aggregation landed', async () => {
     const page = await openExplorer();
     await page.fill('#token', replica.token('customer', 't-1'));
-    await page.fill('#query', `{ timeseries(query: { metric: "${RECEIVED}", granularity: PT1H, interval: "now-1d/now",
+    await page.fill(
+      '#query',
+      `{ timeseries(query: { metric: "${RECEIVED}", granularity: PT1H, interval: "now-1d/now",
       filter: { field: "resource_id", op: EQ, value: "${replica.app.services.resources.list('t-1')[0]?.resourceId}" } }) {
-      series { labels { key value } points { timestamp value } } } }`);
+      series { labels { key value } points { timestamp value } } } }`,
+    );
     await page.click('#run');
     await page.waitForSelector('#status[data-runs="1"]');
     await page.check('#live');

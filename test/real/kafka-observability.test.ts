@@ -22,7 +22,12 @@ let app: App;
 
 before(async () => {
   store = await seededStore();
-  app = await testApp(store, { STRATA_EVENTS: 'kafka', KAFKA_BROKERS: brokers, STRATA_KAFKA_TOPIC: `strata.obs.${run}`, STRATA_REPLICA_ID: `obs-${run}` });
+  app = await testApp(store, {
+    STRATA_EVENTS: 'kafka',
+    KAFKA_BROKERS: brokers,
+    STRATA_KAFKA_TOPIC: `strata.obs.${run}`,
+    STRATA_REPLICA_ID: `obs-${run}`,
+  });
 });
 
 after(async () => {
@@ -76,7 +81,10 @@ test('consumer lag: up while the handler is held, back to 0 once every event is 
       handled += 1;
     });
     const interval = { start: Date.parse('2026-11-19T18:00:00Z'), end: Date.parse('2026-11-19T19:00:00Z') };
-    for (let i = 0; i < 3; i++) await publisher.publish(newAggregationEvent('rollup_1h', interval, ['t-1'], ['io.confluent.kafka.server/received_bytes'], Date.now()));
+    for (let i = 0; i < 3; i++)
+      await publisher.publish(
+        newAggregationEvent('rollup_1h', interval, ['t-1'], ['io.confluent.kafka.server/received_bytes'], Date.now()),
+      );
     await until('a lag to be reported', async () => ((await lagOf(topic)) ?? 0) >= 1);
     assert.equal(handled, 0);
     release();

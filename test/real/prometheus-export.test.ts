@@ -29,7 +29,11 @@ let foreign: string;
 let prometheus: string;
 
 async function script(command: 'start' | 'stop', env: Record<string, string> = {}): Promise<string> {
-  const { stdout } = await exec('bash', ['scripts/prometheus.sh', command], { cwd: ROOT, env: { ...process.env, ...env, STRATA_IT_DIR: IT_DIR }, timeout: 300_000 });
+  const { stdout } = await exec('bash', ['scripts/prometheus.sh', command], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, STRATA_IT_DIR: IT_DIR },
+    timeout: 300_000,
+  });
   return stdout;
 }
 
@@ -84,19 +88,37 @@ async function stored(selector: string): Promise<Map<string, { ts: number; value
   const out = new Map<string, { ts: number; value: number }[]>();
   for (const s of matrix.result) {
     const { job: _job, instance: _instance, __name__: _name, kafka_id: _id, ...labels } = s.metric;
-    out.set(JSON.stringify(labels), s.values.map(([ts, v]) => ({ ts: Math.round(ts * 1000), value: Number(v) })));
+    out.set(
+      JSON.stringify(labels),
+      s.values.map(([ts, v]) => ({ ts: Math.round(ts * 1000), value: Number(v) })),
+    );
   }
   return out;
 }
 
 type GqlSeries = { labels: { key: string; value: string }[]; points: { timestamp: string; value: number }[] };
 
-async function graphqlSeries(metric: string, labels: readonly string[], cluster: string): Promise<Map<string, { ts: number; value: number }[]>> {
+async function graphqlSeries(
+  metric: string,
+  labels: readonly string[],
+  cluster: string,
+): Promise<Map<string, { ts: number; value: number }[]>> {
   const query = `query($q: TimeseriesQuery!) { timeseries(query: $q) { series { labels { key value } points { timestamp value } } } }`;
-  const q = { metric, granularity: 'PT1M', interval: `${new Date(MINUTE).toISOString()}/${new Date(END).toISOString()}`, filter: { field: 'resource_id', op: 'EQ', value: cluster }, groupBy: labels };
+  const q = {
+    metric,
+    granularity: 'PT1M',
+    interval: `${new Date(MINUTE).toISOString()}/${new Date(END).toISOString()}`,
+    filter: { field: 'resource_id', op: 'EQ', value: cluster },
+    groupBy: labels,
+  };
   const answer = await post(`${edge.base}/graphql`, edge.token('customer', 't-1'), JSON.stringify({ query, variables: { q } }));
   const series = (answer.body.data as { timeseries: { series: GqlSeries[] } }).timeseries.series;
-  return new Map(series.map((s) => [JSON.stringify(Object.fromEntries(s.labels.map((l) => [l.key, l.value]))), s.points.map((p) => ({ ts: Date.parse(p.timestamp), value: p.value }))]));
+  return new Map(
+    series.map((s) => [
+      JSON.stringify(Object.fromEntries(s.labels.map((l) => [l.key, l.value]))),
+      s.points.map((p) => ({ ts: Date.parse(p.timestamp), value: p.value })),
+    ]),
+  );
 }
 
 test('Prometheus scrapes the export: the target is up, the foreign-only target is refused with 404', async () => {
@@ -117,7 +139,11 @@ test('the values Prometheus stored equal the GraphQL answers for the same metric
     { metric: 'io.confluent.kafka.server/received_bytes', name: 'confluent_kafka_server_received_bytes', labels: ['topic'] },
     { metric: 'io.confluent.kafka.server/retained_bytes', name: 'confluent_kafka_server_retained_bytes', labels: ['topic', 'partition'] },
     { metric: 'io.confluent.kafka.server/active_connection_count', name: 'confluent_kafka_server_active_connection_count', labels: [] },
-    { metric: 'io.confluent.kafka.server/consumer_lag_offsets', name: 'confluent_kafka_server_consumer_lag_offsets', labels: ['consumer_group_id', 'topic'] },
+    {
+      metric: 'io.confluent.kafka.server/consumer_lag_offsets',
+      name: 'confluent_kafka_server_consumer_lag_offsets',
+      labels: ['consumer_group_id', 'topic'],
+    },
   ];
   let compared = 0;
   for (const cluster of own) {
@@ -132,7 +158,10 @@ test('the values Prometheus stored equal the GraphQL answers for the same metric
       for (const [labels, points] of expected) {
         // Every scrape within the minute answers the same stamped value: Prometheus keeps one sample.
         assert.deepEqual(actual.get(labels), points, `${c.name}{kafka_id="${cluster}",${labels}}`);
-        assert.deepEqual(points.map((p) => p.ts), [MINUTE]);
+        assert.deepEqual(
+          points.map((p) => p.ts),
+          [MINUTE],
+        );
         compared += 1;
       }
     }
@@ -142,7 +171,10 @@ test('the values Prometheus stored equal the GraphQL answers for the same metric
 
 test('a customer token scraping a foreign cluster stores nothing of it but the access-error gauge', async () => {
   const series = await api<Record<string, string>[]>(`/api/v1/series?match[]=${encodeURIComponent(`{kafka_id="${foreign}"}`)}`);
-  assert.deepEqual(series.map((s) => [s['__name__'], s['job']]), [['strata_export_resource_access_error', 'strata-export-1']]);
+  assert.deepEqual(
+    series.map((s) => [s['__name__'], s['job']]),
+    [['strata_export_resource_access_error', 'strata-export-1']],
+  );
   const own0 = await api<Record<string, string>[]>(`/api/v1/series?match[]=${encodeURIComponent(`{kafka_id="${own[0]}"}`)}`);
   assert.ok(own0.length > 9, 'own clusters are exported in the same scrape');
   assert.ok(!own0.some((s) => s['__name__'] === 'strata_export_resource_access_error'));

@@ -20,7 +20,8 @@ test('two replicas spend one tenant budget in Redis; with Redis dead the insuran
   const b = await startReplica(store, env);
   try {
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await post(`${(i % 2 ? b : a).base}/graphql`, a.token('customer', 't-1'), resources)).status);
+    for (let i = 0; i < 8; i++)
+      statuses.push((await post(`${(i % 2 ? b : a).base}/graphql`, a.token('customer', 't-1'), resources)).status);
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429, 429], 'six in total across both replicas');
     assert.equal((await post(`${b.base}/graphql`, b.token('customer', 't-2'), resources)).status, 200);
 

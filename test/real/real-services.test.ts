@@ -47,7 +47,8 @@ const total = (r: GqlResult): number => {
   assert.equal(r.errors, undefined, JSON.stringify(r.errors));
   return (r.data?.['timeseries'] as { series: { points: { value: number }[] }[] }).series[0]?.points[0]?.value ?? NaN;
 };
-const storeQueries = (r: GqlResult): number => (r.data?.['timeseries'] as { plan: { operation: { storeQueries: number } } }).plan.operation.storeQueries;
+const storeQueries = (r: GqlResult): number =>
+  (r.data?.['timeseries'] as { plan: { operation: { storeQueries: number } } }).plan.operation.storeQueries;
 
 async function waitFor(what: string, pred: () => Promise<boolean> | boolean, ms = 60_000): Promise<number> {
   const start = Date.now();
@@ -60,7 +61,10 @@ async function waitFor(what: string, pred: () => Promise<boolean> | boolean, ms 
 
 async function lateData(hoursAgo: number, bytes: number): Promise<{ start: number; end: number }> {
   const hour = END - hoursAgo * HOUR_MS;
-  await store.exec(`INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, ?)`, [hour + 120_000, cluster, bytes]);
+  await store.exec(
+    `INSERT INTO telemetry_raw VALUES (epoch_ms(CAST(? AS BIGINT)), 't-1', ?, '${M}received_bytes', 'orders', NULL, NULL, NULL, NULL, ?)`,
+    [hour + 120_000, cluster, bytes],
+  );
   return { start: hour, end: hour + HOUR_MS };
 }
 
@@ -76,7 +80,9 @@ test('cached on Redis, invalidated through Kafka on both replicas; time from pub
   await a.aggregator.publish('rollup_1h', hour);
   const toFreshA = await waitFor('replica a fresh', async () => total(await execute(a, who, query())) === before + 5000);
   const toFreshB = await waitFor('replica b applied', () => b.listener.stats.applied >= 1);
-  console.log(`publish -> fresh result: replica a ${toFreshA} ms, replica b applied after ${Date.now() - published} ms (b's own wait ${toFreshB} ms)`);
+  console.log(
+    `publish -> fresh result: replica a ${toFreshA} ms, replica b applied after ${Date.now() - published} ms (b's own wait ${toFreshB} ms)`,
+  );
   assert.equal(total(await execute(b, who, query())), before + 5000);
   assert.match(b.listener.lastTraceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/, 'W3C trace context travelled in the Kafka headers');
 });

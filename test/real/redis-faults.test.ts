@@ -31,7 +31,9 @@ after(async () => {
   await store.close();
 });
 
-const query = (i: number) => `{ timeseries(query: { metric: "${M}${i % 2 ? 'sent' : 'received'}_bytes", granularity: PT1H, interval: "now-${1 + (i % 6)}h/now",
+const query = (
+  i: number,
+) => `{ timeseries(query: { metric: "${M}${i % 2 ? 'sent' : 'received'}_bytes", granularity: PT1H, interval: "now-${1 + (i % 6)}h/now",
   filter: { field: "resource_id", op: EQ, value: "${clusters[i % clusters.length]}" } }) { series { points { value } } } }`;
 
 /** Runs `count` queries, `concurrency` at a time; returns latencies and failures. */
@@ -71,10 +73,14 @@ test('SIGSTOP then SIGKILL of Redis under load: zero failed queries, bounded p99
   assert.ok(app.services.loaders.totals.cacheUnavailable > 0, 'the outage was seen');
   // Each query makes at most two cache calls (one versioned lookup, one fill), each bounded by the timeout; plus store time.
   const budget = 3 * TIMEOUT_MS + 500;
-  console.log(`redis faults: ${result.latencies.length} queries, p99 ${p99(result.latencies).toFixed(0)} ms (baseline p99 ${p99(baseline.latencies).toFixed(0)} ms, budget ${budget} ms)`);
+  console.log(
+    `redis faults: ${result.latencies.length} queries, p99 ${p99(result.latencies).toFixed(0)} ms (baseline p99 ${p99(baseline.latencies).toFixed(0)} ms, budget ${budget} ms)`,
+  );
   assert.ok(p99(result.latencies) < budget, `p99 ${p99(result.latencies)} ms over the ${budget} ms budget`);
   // Redis comes back on the same port: the client reconnects by itself and the cache serves again.
-  const revived = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(redis.port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const revived = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(redis.port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   redis = { ...redis, process: revived, stop: () => revived.kill('SIGKILL') };
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -31,7 +31,26 @@ const STATE = { now: NOW, watermarks: { rollup_1h: NOW - 2 * HOUR_MS, rollup_1d:
 
 /** Strings built to break naive key concatenation. */
 const nasty = fc.oneof(
-  fc.constantFrom('', ':', '|', '{', '}', '{t:a}', 'a}:b', '*', 't:*', 'a|b', 'a:b', '\u0000', 'é', 'e\u0301', '租户', '🙂', '"', "'; DROP TABLE x; --"),
+  fc.constantFrom(
+    '',
+    ':',
+    '|',
+    '{',
+    '}',
+    '{t:a}',
+    'a}:b',
+    '*',
+    't:*',
+    'a|b',
+    'a:b',
+    '\u0000',
+    'é',
+    'e\u0301',
+    '租户',
+    '🙂',
+    '"',
+    "'; DROP TABLE x; --",
+  ),
   fc.string({ unit: 'grapheme', maxLength: 12 }),
   fc.stringMatching(/^[A-Za-z0-9:|{}*]{1,8}$/),
 );
@@ -41,11 +60,13 @@ const scopeArb: fc.Arbitrary<TenantScope> = fc.oneof(
 );
 
 const leafArb = (labels: readonly string[]): fc.Arbitrary<FilterInput> =>
-  fc.record({
-    field: fc.constantFrom('resource_id', ...labels),
-    op: fc.constantFrom('EQ' as const, 'NEQ' as const, 'IN' as const, 'GT' as const),
-    values: fc.array(nasty, { minLength: 1, maxLength: 3 }),
-  }).map((f) => (f.op === 'IN' ? f : { field: f.field, op: f.op, value: f.values[0] ?? '' }));
+  fc
+    .record({
+      field: fc.constantFrom('resource_id', ...labels),
+      op: fc.constantFrom('EQ' as const, 'NEQ' as const, 'IN' as const, 'GT' as const),
+      values: fc.array(nasty, { minLength: 1, maxLength: 3 }),
+    })
+    .map((f) => (f.op === 'IN' ? f : { field: f.field, op: f.op, value: f.values[0] ?? '' }));
 
 const argsArb: fc.Arbitrary<TimeseriesArgs> = fc.constantFrom(...METRICS).chain((m) =>
   fc.record({
@@ -53,13 +74,28 @@ const argsArb: fc.Arbitrary<TimeseriesArgs> = fc.constantFrom(...METRICS).chain(
     granularity: fc.constantFrom(...GRANULARITY_NAMES.filter((g) => g !== 'PT1M')),
     interval: fc.constantFrom('now-1d/now', 'now-6h/now', '2026-11-18T00:00:00Z/2026-11-19T00:00:00Z', 'now-2d|d/now|d'),
     groupBy: fc.subarray(['resource_id', ...m.labels]),
-    filter: fc.option(fc.oneof(leafArb(m.labels), fc.array(leafArb(m.labels), { minLength: 1, maxLength: 3 }).map((and) => ({ and }))), { nil: undefined }),
+    filter: fc.option(
+      fc.oneof(
+        leafArb(m.labels),
+        fc.array(leafArb(m.labels), { minLength: 1, maxLength: 3 }).map((and) => ({ and })),
+      ),
+      { nil: undefined },
+    ),
   }),
 );
 
 /** Everything that decides a piece's rows; two pieces may share a key only if these are equal. */
 const identity = (p: Piece): string =>
-  JSON.stringify([p.scope.kind === 'tenant' ? ['t', p.scope.tenantId] : ['all'], p.metric, p.source, p.level ?? null, p.filter ?? null, p.groupBy, p.bucketMs, p.interval]);
+  JSON.stringify([
+    p.scope.kind === 'tenant' ? ['t', p.scope.tenantId] : ['all'],
+    p.metric,
+    p.source,
+    p.level ?? null,
+    p.filter ?? null,
+    p.groupBy,
+    p.bucketMs,
+    p.interval,
+  ]);
 
 function piecesFor(scope: TenantScope, args: TimeseriesArgs): Piece[] {
   try {
@@ -112,7 +148,10 @@ test('the same query for two scopes never shares a key, a generation counter, a 
       reads.length = 0;
       const lookupB = await cache.lookup(pb);
       assert.equal(lookupB.hits.size, 0, `scope ${scopeId(b)} read scope ${scopeId(a)}'s values`);
-      assert.ok(reads.flatMap((r) => r.generationKeys).every((k) => !genA.has(k)), 'two scopes share a generation counter');
+      assert.ok(
+        reads.flatMap((r) => r.generationKeys).every((k) => !genA.has(k)),
+        'two scopes share a generation counter',
+      );
       // Invalidating b leaves a's entries alone; invalidating a drops them.
       await cache.invalidate([scopeId(b)], [args.metric], { start: NOW - 3 * DAY_MS, end: NOW });
       assert.equal((await cache.lookup(pa)).hits.size, pa.length);
@@ -120,7 +159,10 @@ test('the same query for two scopes never shares a key, a generation counter, a 
       assert.equal((await cache.lookup(pa)).hits.size, 0);
       // A page cursor of a's query is refused for b's.
       const qa = normalize(args, a, NOW, config.limits);
-      assert.throws(() => normalize({ ...args, after: encodeCursor(qa, 1) }, b, NOW, config.limits), (e: unknown) => isStrataError(e) && e.code === 'INVALID_CURSOR');
+      assert.throws(
+        () => normalize({ ...args, after: encodeCursor(qa, 1) }, b, NOW, config.limits),
+        (e: unknown) => isStrataError(e) && e.code === 'INVALID_CURSOR',
+      );
       assert.equal(normalize({ ...args, after: encodeCursor(qa, 1) }, a, NOW, config.limits).offset, 1);
     }),
     { seed: SEED, numRuns: propertyRuns(120) },
@@ -145,7 +187,12 @@ const TENANT_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 async function acceptsTenant(tenantId: unknown): Promise<boolean> {
   if (config.jwt.kind !== 'hmac') throw new Error('the test configuration signs with the development secret');
-  const token = jwt.sign({ role: 'customer', tenant_id: tenantId }, config.jwt.secret, { algorithm: 'HS256', issuer: config.jwt.issuer, audience: config.jwt.audience, expiresIn: 600 });
+  const token = jwt.sign({ role: 'customer', tenant_id: tenantId }, config.jwt.secret, {
+    algorithm: 'HS256',
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    expiresIn: 600,
+  });
   try {
     const who = await verifyToken(token, config.jwt);
     assert.equal(who.tenantId, tenantId);
@@ -157,7 +204,28 @@ async function acceptsTenant(tenantId: unknown): Promise<boolean> {
 }
 
 test('a customer token carries a tenant id only if it matches the TENANT_ID rule: no separators, braces, wildcards or Unicode', async () => {
-  for (const bad of ['', ':', 'a:b', 'a|b', '{a}', 'a}', '*', 't:*', '.a', '-a', '_a', 'é', 'a\u0000', 'a b', 'a/b', 'x'.repeat(65), '租户', 42, null, ['t-1']]) {
+  for (const bad of [
+    '',
+    ':',
+    'a:b',
+    'a|b',
+    '{a}',
+    'a}',
+    '*',
+    't:*',
+    '.a',
+    '-a',
+    '_a',
+    'é',
+    'a\u0000',
+    'a b',
+    'a/b',
+    'x'.repeat(65),
+    '租户',
+    42,
+    null,
+    ['t-1'],
+  ]) {
     assert.equal(await acceptsTenant(bad), false, `tenant id ${JSON.stringify(bad)} must be refused`);
   }
   for (const good of ['t-1', 'Acme.EU_3-x', '0', 'x'.repeat(64)]) assert.equal(await acceptsTenant(good), true, good);

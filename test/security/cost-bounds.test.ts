@@ -46,7 +46,8 @@ const own = (): string => `{ field: "resource_id", op: EQ, value: "${cluster}" }
 const field = (f: Field, i: number): string =>
   `f${i}: timeseries(query: { metric: "${M}${f.metric ?? 'received_bytes'}", granularity: ${f.granularity}, interval: "${f.interval}", filter: ${f.filter ?? own()}${f.groupBy ? `, groupBy: ${f.groupBy}` : ''} }) { series { points { value } } }`;
 const operation = (fields: readonly Field[]): string => JSON.stringify({ query: `{ ${fields.map(field).join('\n')} }` });
-const codes = (body: { errors?: { extensions?: Record<string, unknown> }[] }): unknown[] => (body.errors ?? []).map((e) => e.extensions?.['code']);
+const codes = (body: { errors?: { extensions?: Record<string, unknown> }[] }): unknown[] =>
+  (body.errors ?? []).map((e) => e.extensions?.['code']);
 
 test('an interval may end at most STRATA_MAX_FUTURE past now: far-future ends are refused before any store work', async () => {
   const counted = counting();
@@ -79,7 +80,11 @@ test('store chunks are bounded per field and per operation (QUERY_TOO_COMPLEX), 
     assert.deepEqual(codes(wide.body), ['QUERY_TOO_COMPLEX']);
     assert.match(wide.body.errors?.[0]?.message ?? '', /This field needs 3\d store chunks .* over the limit of 20/);
     assert.equal(counted.pieces, 0);
-    const three = await post(`${r.base}/graphql`, token, operation([0, 1, 2].map((i) => ({ granularity: 'PT1H', interval: `now-${12 + i}d/now-${i}d` }))));
+    const three = await post(
+      `${r.base}/graphql`,
+      token,
+      operation([0, 1, 2].map((i) => ({ granularity: 'PT1H', interval: `now-${12 + i}d/now-${i}d` }))),
+    );
     assert.deepEqual(codes(three.body), ['QUERY_TOO_COMPLEX'], 'the third field passes the operation limit');
     assert.match(three.body.errors?.[0]?.message ?? '', /The operation needs \d+ store chunks with this field, over the limit of 30/);
     assert.ok(counted.pieces <= 30, `the store was asked for ${counted.pieces} pieces, within the operation's budget`);
@@ -94,10 +99,19 @@ function heavyOperation(fields: number, granularity: string, hours: number): str
   const parts: string[] = [];
   for (let i = 0; i < fields; i++) {
     const topics = Array.from({ length: 100 }, (_, k) => (k === 0 ? 'orders' : `topic-${i}-${k}`));
-    variables[`f${i}`] = { and: [{ field: 'resource_id', op: 'EQ', value: cluster }, { field: 'topic', op: 'IN', values: topics }] };
-    parts.push(`a${i}: timeseries(query: { metric: "${M}received_bytes", granularity: ${granularity}, interval: "now-${hours}h/now", filter: $f${i}, groupBy: ["topic"] }) { series { points { value } } }`);
+    variables[`f${i}`] = {
+      and: [
+        { field: 'resource_id', op: 'EQ', value: cluster },
+        { field: 'topic', op: 'IN', values: topics },
+      ],
+    };
+    parts.push(
+      `a${i}: timeseries(query: { metric: "${M}received_bytes", granularity: ${granularity}, interval: "now-${hours}h/now", filter: $f${i}, groupBy: ["topic"] }) { series { points { value } } }`,
+    );
   }
-  const declarations = Object.keys(variables).map((k) => `$${k}: Filter`).join(', ');
+  const declarations = Object.keys(variables)
+    .map((k) => `$${k}: Filter`)
+    .join(', ');
   return JSON.stringify({ query: `query Heavy(${declarations}) { ${parts.join('\n')} }`, variables });
 }
 
@@ -112,7 +126,11 @@ test('raw minutes and IN values are bounded across the operation: the 24-field r
     const refused = codes(answer.body).filter((c) => c === 'QUERY_TOO_COMPLEX').length;
     assert.equal(refused, 19, 'five fields of 100 IN values fit the operation budget of 500, the other 19 are refused');
     assert.match(answer.body.errors?.[0]?.message ?? '', /filters hold 600 IN values with this field, over the limit of 500/);
-    const raw = await post(`${r.base}/graphql`, token, operation(Array.from({ length: 12 }, (_, i) => ({ granularity: 'PT30M', interval: `now-${168 - i}h/now` }))));
+    const raw = await post(
+      `${r.base}/graphql`,
+      token,
+      operation(Array.from({ length: 12 }, (_, i) => ({ granularity: 'PT30M', interval: `now-${168 - i}h/now` }))),
+    );
     assert.equal(codes(raw.body).length, 2, 'seven days of raw at PT30M are about 10,000 cluster-minutes: ten such fields fit 100,000');
     assert.match(raw.body.errors?.[0]?.message ?? '', /scans \d+ cluster-minutes of raw data with this field, over the limit of 100000/);
   } finally {
@@ -137,7 +155,11 @@ test('points are bounded per operation: the field that passes the limit fails, t
 
 test('an operation whose raw scans pass STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY runs as several store statements, one after another, with the same answer', async () => {
   // Four metrics, so that no piece is shared between fields: 4 × 6 h = 1,440 raw minutes of one cluster.
-  const fields = ['received_bytes', 'sent_bytes', 'received_records', 'sent_records'].map((metric) => ({ metric, granularity: 'PT5M', interval: 'now-6h/now' }));
+  const fields = ['received_bytes', 'sent_bytes', 'received_records', 'sent_records'].map((metric) => ({
+    metric,
+    granularity: 'PT5M',
+    interval: 'now-6h/now',
+  }));
   const answerWith = async (env: Record<string, string>): Promise<{ body: unknown; statements: number[] }> => {
     const statements: number[] = [];
     const minutes = Object.assign(Object.create(store) as MetricStore, {
@@ -157,8 +179,14 @@ test('an operation whose raw scans pass STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY r
   const cut = await answerWith({ STRATA_MAX_RAW_MINUTES_PER_STORE_QUERY: '600' });
   assert.equal(whole.statements.length, 1, `one batch of ${whole.statements[0]} raw minutes is one statement at the default`);
   assert.ok(cut.statements.length >= 3, `${cut.statements.join(' + ')} raw minutes: cut into statements of at most 600`);
-  assert.ok(cut.statements.every((m) => m <= 600), cut.statements.join(', '));
-  assert.equal(cut.statements.reduce((a, b) => a + b, 0), whole.statements[0]);
+  assert.ok(
+    cut.statements.every((m) => m <= 600),
+    cut.statements.join(', '),
+  );
+  assert.equal(
+    cut.statements.reduce((a, b) => a + b, 0),
+    whole.statements[0],
+  );
   assert.deepEqual(cut.body, whole.body);
   assert.equal((cut.body as { errors?: unknown[] }).errors, undefined);
 });

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import type { MetricStore } from '../../store/metric-store.ts';
 import { seededStore } from '../helpers/fixture.ts';
-import { post, slowStore, startReplica, } from '../helpers/edge-server.ts';
+import { post, slowStore, startReplica } from '../helpers/edge-server.ts';
 
 /**
  * The edge's cheap refusals, each through real HTTP: body limits (also after
@@ -61,7 +61,10 @@ test('per-tenant quota: 429 with RateLimit, RateLimit-Policy and Retry-After; fa
     const token = r.token('customer', 't-1');
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await post(`${r.base}/graphql`, token, resources));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 429],
+    );
     assert.equal(answers[0]?.headers.get('ratelimit-policy'), '"tenant";q=3;w=60, "token";q=100;w=60');
     assert.match(answers[0]?.headers.get('ratelimit') ?? '', /^"tenant";r=2;t=\d+$/);
     const refused = answers[3]!;
@@ -95,7 +98,9 @@ test('load shedding: beyond the in-flight cap requests get 503 + Retry-After at 
   const r = await startReplica(slowStore(store, 400), { STRATA_MAX_IN_FLIGHT: '2' });
   try {
     const token = r.token('customer', 't-1');
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => post(`${r.base}/graphql`, token, series(cluster).replace('now-6h', `now-${6 + i}h`))));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => post(`${r.base}/graphql`, token, series(cluster).replace('now-6h', `now-${6 + i}h`))),
+    );
     const statuses = answers.map((a) => a.status).sort();
     assert.deepEqual(statuses, [200, 200, 503, 503, 503, 503]);
     const shed = answers.find((a) => a.status === 503)!;
@@ -109,7 +114,15 @@ test('load shedding: beyond the in-flight cap requests get 503 + Retry-After at 
 });
 
 test('readiness: ready on healthy parts; 503 when the store is gone', async () => {
-  const own = await seededStore({ seed: 3, tenants: 1, clusters: 1, topics: 1, partitions: 1, days: 1, end: Date.parse('2026-11-20T00:00:00Z') });
+  const own = await seededStore({
+    seed: 3,
+    tenants: 1,
+    clusters: 1,
+    topics: 1,
+    partitions: 1,
+    days: 1,
+    end: Date.parse('2026-11-20T00:00:00Z'),
+  });
   const r = await startReplica(own);
   try {
     const ready = await fetch(`${r.base}/readyz`);
@@ -142,7 +155,10 @@ test('readiness: concurrent probes share one round of checks, so a flood of them
   try {
     const before = pings;
     const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${r.base}/readyz`)));
-    assert.deepEqual(answers.map((a) => a.status), Array<number>(20).fill(200));
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array<number>(20).fill(200),
+    );
     assert.equal(pings - before, 1, '20 concurrent probes, one store check');
     assert.equal((await fetch(`${r.base}/readyz`)).status, 200);
     assert.equal(pings - before, 2, 'a probe after the round has ended checks again: nothing is reused');
@@ -157,7 +173,10 @@ test('the app installs no signal handlers: shutdown is ordered by api/main.ts al
   const before = ['SIGTERM', 'SIGINT'].map((s) => process.listenerCount(s));
   const r = await startReplica(store);
   try {
-    assert.deepEqual(['SIGTERM', 'SIGINT'].map((s) => process.listenerCount(s)), before);
+    assert.deepEqual(
+      ['SIGTERM', 'SIGINT'].map((s) => process.listenerCount(s)),
+      before,
+    );
   } finally {
     await r.stop();
   }

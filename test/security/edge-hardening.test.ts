@@ -49,18 +49,20 @@ test('input nested thousands deep (a `not` chain of 8,000 in variables) is refus
   assert.equal(fine.status, 200, 'a filter within its own depth limit (8) is answered');
 });
 
-test('persisted queries are off: a hash of another tenant\'s document tells nothing, for every tenant alike', async () => {
+test("persisted queries are off: a hash of another tenant's document tells nothing, for every tenant alike", async () => {
   const document = panel(`{ field: "resource_id", op: EQ, value: "${cluster}" }`);
   const sha256Hash = createHash('sha256').update(document).digest('hex');
   const extensions = { persistedQuery: { version: 1, sha256Hash } };
   const owner = r.token('customer', 't-1');
   const registered = await post(`${r.base}/graphql`, owner, JSON.stringify({ query: document, extensions }));
-  const probes = await Promise.all([owner, r.token('customer', 't-2')].map((t) => post(`${r.base}/graphql`, t, JSON.stringify({ extensions }))));
+  const probes = await Promise.all(
+    [owner, r.token('customer', 't-2')].map((t) => post(`${r.base}/graphql`, t, JSON.stringify({ extensions }))),
+  );
   for (const answer of [registered, ...probes]) assert.equal(answer.code, 'PERSISTED_QUERY_NOT_SUPPORTED');
   assert.deepEqual(probes[0]?.body, probes[1]?.body, 'the owner and a stranger get the same answer');
 });
 
-test('/metrics never carries tenant-chosen operation names: only the operator\'s allow-list is a label value', async () => {
+test("/metrics never carries tenant-chosen operation names: only the operator's allow-list is a label value", async () => {
   const token = r.token('customer', 't-1');
   const names = Array.from({ length: 30 }, (_, i) => `Tenant1Secret${i}`);
   for (const name of names) await post(`${r.base}/graphql`, token, JSON.stringify({ query: `query ${name} { metrics { name } }` }));
@@ -75,14 +77,29 @@ test('/metrics never carries tenant-chosen operation names: only the operator\'s
 test('answers are never kept by shared caches nor sniffed: Cache-Control no-store and X-Content-Type-Options nosniff', async () => {
   const token = r.token('customer', 't-1');
   const answers = [
-    await fetch(`${r.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ resources { id } }' }) }),
-    await fetch(`${r.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ resources { id } }' }) }),
+    await fetch(`${r.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ resources { id } }' }),
+    }),
+    await fetch(`${r.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ resources { id } }' }),
+    }),
     await fetch(`${r.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
-    await fetch(`${r.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{"query": "{"}' }),
+    await fetch(`${r.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '{"query": "{"}',
+    }),
     await fetch(`${r.base}/export?resource.kafka.id=${cluster}`, { headers: { authorization: `Bearer ${token}` } }),
     await fetch(`${r.base}/export?resource.kafka.id=lkc-nope`, { headers: { authorization: `Bearer ${token}` } }),
   ];
-  assert.deepEqual(answers.map((a) => a.status), [200, 200, 401, 400, 200, 404]);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [200, 200, 401, 400, 200, 404],
+  );
   for (const a of answers) {
     assert.equal(a.headers.get('cache-control'), 'no-store', `${a.url} ${a.status}`);
     assert.equal(a.headers.get('x-content-type-options'), 'nosniff', `${a.url} ${a.status}`);

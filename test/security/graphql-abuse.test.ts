@@ -25,7 +25,12 @@ before(async () => {
   const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   prod = await startReplica(store, { STRATA_ENV: 'production', STRATA_JWT_PUBLIC_KEY: publicKey });
   dev = await startReplica(store);
-  token = jwt.sign({ role: 'customer', tenant_id: 't-1' }, keys.privateKey, { algorithm: 'ES256', issuer: 'strata-dev', audience: 'strata-api', expiresIn: 600 });
+  token = jwt.sign({ role: 'customer', tenant_id: 't-1' }, keys.privateKey, {
+    algorithm: 'ES256',
+    issuer: 'strata-dev',
+    audience: 'strata-api',
+    expiresIn: 600,
+  });
 });
 after(async () => {
   await prod.stop();
@@ -33,7 +38,8 @@ after(async () => {
   await store.close();
 });
 
-const ask = (query: string, r: Replica = prod, who = token): Promise<HttpAnswer> => post(`${r.base}/graphql`, who, JSON.stringify({ query }));
+const ask = (query: string, r: Replica = prod, who = token): Promise<HttpAnswer> =>
+  post(`${r.base}/graphql`, who, JSON.stringify({ query }));
 const cpuMs = (): number => process.cpuUsage().user / 1000;
 
 test('the production replica answers a plain query (the setup works)', async () => {
@@ -78,13 +84,21 @@ test('pathological documents are refused by the token, cost and depth limits (or
     const r = await ask(document);
     const spent = cpuMs() - before;
     assert.ok(r.status === 200 || r.status === 400, `answered or refused with a 400, got ${r.status}`);
-    if (r.status === 400) assert.ok(['QUERY_TOO_COMPLEX', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED'].includes(r.code ?? ''), JSON.stringify(r.body).slice(0, 300));
+    if (r.status === 400)
+      assert.ok(
+        ['QUERY_TOO_COMPLEX', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED'].includes(r.code ?? ''),
+        JSON.stringify(r.body).slice(0, 300),
+      );
     console.log(`# ${document.slice(0, 30)}…: ${r.code} after ${spent.toFixed(1)} ms CPU`);
   }
 });
 
 test('batching is off: a JSON array of operations is a 400', async () => {
-  const r = await post(`${prod.base}/graphql`, token, JSON.stringify([{ query: '{ resources { id } }' }, { query: '{ resources { id } }' }]));
+  const r = await post(
+    `${prod.base}/graphql`,
+    token,
+    JSON.stringify([{ query: '{ resources { id } }' }, { query: '{ resources { id } }' }]),
+  );
   assert.equal(r.status, 400);
   assert.match(JSON.stringify(r.body), /batching/i);
 });
@@ -123,7 +137,9 @@ test('unknown errors are masked at the edge while the log keeps the whole cause'
   const logged: Record<string, unknown>[] = [];
   const cause = new Error('Binder Error: SELECT secret FROM telemetry_raw WHERE tenant_id = $1 (druid broker http://10.0.0.7:8082)');
   const wrapped = new GraphQLError(cause.message, { originalError: cause, path: ['timeseries'] });
-  const shown = maskError({ message: cause.message, path: ['timeseries'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, wrapped, (e) => logged.push(e));
+  const shown = maskError({ message: cause.message, path: ['timeseries'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, wrapped, (e) =>
+    logged.push(e),
+  );
   assert.equal(shown.extensions?.['code'], 'INTERNAL');
   assert.doesNotMatch(JSON.stringify(shown), /SELECT|telemetry_raw|10\.0\.0\.7|stack/);
   const errorId = shown.extensions?.['errorId'];

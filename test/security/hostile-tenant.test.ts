@@ -44,7 +44,12 @@ after(async () => store.close());
 async function hangUp(url: string, token: string, body: string, ms: number): Promise<void> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);
-  await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body, signal: controller.signal }).catch(() => undefined);
+  await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+    signal: controller.signal,
+  }).catch(() => undefined);
   clearTimeout(timer);
 }
 
@@ -103,7 +108,8 @@ test("one tenant's store failures open its own breaker only; an outage many tena
     assert.equal(await gauge('customer', 'caller'), 1);
     // Now the store fails for t-2 and t-3 too: once their breakers open as well, the lane's opens for everyone.
     failing.add('t-2').add('t-3');
-    for (const token of [t2, t3]) for (let i = 0; i < 12; i++) await post(`${r.base}/graphql`, token, cold(token === t2 ? 't-2' : 't-3', 40 + i));
+    for (const token of [t2, t3])
+      for (let i = 0; i < 12; i++) await post(`${r.base}/graphql`, token, cold(token === t2 ? 't-2' : 't-3', 40 + i));
     assert.equal(await gauge('customer', 'lane'), 1, "three tenants' breakers opened: the customer lane's opened too");
     assert.equal(await gauge('internal', 'lane'), 0, 'other lanes are not refused');
   } finally {
@@ -117,7 +123,9 @@ function slowBody(port: number, token: string): { close: () => void; answer: Pro
   let text = '';
   socket.on('data', (d: Buffer) => (text += d.toString()));
   socket.on('error', () => undefined);
-  socket.write(`POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+  socket.write(
+    `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+  );
   const drip = setInterval(() => socket.write(' '), 200);
   const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(text)));
   return { close: () => (clearInterval(drip), socket.destroy()), answer: answer.finally(() => clearInterval(drip)) };
@@ -134,7 +142,9 @@ test('slow bodies hold no execution slot: 64 sockets of one token leave /graphql
     const answered = await post(`${r.base}/graphql`, victim, cold('t-2', 6));
     assert.equal(answered.status, 200);
     assert.equal(answered.body.errors, undefined);
-    const exported = await fetch(`${r.base}/export?resource.kafka.id=${clusters.get('t-2')}`, { headers: { authorization: `Bearer ${victim}` } });
+    const exported = await fetch(`${r.base}/export?resource.kafka.id=${clusters.get('t-2')}`, {
+      headers: { authorization: `Bearer ${victim}` },
+    });
     assert.equal(exported.status, 200);
     const answers = await Promise.all(slow.map((s) => s.answer));
     const statuses = answers.map((a) => /^HTTP\/1\.1 (\d{3})/.exec(a)?.[1]);
@@ -147,8 +157,12 @@ test('slow bodies hold no execution slot: 64 sockets of one token leave /graphql
   }
 });
 
-test("per-tenant and per-token shares of requests in progress: 429 with Retry-After past them, other tenants unaffected", async () => {
-  const r = await startReplica(slowStore(store, 400), { ...NO_REPLAY, STRATA_MAX_IN_FLIGHT_PER_TENANT: '4', STRATA_MAX_IN_FLIGHT_PER_TOKEN: '3' });
+test('per-tenant and per-token shares of requests in progress: 429 with Retry-After past them, other tenants unaffected', async () => {
+  const r = await startReplica(slowStore(store, 400), {
+    ...NO_REPLAY,
+    STRATA_MAX_IN_FLIGHT_PER_TENANT: '4',
+    STRATA_MAX_IN_FLIGHT_PER_TOKEN: '3',
+  });
   try {
     const [one, another] = tokensOf(r, 't-1', 2) as [string, string];
     const byToken = await Promise.all(Array.from({ length: 4 }, (_, i) => post(`${r.base}/graphql`, one, cold('t-1', 2 + i))));
@@ -162,7 +176,11 @@ test("per-tenant and per-token shares of requests in progress: 429 with Retry-Af
       ...Array.from({ length: 3 }, (_, i) => post(`${r.base}/graphql`, another, cold('t-1', 20 + i))),
       post(`${r.base}/graphql`, r.token('customer', 't-2'), cold('t-2', 3)),
     ]);
-    assert.equal(byTenant.filter((a) => a.status === 200).length, 5, `four of the tenant, and the other tenant: ${JSON.stringify(byTenant.map((a) => [a.status, a.body.errors?.[0]?.message]))}`);
+    assert.equal(
+      byTenant.filter((a) => a.status === 200).length,
+      5,
+      `four of the tenant, and the other tenant: ${JSON.stringify(byTenant.map((a) => [a.status, a.body.errors?.[0]?.message]))}`,
+    );
     assert.equal(byTenant.at(-1)?.status, 200, 'the other tenant is unaffected');
     assert.match(byTenant.find((a) => a.status === 429)?.body.errors?.[0]?.message ?? '', /This tenant has 4 requests in progress/);
   } finally {
@@ -205,9 +223,15 @@ test("a tenant's backlog never queues another tenant behind it: at most its stor
     const other = await post(`${r.base}/graphql`, r.token('customer', 't-2'), cold('t-2', 7));
     assert.equal(other.body.errors, undefined);
     const answers = await Promise.all(backlog);
-    assert.ok(answers.every((a) => a.status === 200 && a.body.errors === undefined), 'the backlog is answered, two at a time');
+    assert.ok(
+      answers.every((a) => a.status === 200 && a.body.errors === undefined),
+      'the backlog is answered, two at a time',
+    );
     const position = bounded.started.indexOf('t-2');
-    assert.ok(position <= 2, `t-2 started behind ${position} of t-1's queries, not behind its backlog (order: ${bounded.started.join(' ')})`);
+    assert.ok(
+      position <= 2,
+      `t-2 started behind ${position} of t-1's queries, not behind its backlog (order: ${bounded.started.join(' ')})`,
+    );
   } finally {
     await r.stop();
   }

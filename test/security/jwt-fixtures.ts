@@ -36,21 +36,37 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** The claims of a good token, for `now` (seconds); override any of them, or drop one with undefined. */
 export function claims(overrides: Record<string, unknown> = {}, now = nowSeconds()): Record<string, unknown> {
-  const all: Record<string, unknown> = { iss: ISSUER, aud: AUDIENCE, sub: 'user-1', role: 'customer', tenant_id: 't-1', iat: now, exp: now + 600, ...overrides };
+  const all: Record<string, unknown> = {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-1',
+    role: 'customer',
+    tenant_id: 't-1',
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }
 
 /** Signs with the key's own algorithm (RS256, ES256, ES384). A payload without iat stays without (jsonwebtoken would add one). */
 export function signed(key: SigningKey, payload: Record<string, unknown> = claims(), header: Record<string, unknown> = {}): string {
-  const options: jwt.SignOptions = { algorithm: key.alg as jwt.Algorithm, keyid: key.kid, header: { alg: key.alg, ...header }, allowInsecureKeySizes: true };
+  const options: jwt.SignOptions = {
+    algorithm: key.alg as jwt.Algorithm,
+    keyid: key.kid,
+    header: { alg: key.alg, ...header },
+    allowInsecureKeySizes: true,
+  };
   return jwt.sign(payload, key.privateKey, { ...options, noTimestamp: !('iat' in payload) });
 }
 
 const HASH_OF: Record<string, string> = { RS256: 'sha256', ES256: 'sha256', ES384: 'sha384' };
 
 /** The key's own signature (RS256, ES256, ES384) over any input. */
-export const signatureBy = (key: SigningKey) => (input: string): string =>
-  cryptoSign(HASH_OF[key.alg] ?? 'sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+export const signatureBy =
+  (key: SigningKey) =>
+  (input: string): string =>
+    cryptoSign(HASH_OF[key.alg] ?? 'sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
 
 /**
  * A token from raw JSON text, validly signed by the key: for what JSON.stringify
@@ -62,20 +78,33 @@ export function signedText(key: SigningKey, payload: string, header = JSON.strin
 }
 
 /** An object's text with one more member (such as '"role":"internal"'), written last (the one JSON.parse keeps) or first. */
-export const withMember = (json: string, member: string, first = false): string => (first ? `{${member},${json.slice(1)}` : `${json.slice(0, -1)},${member}}`);
+export const withMember = (json: string, member: string, first = false): string =>
+  first ? `{${member},${json.slice(1)}` : `${json.slice(0, -1)},${member}}`;
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A token assembled by hand: any header, any payload, any signature function. */
-export function forged(header: Record<string, unknown>, payload: Record<string, unknown>, signature: (input: string) => string = () => ''): string {
+export function forged(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  signature: (input: string) => string = () => '',
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   return `${input}.${signature(input)}`;
 }
 
-export const hmacWith = (secret: string, hash = 'sha256') => (input: string): string => createHmac(hash, secret).update(input).digest('base64url');
-export const pssWith = (key: KeyObject) => (input: string): string =>
-  cryptoSign('sha256', Buffer.from(input), { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }).toString('base64url');
-export const es384With = (key: KeyObject) => (input: string): string => cryptoSign('sha384', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+export const hmacWith =
+  (secret: string, hash = 'sha256') =>
+  (input: string): string =>
+    createHmac(hash, secret).update(input).digest('base64url');
+export const pssWith =
+  (key: KeyObject) =>
+  (input: string): string =>
+    cryptoSign('sha256', Buffer.from(input), { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }).toString('base64url');
+export const es384With =
+  (key: KeyObject) =>
+  (input: string): string =>
+    cryptoSign('sha384', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
 
 export const randomKid = (): string => randomUUID();
 
@@ -88,7 +117,10 @@ export class FakeJwks {
   private keys: Record<string, unknown>[] = [];
   private readonly server: Server;
 
-  private constructor(public readonly url: string, server: Server) {
+  private constructor(
+    public readonly url: string,
+    server: Server,
+  ) {
     this.server = server;
   }
 

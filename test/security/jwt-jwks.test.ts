@@ -19,7 +19,15 @@ let jwks: FakeJwks;
 const edges: Edge[] = [];
 
 before(async () => {
-  store = await seededStore({ seed: 3, tenants: 1, clusters: 1, topics: 1, partitions: 1, days: 1, end: Date.parse('2026-11-20T00:00:00Z') });
+  store = await seededStore({
+    seed: 3,
+    tenants: 1,
+    clusters: 1,
+    topics: 1,
+    partitions: 1,
+    days: 1,
+    end: Date.parse('2026-11-20T00:00:00Z'),
+  });
   jwks = await FakeJwks.start([keyA]);
 });
 
@@ -73,7 +81,8 @@ test('a flood of random kids spends at most the fetch budget (10/min) and the re
   for (let i = 0; i < 30; i += 1) refused += (await flood()).status === 401 ? 1 : 0;
   assert.equal(jwks.fetches, 10, 'the first fetch and 9 refreshes, then none');
   // Concurrent waves: no budget left, so no fetch at all.
-  for (let wave = 0; wave < 5; wave += 1) refused += (await Promise.all(Array.from({ length: 40 }, flood))).filter((a) => a.status === 401).length;
+  for (let wave = 0; wave < 5; wave += 1)
+    refused += (await Promise.all(Array.from({ length: 40 }, flood))).filter((a) => a.status === 401).length;
   assert.equal(refused, 230);
   assert.equal(jwks.fetches, 10, `${jwks.fetches} fetches for 230 random kids`);
   assert.equal((await ask(edge.url, signed(keyA))).status, 200);
@@ -131,7 +140,17 @@ test('an outage serves cached keys until STRATA_JWKS_MAX_STALE after the last go
   jwks.mode = 'ok';
   jwks.publish([keyA]);
   jwks.fetches = 0;
-  const config = loadConfig({}, { STRATA_JWKS_URL: jwks.url, STRATA_JWT_ISSUER: ISSUER, STRATA_JWT_AUDIENCE: AUDIENCE, STRATA_JWKS_REFRESH: '1m', STRATA_JWKS_MAX_STALE: '5m', STRATA_JWKS_TIMEOUT: '300ms' }).jwt;
+  const config = loadConfig(
+    {},
+    {
+      STRATA_JWKS_URL: jwks.url,
+      STRATA_JWT_ISSUER: ISSUER,
+      STRATA_JWT_AUDIENCE: AUDIENCE,
+      STRATA_JWKS_REFRESH: '1m',
+      STRATA_JWKS_MAX_STALE: '5m',
+      STRATA_JWKS_TIMEOUT: '300ms',
+    },
+  ).jwt;
   const keys = config.kind === 'jwks' ? keySetFor(config) : assert.fail('expected a JWKS configuration');
   const t0 = Date.now();
   const min = 60_000;
@@ -165,11 +184,19 @@ test('the loader drops RSA keys under 2048 bits, EC keys off P-256 and keys decl
   const config = loadConfig({}, { STRATA_JWKS_URL: jwks.url, STRATA_JWT_ISSUER: ISSUER, STRATA_JWT_AUDIENCE: AUDIENCE }).jwt;
   if (config.kind !== 'jwks') assert.fail('expected a JWKS configuration');
   keySetFor(config, (msg, fields) => events.push({ msg, ...fields }));
-  const reason = async (token: string): Promise<string> => verifyToken(token, config).then((p) => p.role, (e: AuthenticationError) => e.reason);
+  const reason = async (token: string): Promise<string> =>
+    verifyToken(token, config).then(
+      (p) => p.role,
+      (e: AuthenticationError) => e.reason,
+    );
   assert.equal(await reason(signed(keyA)), 'customer');
   assert.match(await reason(signed(weak)), /no key with kid "weak"/);
   assert.match(await reason(forged({ alg: 'ES256', kid: 'p384' }, claims(), () => 'AAAA')), /no key with kid "p384"/);
   assert.match(await reason(signed({ ...pss, alg: 'RS256' })), /no key with kid "pss"/);
   const dropped = events.filter((e) => e['msg'] === 'JWKS key dropped').map((e) => `${String(e['kid'])}: ${String(e['reason'])}`);
-  assert.deepEqual(dropped.slice(0, 3), ['weak: RSA key of 1024 bits, under 2048', 'p384: key type ec secp384r1 is not accepted (RSA >= 2048 or EC P-256)', 'pss: declared alg PS256 is not RS256']);
+  assert.deepEqual(dropped.slice(0, 3), [
+    'weak: RSA key of 1024 bits, under 2048',
+    'p384: key type ec secp384r1 is not accepted (RSA >= 2048 or EC P-256)',
+    'pss: declared alg PS256 is not RS256',
+  ]);
 });

@@ -63,7 +63,8 @@ async function stop(): Promise<void> {
 }
 
 /** Distinct subjects make distinct tokens of one tenant (same role, same second). */
-const tokenOf = (r: Replica, tenantId: string, subject = 'user'): string => mintDevToken(r.config.jwt, { role: 'customer', tenantId, subject, ttlSeconds: 3600 });
+const tokenOf = (r: Replica, tenantId: string, subject = 'user'): string =>
+  mintDevToken(r.config.jwt, { role: 'customer', tenantId, subject, ttlSeconds: 3600 });
 
 /** A raw graphql-transport-ws socket that sends connection_init with `token` and waits for the ack or the close. */
 async function open(url: string, token: string): Promise<Opened> {
@@ -123,22 +124,26 @@ async function noticeOf(sub: AsyncIterableIterator<Next>): Promise<{ eventId: st
   return value.data.aggregationLanded;
 }
 
-test('a tenant at its connection share is refused (1013) at connection_init while another tenant connects and hears its notice', SHORT, async () => {
-  try {
-    const { replica: r, url } = await start({ STRATA_WS_CONNECTIONS_PER_TENANT: '3', STRATA_WS_CONNECTIONS_PER_TOKEN: '2' });
-    const [a, b, c] = [tokenOf(r, 't-1', 'a'), tokenOf(r, 't-1', 'b'), tokenOf(r, 't-1', 'c')];
-    for (const token of [a, a, b]) assert.equal((await open(url, token)).acked, true);
-    // A fresh token does not widen the tenant's share.
-    assertShareRefusal(await open(url, c), /3 per tenant is the limit/);
-    const other = subscribe(client(url, tokenOf(r, 't-2')));
-    await until(() => r.app.landed.heldBy('t:t-2') === 1);
-    const eventId = await publish(r, ['t-1', 't-2'], 0);
-    assert.deepEqual(await noticeOf(other), { eventId, tenants: ['t-2'] });
-    await other.return?.();
-  } finally {
-    await stop();
-  }
-});
+test(
+  'a tenant at its connection share is refused (1013) at connection_init while another tenant connects and hears its notice',
+  SHORT,
+  async () => {
+    try {
+      const { replica: r, url } = await start({ STRATA_WS_CONNECTIONS_PER_TENANT: '3', STRATA_WS_CONNECTIONS_PER_TOKEN: '2' });
+      const [a, b, c] = [tokenOf(r, 't-1', 'a'), tokenOf(r, 't-1', 'b'), tokenOf(r, 't-1', 'c')];
+      for (const token of [a, a, b]) assert.equal((await open(url, token)).acked, true);
+      // A fresh token does not widen the tenant's share.
+      assertShareRefusal(await open(url, c), /3 per tenant is the limit/);
+      const other = subscribe(client(url, tokenOf(r, 't-2')));
+      await until(() => r.app.landed.heldBy('t:t-2') === 1);
+      const eventId = await publish(r, ['t-1', 't-2'], 0);
+      assert.deepEqual(await noticeOf(other), { eventId, tenants: ['t-2'] });
+      await other.return?.();
+    } finally {
+      await stop();
+    }
+  },
+);
 
 test('a token at its share is refused (1013) while another token of the same tenant still connects', SHORT, async () => {
   try {
@@ -182,32 +187,39 @@ test('subscriptions per tenant are capped across its connections while another t
   }
 });
 
-test('a flood of unauthenticated sockets past the pending bound does not stop a tenant from connecting and subscribing', SHORT, async () => {
-  try {
-    // 10 connections: at most 2 (a fifth) may await connection_init.
-    const { replica: r, url } = await start({ STRATA_WS_MAX_CONNECTIONS: '10' });
-    const evictions: { code: number; reason: string }[] = [];
-    const flood: WebSocket[] = [];
-    for (let i = 0; i < 15; i += 1) {
-      const socket = new WebSocket(url, 'graphql-transport-ws');
-      sockets.push(socket);
-      flood.push(socket);
-      socket.once('close', (code: number, reason: Buffer) => evictions.push({ code, reason: reason.toString() }));
-      await once(socket, 'open'); // every upgrade succeeds: none is refused behind idle sockets
+test(
+  'a flood of unauthenticated sockets past the pending bound does not stop a tenant from connecting and subscribing',
+  SHORT,
+  async () => {
+    try {
+      // 10 connections: at most 2 (a fifth) may await connection_init.
+      const { replica: r, url } = await start({ STRATA_WS_MAX_CONNECTIONS: '10' });
+      const evictions: { code: number; reason: string }[] = [];
+      const flood: WebSocket[] = [];
+      for (let i = 0; i < 15; i += 1) {
+        const socket = new WebSocket(url, 'graphql-transport-ws');
+        sockets.push(socket);
+        flood.push(socket);
+        socket.once('close', (code: number, reason: Buffer) => evictions.push({ code, reason: reason.toString() }));
+        await once(socket, 'open'); // every upgrade succeeds: none is refused behind idle sockets
+      }
+      await until(() => evictions.length === 13);
+      assert.ok(
+        evictions.every((e) => e.code === 4408 && /too many sockets await connection_init/.test(e.reason)),
+        JSON.stringify(evictions[0]),
+      );
+      const sub = subscribe(client(url, tokenOf(r, 't-1')));
+      await until(() => r.app.landed.heldBy('t:t-1') === 1);
+      assert.equal((await open(url, tokenOf(r, 't-2'))).acked, true);
+      const eventId = await publish(r, ['t-1'], 2);
+      assert.deepEqual(await noticeOf(sub), { eventId, tenants: ['t-1'] });
+      assert.ok(flood.filter((s) => s.readyState === WebSocket.OPEN).length <= 2, 'idle sockets stay within the pending bound');
+      await sub.return?.();
+    } finally {
+      await stop();
     }
-    await until(() => evictions.length === 13);
-    assert.ok(evictions.every((e) => e.code === 4408 && /too many sockets await connection_init/.test(e.reason)), JSON.stringify(evictions[0]));
-    const sub = subscribe(client(url, tokenOf(r, 't-1')));
-    await until(() => r.app.landed.heldBy('t:t-1') === 1);
-    assert.equal((await open(url, tokenOf(r, 't-2'))).acked, true);
-    const eventId = await publish(r, ['t-1'], 2);
-    assert.deepEqual(await noticeOf(sub), { eventId, tenants: ['t-1'] });
-    assert.ok(flood.filter((s) => s.readyState === WebSocket.OPEN).length <= 2, 'idle sockets stay within the pending bound');
-    await sub.return?.();
-  } finally {
-    await stop();
-  }
-});
+  },
+);
 
 test('STRATA_WS_MAX_CONNECTIONS bounds authenticated connections: past it an upgrade gets 503', SHORT, async () => {
   try {
@@ -245,33 +257,37 @@ test('closed connections give their share back, also those closed before connect
   }
 });
 
-test('a client that authenticates at the upgrade (Authorization header) holds its share at once: a flood of unauthenticated sockets cannot evict it', SHORT, async () => {
-  try {
-    const { replica: r, url } = await start({ STRATA_WS_MAX_CONNECTIONS: '10', STRATA_WS_CONNECTIONS_PER_TENANT: '2' });
-    const withHeader = (token: string): WebSocket => {
-      const socket = new WebSocket(url, 'graphql-transport-ws', { headers: { authorization: `Bearer ${token}` } });
-      sockets.push(socket);
-      return socket;
-    };
-    const early = withHeader(tokenOf(r, 't-1'));
-    await once(early, 'open');
-    // It has not sent connection_init yet, and still outlives a flood that evicts every idle socket.
-    for (let i = 0; i < 15; i += 1) await once(sockets[sockets.push(new WebSocket(url, 'graphql-transport-ws')) - 1]!, 'open');
-    assert.equal(early.readyState, WebSocket.OPEN, 'the early, authenticated socket was not evicted');
-    early.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-    const [ack] = (await once(early, 'message')) as [Buffer];
-    assert.equal(JSON.parse(ack.toString()).type, 'connection_ack', 'connection_init needs no token again');
-    const second = withHeader(tokenOf(r, 't-1', 'other'));
-    await once(second, 'open');
-    const third = withHeader(tokenOf(r, 't-1', 'third'));
-    const [code, reason] = (await once(third, 'close')) as [number, Buffer];
-    assert.equal(code, 1013, 'past the tenant share, as at connection_init');
-    assert.match(reason.toString(), /2 per tenant is the limit/);
-    const refused = new WebSocket(url, 'graphql-transport-ws', { headers: { authorization: 'Bearer not-a-token' } });
-    sockets.push(refused);
-    const [, response] = (await once(refused, 'unexpected-response')) as [unknown, { statusCode: number }];
-    assert.equal(response.statusCode, 401, 'a header that does not verify is refused before any WebSocket exists');
-  } finally {
-    await stop();
-  }
-});
+test(
+  'a client that authenticates at the upgrade (Authorization header) holds its share at once: a flood of unauthenticated sockets cannot evict it',
+  SHORT,
+  async () => {
+    try {
+      const { replica: r, url } = await start({ STRATA_WS_MAX_CONNECTIONS: '10', STRATA_WS_CONNECTIONS_PER_TENANT: '2' });
+      const withHeader = (token: string): WebSocket => {
+        const socket = new WebSocket(url, 'graphql-transport-ws', { headers: { authorization: `Bearer ${token}` } });
+        sockets.push(socket);
+        return socket;
+      };
+      const early = withHeader(tokenOf(r, 't-1'));
+      await once(early, 'open');
+      // It has not sent connection_init yet, and still outlives a flood that evicts every idle socket.
+      for (let i = 0; i < 15; i += 1) await once(sockets[sockets.push(new WebSocket(url, 'graphql-transport-ws')) - 1]!, 'open');
+      assert.equal(early.readyState, WebSocket.OPEN, 'the early, authenticated socket was not evicted');
+      early.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+      const [ack] = (await once(early, 'message')) as [Buffer];
+      assert.equal(JSON.parse(ack.toString()).type, 'connection_ack', 'connection_init needs no token again');
+      const second = withHeader(tokenOf(r, 't-1', 'other'));
+      await once(second, 'open');
+      const third = withHeader(tokenOf(r, 't-1', 'third'));
+      const [code, reason] = (await once(third, 'close')) as [number, Buffer];
+      assert.equal(code, 1013, 'past the tenant share, as at connection_init');
+      assert.match(reason.toString(), /2 per tenant is the limit/);
+      const refused = new WebSocket(url, 'graphql-transport-ws', { headers: { authorization: 'Bearer not-a-token' } });
+      sockets.push(refused);
+      const [, response] = (await once(refused, 'unexpected-response')) as [unknown, { statusCode: number }];
+      assert.equal(response.statusCode, 401, 'a header that does not verify is refused before any WebSocket exists');
+    } finally {
+      await stop();
+    }
+  },
+);

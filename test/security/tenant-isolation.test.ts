@@ -4,7 +4,16 @@ import fc from 'fast-check';
 import { DAY_MS, METRICS } from '../../catalog/catalog.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { END } from '../helpers/fixture.ts';
-import { ownership, RecordingStore, redisUrlForTest, securityStore, startEdge, type Edge, type EdgeResponse, type Ownership } from '../helpers/security-edge.ts';
+import {
+  ownership,
+  RecordingStore,
+  redisUrlForTest,
+  securityStore,
+  startEdge,
+  type Edge,
+  type EdgeResponse,
+  type Ownership,
+} from '../helpers/security-edge.ts';
 import { timeseriesDocument, type InputValue } from '../helpers/security-graphql.ts';
 import { callerName, violations, type Caller, type ResolvedField } from '../helpers/security-oracle.ts';
 
@@ -45,7 +54,10 @@ before(async () => {
   store = await securityStore();
   own = await ownership(store);
   recording = new RecordingStore(store);
-  edges = [await startEdge(recording), await startEdge(recording, { STRATA_CACHE: 'redis', REDIS_URL: redisUrl, STRATA_REDIS_TIMEOUT: '2s' })];
+  edges = [
+    await startEdge(recording),
+    await startEdge(recording, { STRATA_CACHE: 'redis', REDIS_URL: redisUrl, STRATA_REDIS_TIMEOUT: '2s' }),
+  ];
 });
 
 after(async () => {
@@ -70,7 +82,14 @@ const fieldSpec = fc.record({
   metric: fc.constantFrom(...TS_METRICS),
   clusters: fc.constantFrom('own', 'own2', 'ownBoth', 'foreign', 'missing', 'none', 'ownAndForeign'),
   topic: fc.constantFrom('none', 'ownPrivate', 'foreignPrivate', 'common'),
-  groupBy: fc.constantFrom([], ['resource_id'], ['topic'], ['resource_id', 'topic'], ['partition', 'topic'], ['request_type', 'consumer_group_id']),
+  groupBy: fc.constantFrom(
+    [],
+    ['resource_id'],
+    ['topic'],
+    ['resource_id', 'topic'],
+    ['partition', 'topic'],
+    ['request_type', 'consumer_group_id'],
+  ),
   window: fc.nat(WINDOWS.length - 1),
   raw: fc.nat(7).map((n) => n === 0),
   orderByValue: fc.boolean(),
@@ -85,10 +104,53 @@ const callerArb = fc.oneof(
 );
 
 const opArb = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('fields' as const), caller: callerArb, subject: fc.nat(2), foreign: fc.nat(1), fields: fc.array(fieldSpec, { minLength: 1, maxLength: 3 }), inline: fc.boolean(), repeat: fc.nat(2).map((n) => n === 0), missing: fc.nat(0xfffff) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('twin' as const), a: fc.nat(2), b: fc.nat(1), fields: fc.array(fieldSpec, { minLength: 1, maxLength: 3 }), inline: fc.boolean(), together: fc.boolean(), missing: fc.nat(0xfffff) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('probe' as const), tenant: fc.nat(2), foreign: fc.nat(1), field: fieldSpec, inline: fc.boolean(), missing: fc.nat(0xfffff) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('usage' as const), caller: callerArb, tenantArg: fc.option(fc.nat(3), { nil: undefined }), period: fc.nat(PERIODS.length - 1), first: fc.integer({ min: 1, max: 5 }), follow: fc.constantFrom('no', 'same', 'other') }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('fields' as const),
+      caller: callerArb,
+      subject: fc.nat(2),
+      foreign: fc.nat(1),
+      fields: fc.array(fieldSpec, { minLength: 1, maxLength: 3 }),
+      inline: fc.boolean(),
+      repeat: fc.nat(2).map((n) => n === 0),
+      missing: fc.nat(0xfffff),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('twin' as const),
+      a: fc.nat(2),
+      b: fc.nat(1),
+      fields: fc.array(fieldSpec, { minLength: 1, maxLength: 3 }),
+      inline: fc.boolean(),
+      together: fc.boolean(),
+      missing: fc.nat(0xfffff),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('probe' as const),
+      tenant: fc.nat(2),
+      foreign: fc.nat(1),
+      field: fieldSpec,
+      inline: fc.boolean(),
+      missing: fc.nat(0xfffff),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('usage' as const),
+      caller: callerArb,
+      tenantArg: fc.option(fc.nat(3), { nil: undefined }),
+      period: fc.nat(PERIODS.length - 1),
+      first: fc.integer({ min: 1, max: 5 }),
+      follow: fc.constantFrom('no', 'same', 'other'),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resources' as const), caller: callerArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cold' as const), slowMs: fc.constantFrom(0, 0, 10) }) },
 );
@@ -109,14 +171,24 @@ function missingId(n: number): string {
 function resolve(spec: FieldSpec, alias: string, subject: string, foreign: string, missing: string): ResolvedField {
   const [c0 = '', c1 = ''] = own.clustersOf.get(subject) ?? [];
   const f0 = own.clustersOf.get(foreign)?.[0] ?? '';
-  const clusters = { own: [c0], own2: [c1], ownBoth: [c0, c1], foreign: [f0], missing: [missing], none: [], ownAndForeign: [c0, f0] }[spec.clusters];
+  const clusters = { own: [c0], own2: [c1], ownBoth: [c0, c1], foreign: [f0], missing: [missing], none: [], ownAndForeign: [c0, f0] }[
+    spec.clusters
+  ];
   const labels = METRICS.find((m) => m.name === M + spec.metric)?.labels ?? [];
   const parts: InputValue[] = [];
-  if (clusters.length > 0) parts.push(clusters.length === 1 ? { field: 'resource_id', op: 'EQ', value: clusters[0] ?? '' } : { field: 'resource_id', op: 'IN', values: clusters });
+  if (clusters.length > 0)
+    parts.push(
+      clusters.length === 1
+        ? { field: 'resource_id', op: 'EQ', value: clusters[0] ?? '' }
+        : { field: 'resource_id', op: 'IN', values: clusters },
+    );
   const hasTopic = (labels as readonly string[]).includes('topic');
   const topicOf = spec.topic === 'ownPrivate' ? subject : spec.topic === 'foreignPrivate' ? foreign : undefined;
   if (hasTopic && topicOf !== undefined) parts.push({ field: 'topic', op: 'EQ', value: `private-${topicOf}` });
-  if (hasTopic && spec.topic === 'common') parts.push({ or: [{ field: 'topic', op: 'IN', values: ['orders', 'payments'] }, { not: { field: 'topic', op: 'LTE', value: 'clicks' } }] });
+  if (hasTopic && spec.topic === 'common')
+    parts.push({
+      or: [{ field: 'topic', op: 'IN', values: ['orders', 'payments'] }, { not: { field: 'topic', op: 'LTE', value: 'clicks' } }],
+    });
   const [granularity = 'PT1H', interval = 'now-1h/now'] = WINDOWS[spec.window] ?? [];
   const query: Record<string, InputValue> = {
     metric: M + spec.metric,
@@ -135,7 +207,11 @@ async function runFields(edge: Edge, caller: Caller, fields: ResolvedField[], in
   const doc = timeseriesDocument(fields, inline ? 'inline' : 'variables');
   const response = await send(edge, caller, doc.query, doc.variables);
   const found = violations(caller, fields, response, own, doc.query + JSON.stringify(doc.variables));
-  assert.deepEqual(found, [], `${callerName(caller)} sent ${doc.query} ${JSON.stringify(doc.variables)}\nanswer: ${response.text.slice(0, 2000)}`);
+  assert.deepEqual(
+    found,
+    [],
+    `${callerName(caller)} sent ${doc.query} ${JSON.stringify(doc.variables)}\nanswer: ${response.text.slice(0, 2000)}`,
+  );
   for (const f of fields) if ((response.body.data?.[f.alias] as { series?: unknown[] } | null)?.series?.length) tally.nonEmpty += 1;
 }
 
@@ -156,7 +232,12 @@ async function runOp(edge: Edge, op: Op): Promise<void> {
       const a = tenantAt(op.a);
       const b = foreignOf(a, op.b);
       const fields = op.fields.map((s, i) => resolve(s, `f${i}`, a, b, missingId(op.missing)));
-      const senders: Caller[] = [{ role: 'customer', tenant: a }, { role: 'customer', tenant: b }, ...(op.together ? [{ role: 'internal' } as const] : []), { role: 'customer', tenant: a }];
+      const senders: Caller[] = [
+        { role: 'customer', tenant: a },
+        { role: 'customer', tenant: b },
+        ...(op.together ? [{ role: 'internal' } as const] : []),
+        { role: 'customer', tenant: a },
+      ];
       if (op.together) await Promise.all(senders.map((who) => runFields(edge, who, fields, op.inline)));
       else for (const who of senders) await runFields(edge, who, fields, op.inline);
       return;
@@ -169,14 +250,20 @@ async function runOp(edge: Edge, op: Op): Promise<void> {
       const caller = customerOf(op.caller);
       const response = await send(edge, caller, '{ resources { id tenantId } }', {});
       const rows = (response.body.data?.['resources'] ?? []) as { id: string; tenantId: string }[];
-      const expected = [...own.ownerOf].filter(([, t]) => caller.role !== 'customer' || t === caller.tenant).map(([id, tenantId]) => ({ id, tenantId }));
+      const expected = [...own.ownerOf]
+        .filter(([, t]) => caller.role !== 'customer' || t === caller.tenant)
+        .map(([id, tenantId]) => ({ id, tenantId }));
       assert.deepEqual(rows, expected, `${callerName(caller)}: resources`);
       return;
     }
     case 'cold': {
       recording.delayMs = op.slowMs;
       const scopes = ['*', ...own.tenants.map((t) => `t:${t}`)];
-      await edge.app.resultCache.invalidate(scopes, METRICS.map((m) => m.name), { start: END - 2 * DAY_MS, end: END });
+      await edge.app.resultCache.invalidate(
+        scopes,
+        METRICS.map((m) => m.name),
+        { start: END - 2 * DAY_MS, end: END },
+      );
     }
   }
 }
@@ -189,7 +276,13 @@ async function probe(edge: Edge, tenant: string, op: Extract<Op, { kind: 'probe'
   const answers: string[] = [];
   const statuses: number[] = [];
   for (const id of [foreignCluster, missing]) {
-    const field = resolve({ ...op.field, clusters: op.field.clusters === 'ownAndForeign' ? 'ownAndForeign' : 'foreign' }, 'p', tenant, foreignOf(tenant, op.foreign), missing);
+    const field = resolve(
+      { ...op.field, clusters: op.field.clusters === 'ownAndForeign' ? 'ownAndForeign' : 'foreign' },
+      'p',
+      tenant,
+      foreignOf(tenant, op.foreign),
+      missing,
+    );
     const named = { ...field, query: JSON.parse(JSON.stringify(field.query).replaceAll(foreignCluster, id)) as Record<string, InputValue> };
     const doc = timeseriesDocument([named], op.inline ? 'inline' : 'variables');
     const response = await send(edge, caller, doc.query, doc.variables);
@@ -201,8 +294,12 @@ async function probe(edge: Edge, tenant: string, op: Extract<Op, { kind: 'probe'
   assert.match(answers[0] ?? '', /"code":"(RESOURCE_NOT_FOUND|FORBIDDEN)"/);
 }
 
-const USAGE = 'query U($p: String!, $t: String, $n: Int, $a: String) { usage(period: $p, tenantId: $t, first: $n, after: $a) { rows { tenantId resourceId day ingressBytes status } pageInfo { hasNextPage endCursor } } }';
-type UsageRows = { rows: { tenantId: string; resourceId: string; day: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+const USAGE =
+  'query U($p: String!, $t: String, $n: Int, $a: String) { usage(period: $p, tenantId: $t, first: $n, after: $a) { rows { tenantId resourceId day ingressBytes status } pageInfo { hasNextPage endCursor } } }';
+type UsageRows = {
+  rows: { tenantId: string; resourceId: string; day: string }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+};
 
 async function usage(edge: Edge, caller: Caller, op: Extract<Op, { kind: 'usage' }>): Promise<void> {
   const tenantArg = op.tenantArg === undefined ? null : op.tenantArg === 3 ? 'no-such-tenant' : tenantAt(op.tenantArg);
@@ -230,7 +327,10 @@ async function usage(edge: Edge, caller: Caller, op: Extract<Op, { kind: 'usage'
   }
   const rows = (next.body.data?.['usage'] as UsageRows | undefined)?.rows ?? [];
   const seen = new Set(page.rows.map((r) => `${r.day}|${r.tenantId}|${r.resourceId}`));
-  assert.ok(rows.every((r) => !seen.has(`${r.day}|${r.tenantId}|${r.resourceId}`) && (tenantArg === null || r.tenantId === tenantArg)), next.text);
+  assert.ok(
+    rows.every((r) => !seen.has(`${r.day}|${r.tenantId}|${r.resourceId}`) && (tenantArg === null || r.tenantId === tenantArg)),
+    next.text,
+  );
 }
 
 test(`${RUNS * OPS_PER_RUN} random operations by 3 tenants, internal and billing never cross a tenant boundary (seed ${SEED})`, async () => {
@@ -252,8 +352,10 @@ test(`${RUNS * OPS_PER_RUN} random operations by 3 tenants, internal and billing
   const mixed = recording.calls.filter((c) => c.scopes.length !== 1);
   assert.deepEqual(mixed, [], 'a store call mixed tenant scopes');
   const [memory, redis] = edges.map((e) => e.app.services.loaders.totals);
-  console.log(`isolation: ${tally.requests} requests, ${tally.nonEmpty} non-empty fields, codes ${JSON.stringify(Object.fromEntries(tally.codes))}, ` +
-    `memory cache ${JSON.stringify(memory)}, redis cache ${JSON.stringify(redis)}`);
+  console.log(
+    `isolation: ${tally.requests} requests, ${tally.nonEmpty} non-empty fields, codes ${JSON.stringify(Object.fromEntries(tally.codes))}, ` +
+      `memory cache ${JSON.stringify(memory)}, redis cache ${JSON.stringify(redis)}`,
+  );
   assert.ok(tally.requests >= 2000, `${tally.requests} requests`);
   assert.ok(tally.nonEmpty >= 500, 'too few non-empty answers: the oracle would be vacuous');
   for (const totals of [memory, redis]) {
@@ -275,7 +377,13 @@ test('identical queries of several tenants while the store is held: one store ca
   const missesBefore = totals.cacheMisses;
   let release = (): void => undefined;
   recording.gate = new Promise<void>((r) => (release = r));
-  const sends: [Caller, ResolvedField][] = [[customer1, field(k1)], [customer1, field(k1)], [internal, field(k1)], [customer2, field(k1)], [customer2, field(k2)]];
+  const sends: [Caller, ResolvedField][] = [
+    [customer1, field(k1)],
+    [customer1, field(k1)],
+    [internal, field(k1)],
+    [customer2, field(k1)],
+    [customer2, field(k2)],
+  ];
   const pending = sends.map(([who, f]) => {
     const doc = timeseriesDocument([f], 'variables');
     return send(edge, who, doc.query, doc.variables).then((r) => ({ who, f, r, text: doc.query + JSON.stringify(doc.variables) }));
@@ -290,7 +398,11 @@ test('identical queries of several tenants while the store is held: one store ca
   recording.gate = undefined;
   for (const a of answers) assert.deepEqual(violations(a.who, [a.f], a.r, own, a.text), [], a.r.text);
   const calls = recording.calls.slice(callsBefore);
-  assert.deepEqual(calls.map((c) => c.scopes).sort(), [['*'], [t1], [t2]].sort(), 'one store call per scope: two t1 requests coalesced, internal and t2 apart');
+  assert.deepEqual(
+    calls.map((c) => c.scopes).sort(),
+    [['*'], [t1], [t2]].sort(),
+    'one store call per scope: two t1 requests coalesced, internal and t2 apart',
+  );
   const series = answers.map((a) => JSON.stringify(a.r.body.data?.['x'] ?? null));
   assert.equal(series[0], series[1]);
   assert.equal(series[2], series[0], 'internal reads the same cluster with its own store call');

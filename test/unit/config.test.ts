@@ -15,7 +15,10 @@ test('defaults: embedded store, loopback, dev signing key outside production', (
 });
 
 test('a bad value fails fast, naming the variable, the value and the fix', () => {
-  assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message) && /"eighty"/.test(e.message) && /README/.test(e.message));
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty' }),
+    (e: unknown) => e instanceof ConfigError && /PORT/.test(e.message) && /"eighty"/.test(e.message) && /README/.test(e.message),
+  );
   assert.throws(() => loadConfig({ STRATA_CACHE_FRESH_TTL: 'soon' }), /STRATA_CACHE_FRESH_TTL: a duration such as/);
   assert.throws(() => loadConfig({ STRATA_JWT_SECRET: 'short' }), /STRATA_JWT_SECRET: at least 32 characters/);
   assert.throws(() => loadConfig({ STRATA_STORE: 'druid' }), /DRUID_URL: required when STRATA_STORE=druid/);
@@ -32,8 +35,19 @@ test('production never verifies with the development key', () => {
 
 test('the development secret serves only on loopback: any other HOST refuses to start, naming what to set', () => {
   for (const host of ['0.0.0.0', '::', '10.0.0.7', 'api.example']) {
-    assert.throws(() => loadConfig({ HOST: host }), (e: unknown) => e instanceof ConfigError && /STRATA_JWT_SECRET/.test(e.message) && /STRATA_JWKS_URL/.test(e.message) && e.message.includes(`HOST=${host}`));
-    assert.throws(() => loadConfig({ HOST: host, STRATA_JWT_SECRET: DEV_JWT_SECRET }), /development signing key is public/, 'set explicitly, it is still the public key');
+    assert.throws(
+      () => loadConfig({ HOST: host }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /STRATA_JWT_SECRET/.test(e.message) &&
+        /STRATA_JWKS_URL/.test(e.message) &&
+        e.message.includes(`HOST=${host}`),
+    );
+    assert.throws(
+      () => loadConfig({ HOST: host, STRATA_JWT_SECRET: DEV_JWT_SECRET }),
+      /development signing key is public/,
+      'set explicitly, it is still the public key',
+    );
     assert.equal(loadConfig({ HOST: host, STRATA_JWT_SECRET: 'a-private-secret-of-at-least-32-characters' }).jwt.kind, 'hmac');
   }
   for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(loadConfig({ HOST: host }).host, host);

@@ -39,14 +39,18 @@ after(() => {
   server.close();
 });
 
-const json = (status: number, body: unknown): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
-const lines = (text: string): Handler => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain' });
-  res.end(text);
-};
+const json =
+  (status: number, body: unknown): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+const lines =
+  (text: string): Handler =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(text);
+  };
 
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
@@ -102,13 +106,35 @@ test('bodies cut off mid-stream are UPSTREAM_UNAVAILABLE, never partial rows', a
 
 test('both Druid error shapes, 429 and 500 map to stable codes', async () => {
   const client = new DruidClient({ url });
-  const legacy = (error: string, errorClass = 'org.apache.druid.query.QueryException') => ({ error, errorMessage: `${error}: details`, errorClass, host: null });
-  const modern = (category: string, errorCode = 'general') => ({ error: 'druidException', errorCode, persona: 'USER', category, errorMessage: `${category} details`, context: {} });
+  const legacy = (error: string, errorClass = 'org.apache.druid.query.QueryException') => ({
+    error,
+    errorMessage: `${error}: details`,
+    errorClass,
+    host: null,
+  });
+  const modern = (category: string, errorCode = 'general') => ({
+    error: 'druidException',
+    errorCode,
+    persona: 'USER',
+    category,
+    errorMessage: `${category} details`,
+    context: {},
+  });
   const cases: [string, number, unknown, string][] = [
     ['legacy timeout', 504, legacy('Query timeout', 'org.apache.druid.query.QueryTimeoutException'), ErrorCode.UPSTREAM_TIMEOUT],
     ['legacy cancelled', 500, legacy('Query cancelled'), ErrorCode.UPSTREAM_TIMEOUT],
-    ['legacy capacity (429)', 429, legacy('Query capacity exceeded', 'org.apache.druid.query.QueryCapacityExceededException'), ErrorCode.UPSTREAM_UNAVAILABLE],
-    ['legacy resource limit', 400, legacy('Resource limit exceeded', 'org.apache.druid.query.ResourceLimitExceededException'), ErrorCode.QUERY_TOO_COMPLEX],
+    [
+      'legacy capacity (429)',
+      429,
+      legacy('Query capacity exceeded', 'org.apache.druid.query.QueryCapacityExceededException'),
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+    ],
+    [
+      'legacy resource limit',
+      400,
+      legacy('Resource limit exceeded', 'org.apache.druid.query.ResourceLimitExceededException'),
+      ErrorCode.QUERY_TOO_COMPLEX,
+    ],
     ['legacy unknown exception (500)', 500, legacy('Unknown exception', 'java.lang.RuntimeException'), ErrorCode.UPSTREAM_UNAVAILABLE],
     ['druidException TIMEOUT', 504, modern('TIMEOUT'), ErrorCode.UPSTREAM_TIMEOUT],
     ['druidException CANCELED', 500, modern('CANCELED'), ErrorCode.UPSTREAM_TIMEOUT],
@@ -123,14 +149,17 @@ test('both Druid error shapes, 429 and 500 map to stable codes', async () => {
     assert.equal(await codeOf(client.sql('SELECT 1', [])), code, what);
   }
   // Invalid SQL is a bug of ours in either shape: a plain Error (INTERNAL at the edge) keeping Druid's words.
-  for (const body of [modern('INVALID_INPUT', 'invalidInput'), legacy('Plan validation failed', 'org.apache.calcite.tools.ValidationException')]) {
+  for (const body of [
+    modern('INVALID_INPUT', 'invalidInput'),
+    legacy('Plan validation failed', 'org.apache.calcite.tools.ValidationException'),
+  ]) {
     handler = json(400, body);
     const code = await codeOf(client.sql('SELECT nope', []));
     assert.match(code, /^plain: Druid rejected the query \(HTTP 400/);
   }
 });
 
-test('a broker that never answers: UPSTREAM_TIMEOUT after Druid\'s timeout plus a grace, and the query is cancelled', async () => {
+test("a broker that never answers: UPSTREAM_TIMEOUT after Druid's timeout plus a grace, and the query is cancelled", async () => {
   const hung: ServerResponse[] = [];
   handler = (req, res) => {
     if (req.method === 'DELETE') return void res.writeHead(202).end();
@@ -140,9 +169,18 @@ test('a broker that never answers: UPSTREAM_TIMEOUT after Druid\'s timeout plus 
   const client = new DruidClient({ url });
   assert.equal(await codeOf(client.sql('SELECT 1', [], { timeoutMs: 100, queryId: 'hung-1' })), ErrorCode.UPSTREAM_TIMEOUT);
   // The caller's own deadline (the request's AbortSignal) does the same, sooner.
-  assert.equal(await codeOf(client.sql('SELECT 1', [], { timeoutMs: 60_000, queryId: 'hung-2', signal: AbortSignal.timeout(50) })), ErrorCode.UPSTREAM_TIMEOUT);
+  assert.equal(
+    await codeOf(client.sql('SELECT 1', [], { timeoutMs: 60_000, queryId: 'hung-2', signal: AbortSignal.timeout(50) })),
+    ErrorCode.UPSTREAM_TIMEOUT,
+  );
   for (let i = 0; i < 100 && seen.filter((s) => s.method === 'DELETE').length < 2; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(seen.filter((s) => s.method === 'DELETE').map((s) => s.url).sort(), ['/druid/v2/sql/hung-1', '/druid/v2/sql/hung-2']);
+  assert.deepEqual(
+    seen
+      .filter((s) => s.method === 'DELETE')
+      .map((s) => s.url)
+      .sort(),
+    ['/druid/v2/sql/hung-1', '/druid/v2/sql/hung-2'],
+  );
   for (const res of hung) res.destroy();
   // Nothing listening at all.
   assert.equal(await codeOf(new DruidClient({ url: 'http://127.0.0.1:1' }).sql('SELECT 1', [])), ErrorCode.UPSTREAM_UNAVAILABLE);
@@ -154,7 +192,8 @@ test('through the whole service: store errors reach the client with their code a
   let pieceQueries = 0;
   handler = (req, res, body) => {
     const sql = String((JSON.parse(body || '{}') as { query?: string }).query);
-    if (sql.includes('strata_watermarks')) return lines(`["datasource","w"]\n["rollup_1h",${END - 7_200_000}]\n["rollup_1d",${END - 86_400_000}]\n\n`)(req, res, body);
+    if (sql.includes('strata_watermarks'))
+      return lines(`["datasource","w"]\n["rollup_1h",${END - 7_200_000}]\n["rollup_1d",${END - 86_400_000}]\n\n`)(req, res, body);
     if (sql.includes('"resources"')) return lines('["tenant_id","resource_id"]\n["t-1","lkc-1"]\n\n')(req, res, body);
     pieceQueries += 1;
     if (failWith) return failWith(req, res, body);
@@ -164,7 +203,10 @@ test('through the whole service: store errors reach the client with their code a
   const store = new DruidStore({ url, coordinatorUrl: url, timeoutMs: 200 });
   // Five failures in a row would open the store circuit breaker: it is off here, so every attempt
   // reaches the store (the breaker has its own test in test/real/store-faults.test.ts).
-  const config = loadConfig({}, { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', STRATA_BREAKER_RESET: '0' });
+  const config = loadConfig(
+    {},
+    { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', STRATA_BREAKER_RESET: '0' },
+  );
   const app = await createApp(config, { store });
   const doc = `{ timeseries(query: { metric: "${M}", granularity: PT1H, interval: "now-6h/now-3h", filter: { field: "resource_id", op: EQ, value: "lkc-1" } }) {
     series { points { value } } plan { operation { storeQueries cacheHits } } } }`;
@@ -172,7 +214,16 @@ test('through the whole service: store errors reach the client with their code a
   try {
     const failures: [Handler, string][] = [
       [json(429, { error: 'Query capacity exceeded', errorMessage: 'Too many concurrent queries' }), ErrorCode.UPSTREAM_UNAVAILABLE],
-      [json(500, { error: 'druidException', errorCode: 'general', persona: 'OPERATOR', category: 'RUNTIME_FAILURE', errorMessage: 'boom' }), ErrorCode.UPSTREAM_UNAVAILABLE],
+      [
+        json(500, {
+          error: 'druidException',
+          errorCode: 'general',
+          persona: 'OPERATOR',
+          category: 'RUNTIME_FAILURE',
+          errorMessage: 'boom',
+        }),
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+      ],
       [lines('["branch","bucket"]\n["b0",1'), ErrorCode.UPSTREAM_UNAVAILABLE],
       [json(504, { error: 'Query timeout', errorMessage: 'Query [x] timed out' }), ErrorCode.UPSTREAM_TIMEOUT],
       [() => undefined, ErrorCode.UPSTREAM_TIMEOUT],
@@ -189,7 +240,11 @@ test('through the whole service: store errors reach the client with their code a
     assert.equal(ok.errors, undefined, JSON.stringify(ok.errors));
     assert.deepEqual(plain(ok.data?.['timeseries']), { series: [], plan: { operation: { storeQueries: 1, cacheHits: 0 } } });
     const again = await execute(app, who, doc);
-    assert.deepEqual(plain(again.data?.['timeseries']), { series: [], plan: { operation: { storeQueries: 0, cacheHits: 1 } } }, 'the good answer is cached');
+    assert.deepEqual(
+      plain(again.data?.['timeseries']),
+      { series: [], plan: { operation: { storeQueries: 0, cacheHits: 1 } } },
+      'the good answer is cached',
+    );
   } finally {
     await app.close();
   }

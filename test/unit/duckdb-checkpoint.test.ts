@@ -31,9 +31,23 @@ after(async () => {
 
 const walBytes = (): number => (existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0);
 const inMemoryTableBytes = async (): Promise<number> =>
-  Number((await store.read("SELECT CAST(coalesce(sum(memory_usage_bytes), 0) AS DOUBLE) AS b FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'", []))[0]?.['b']);
+  Number(
+    (
+      await store.read(
+        "SELECT CAST(coalesce(sum(memory_usage_bytes), 0) AS DOUBLE) AS b FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'",
+        [],
+      )
+    )[0]?.['b'],
+  );
 const hourSum = async (): Promise<number> =>
-  Number((await store.read("SELECT CAST(sum(v_sum) AS DOUBLE) AS s FROM rollup_1h WHERE __time = epoch_ms(CAST(? AS BIGINT)) AND metric LIKE '%received_bytes' AND level = ''", [hour]))[0]?.['s']);
+  Number(
+    (
+      await store.read(
+        "SELECT CAST(sum(v_sum) AS DOUBLE) AS s FROM rollup_1h WHERE __time = epoch_ms(CAST(? AS BIGINT)) AND metric LIKE '%received_bytes' AND level = ''",
+        [hour],
+      )
+    )[0]?.['s'],
+  );
 
 async function lateRow(value: number): Promise<void> {
   const [resource] = await store.read('SELECT tenant_id, resource_id FROM resources ORDER BY resource_id LIMIT 1', []);

@@ -57,7 +57,10 @@ test('the resource limits reach DuckDB: memory limit and worker threads', async 
   const limited = await DuckDbStore.open(':memory:');
   try {
     await limited.limitResources({ memoryBytes: 48 * 1024 * 1024, threads: 1 });
-    const [row] = await limited.read("SELECT current_setting('memory_limit') AS memory, CAST(current_setting('threads') AS INTEGER) AS threads", []);
+    const [row] = await limited.read(
+      "SELECT current_setting('memory_limit') AS memory, CAST(current_setting('threads') AS INTEGER) AS threads",
+      [],
+    );
     assert.match(String(row?.['memory']), /^4[5-9](\.\d+)? ?MiB$|^50(\.\d+)? ?MB$/);
     assert.equal(row?.['threads'], 1);
   } finally {
@@ -82,8 +85,15 @@ test('at most `atOnce` reads hold a connection: the others wait in line, and kee
     assert.equal(reads.stats.idle, 1, 'connections beyond the bound are closed at once');
     const many = Promise.all(Array.from({ length: 20 }, (_, n) => read(n)));
     assert.equal(reads.stats.waiting, 19, 'one read runs, the others wait');
-    assert.deepEqual(await many, Array.from({ length: 20 }, (_, n) => n + 1));
-    assert.deepEqual(reads.stats, { idle: 1, opened: 3, waiting: 0, statements: { held: 1, prepared: 3 } }, 'twenty reads, no connection opened, no statement prepared again');
+    assert.deepEqual(
+      await many,
+      Array.from({ length: 20 }, (_, n) => n + 1),
+    );
+    assert.deepEqual(
+      reads.stats,
+      { idle: 1, opened: 3, waiting: 0, statements: { held: 1, prepared: 3 } },
+      'twenty reads, no connection opened, no statement prepared again',
+    );
 
     // A read cancelled while it waits leaves the line without running.
     let ran = false;
@@ -106,7 +116,11 @@ test('a store read cancelled while it waits for a connection fails as a timeout,
   try {
     await limited.limitResources({ memoryBytes: 64 * 1024 * 1024, readsAtOnce: 1 });
     const running = new AbortController();
-    const long = limited.read('SELECT count(*) AS n FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -1', [], running.signal);
+    const long = limited.read(
+      'SELECT count(*) AS n FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -1',
+      [],
+      running.signal,
+    );
     const waiting = new AbortController();
     const queued = limited.read('SELECT 1 AS one', [], waiting.signal);
     waiting.abort();
@@ -115,7 +129,11 @@ test('a store read cancelled while it waits for a connection fails as a timeout,
     await assert.rejects(long, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
     // Aborted at once, while its connection is taken and its statement prepared: it never runs.
     const early = new AbortController();
-    const never = limited.read('SELECT count(*) AS n FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -2', [], early.signal);
+    const never = limited.read(
+      'SELECT count(*) AS n FROM range(100000000) a, range(1000) b WHERE a.range + b.range = -2',
+      [],
+      early.signal,
+    );
     early.abort();
     await assert.rejects(never, (e) => codeOf(e) === 'UPSTREAM_TIMEOUT');
     assert.deepEqual(await limited.read('SELECT 1 AS one', []), [{ one: 1 }]);
@@ -161,7 +179,11 @@ test("a dashboard's piece reads come back in full chunks, not one per aggregate 
     let unsortedChunks = 0;
     for (const { sql, params } of pieceReads) {
       const result = await connection.run(sql, params);
-      assert.equal(result.chunkCount, Math.max(1, Math.ceil(result.rowCount / 2048)), `${result.rowCount} rows in ${result.chunkCount} chunks`);
+      assert.equal(
+        result.chunkCount,
+        Math.max(1, Math.ceil(result.rowCount / 2048)),
+        `${result.rowCount} rows in ${result.chunkCount} chunks`,
+      );
       // The same branches without the outer ORDER BY: what the test guards against.
       const inner = sql.slice(sql.indexOf('(') + 1, sql.lastIndexOf(')'));
       unsortedChunks += (await connection.run(inner, params)).chunkCount;

@@ -100,8 +100,12 @@ function write(node: Node, choices: readonly number[], repeats: string[], space:
   return `{${space}${members.join(`,${space}`)}}`;
 }
 
-test('differential: on random JSON with repeats and every way of writing a key, the repeats found are the model\'s', () => {
-  const caseArb = fc.record({ node: nodeArb, choices: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 8 }), space: fc.constantFrom('', ' ', '\n\t ') });
+test("differential: on random JSON with repeats and every way of writing a key, the repeats found are the model's", () => {
+  const caseArb = fc.record({
+    node: nodeArb,
+    choices: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 8 }),
+    space: fc.constantFrom('', ' ', '\n\t '),
+  });
   fc.assert(
     fc.property(caseArb, ({ node, choices, space }) => {
       const expected: string[] = [];

@@ -29,7 +29,9 @@ after(async () => {
 async function scrape(query: string, token: string | undefined = edge.token('customer', 't-1'), init: RequestInit = {}) {
   const response = await fetch(`${edge.base}/export?${query}`, { ...init, headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await response.text();
-  const code = response.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code : undefined;
+  const code = response.headers.get('content-type')?.startsWith('application/json')
+    ? (JSON.parse(text) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code
+    : undefined;
   return { status: response.status, headers: response.headers, text, code };
 }
 
@@ -60,17 +62,23 @@ test('OpenMetrics text: one gauge family per metric, kafka_id and the metric lab
 });
 
 test('values equal the GraphQL answer for the same metric, cluster and minute', async () => {
-  const r = await scrape(`resource.kafka.id=${own[0]}&metric=io.confluent.kafka.server/received_bytes,confluent_kafka_server_active_connection_count`);
+  const r = await scrape(
+    `resource.kafka.id=${own[0]}&metric=io.confluent.kafka.server/received_bytes,confluent_kafka_server_active_connection_count`,
+  );
   assert.equal((r.text.match(/^# TYPE /gm) ?? []).length, 2);
   const exported = samples(r.text);
   const interval = `${new Date(MINUTE).toISOString()}/${new Date(END).toISOString()}`;
-  const gql = await post(`${edge.base}/graphql`, edge.token('customer', 't-1'), JSON.stringify({
-    query: `query($i: String!, $k: String!) {
+  const gql = await post(
+    `${edge.base}/graphql`,
+    edge.token('customer', 't-1'),
+    JSON.stringify({
+      query: `query($i: String!, $k: String!) {
       bytes: timeseries(query: {metric: "io.confluent.kafka.server/received_bytes", granularity: PT1M, interval: $i, filter: {field: "resource_id", op: EQ, value: $k}, groupBy: ["topic"]}) { series { labels { key value } points { timestamp value } } }
       conns: timeseries(query: {metric: "io.confluent.kafka.server/active_connection_count", granularity: PT1M, interval: $i, filter: {field: "resource_id", op: EQ, value: $k}}) { series { points { timestamp value } } }
     }`,
-    variables: { i: interval, k: own[0] },
-  }));
+      variables: { i: interval, k: own[0] },
+    }),
+  );
   type S = { labels?: { key: string; value: string }[]; points: { timestamp: string; value: number }[] };
   const data = gql.body.data as { bytes: { series: S[] }; conns: { series: S[] } };
   assert.ok(data.bytes.series.length >= 2);
@@ -78,7 +86,10 @@ test('values equal the GraphQL answer for the same metric, cluster and minute', 
     const topic = s.labels?.find((l) => l.key === 'topic')?.value;
     assert.equal(exported.get(`confluent_kafka_server_received_bytes{kafka_id="${own[0]}",topic="${topic}"}`)?.value, s.points[0]?.value);
   }
-  assert.equal(exported.get(`confluent_kafka_server_active_connection_count{kafka_id="${own[0]}"}`)?.value, data.conns.series[0]?.points[0]?.value);
+  assert.equal(
+    exported.get(`confluent_kafka_server_active_connection_count{kafka_id="${own[0]}"}`)?.value,
+    data.conns.series[0]?.points[0]?.value,
+  );
   assert.equal(data.conns.series[0]?.points[0]?.timestamp, new Date(MINUTE).toISOString());
 });
 
@@ -91,7 +102,10 @@ test('a foreign cluster is answered exactly like a missing one; mixed with own c
   const mixed = await scrape(`resource.kafka.id=${own[0]},${foreign},lkc-nope0`);
   assert.equal(mixed.status, 200);
   const lines = mixed.text.split('\n').filter((l) => l.includes(foreign) || l.includes('lkc-nope0'));
-  assert.deepEqual(lines, [`strata_export_resource_access_error{kafka_id="${foreign}"} 1 ${MINUTE / 1000}`, `strata_export_resource_access_error{kafka_id="lkc-nope0"} 1 ${MINUTE / 1000}`]);
+  assert.deepEqual(lines, [
+    `strata_export_resource_access_error{kafka_id="${foreign}"} 1 ${MINUTE / 1000}`,
+    `strata_export_resource_access_error{kafka_id="lkc-nope0"} 1 ${MINUTE / 1000}`,
+  ]);
   const internal = await scrape(`resource.kafka.id=${foreign}`, edge.token('internal'));
   assert.equal(internal.status, 200, 'internal may export any cluster');
   assert.ok(internal.text.includes(`kafka_id="${foreign}"`));
@@ -142,7 +156,9 @@ test('a metric over one pipeline page (1,000 series) is exported whole, page aft
   const big = await startReplica(wide);
   try {
     const clusters = big.app.services.resources.list('t-1').map((r) => r.resourceId);
-    const r = await fetch(`${big.base}/export?resource.kafka.id=${clusters.join(',')}&metric=confluent_kafka_server_retained_bytes`, { headers: { authorization: `Bearer ${big.token('customer', 't-1')}` } });
+    const r = await fetch(`${big.base}/export?resource.kafka.id=${clusters.join(',')}&metric=confluent_kafka_server_retained_bytes`, {
+      headers: { authorization: `Bearer ${big.token('customer', 't-1')}` },
+    });
     const text = await r.text();
     const lines = text.split('\n').filter((l) => l.startsWith('confluent_kafka_server_retained_bytes{'));
     // 2 clusters x 8 topics x 70 partitions, less the ~1% of series-minutes the seed leaves out.

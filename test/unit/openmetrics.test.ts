@@ -50,7 +50,14 @@ test('a family: TYPE, UNIT only when the name ends with it, HELP, escaped label 
       '',
     ].join('\n'),
   );
-  assert.throws(() => renderOpenMetrics([{ name: 'x', help: '', samples: [] }, { name: 'x', help: '', samples: [] }]), /appears twice/);
+  assert.throws(
+    () =>
+      renderOpenMetrics([
+        { name: 'x', help: '', samples: [] },
+        { name: 'x', help: '', samples: [] },
+      ]),
+    /appears twice/,
+  );
   assert.equal(renderOpenMetrics([]), '# EOF\n');
 });
 
@@ -70,18 +77,45 @@ test('parameters: repeated and comma-separated ids, both spellings, metrics by e
   assert.deepEqual(r.clusters, ['lkc-1', 'lkc-2', 'lkc-3']);
   assert.equal(r.metrics.length, METRICS.length);
   const m = parse('resource.kafka.id=lkc-1&metric=io.confluent.kafka.server/received_bytes,confluent_kafka_server_retained_bytes');
-  assert.deepEqual(m.metrics.map((x) => x.name), ['io.confluent.kafka.server/received_bytes', 'io.confluent.kafka.server/retained_bytes']);
+  assert.deepEqual(
+    m.metrics.map((x) => x.name),
+    ['io.confluent.kafka.server/received_bytes', 'io.confluent.kafka.server/retained_bytes'],
+  );
 });
 
 test('bad parameters are 400-class codes naming the parameter', () => {
-  assert.equal(codeOf(() => parse('')), 'RESOURCE_FILTER_REQUIRED:');
-  assert.equal(codeOf(() => parse('resource.kafka.id=')), 'BAD_REQUEST:resource.kafka.id');
-  assert.equal(codeOf(() => parse('resource.kafka.id=lkc-1,,lkc-2')), 'BAD_REQUEST:resource.kafka.id');
-  assert.equal(codeOf(() => parse('resource.kafka.id=lkc-1&cluster=lkc-2')), 'BAD_REQUEST:cluster');
-  assert.equal(codeOf(() => parse('resource.kafka.id=lkc 1')), 'BAD_REQUEST:resource.kafka.id');
-  assert.equal(codeOf(() => parse(`resource.kafka.id=${'a'.repeat(65)}`)), 'BAD_REQUEST:resource.kafka.id');
-  assert.equal(codeOf(() => parse('resource.kafka.id=a,b,c,d')), 'LIMIT_OUT_OF_RANGE:resource.kafka.id');
-  assert.equal(codeOf(() => parse('resource.kafka.id=a&metric=nope')), 'UNKNOWN_METRIC:metric');
+  assert.equal(
+    codeOf(() => parse('')),
+    'RESOURCE_FILTER_REQUIRED:',
+  );
+  assert.equal(
+    codeOf(() => parse('resource.kafka.id=')),
+    'BAD_REQUEST:resource.kafka.id',
+  );
+  assert.equal(
+    codeOf(() => parse('resource.kafka.id=lkc-1,,lkc-2')),
+    'BAD_REQUEST:resource.kafka.id',
+  );
+  assert.equal(
+    codeOf(() => parse('resource.kafka.id=lkc-1&cluster=lkc-2')),
+    'BAD_REQUEST:cluster',
+  );
+  assert.equal(
+    codeOf(() => parse('resource.kafka.id=lkc 1')),
+    'BAD_REQUEST:resource.kafka.id',
+  );
+  assert.equal(
+    codeOf(() => parse(`resource.kafka.id=${'a'.repeat(65)}`)),
+    'BAD_REQUEST:resource.kafka.id',
+  );
+  assert.equal(
+    codeOf(() => parse('resource.kafka.id=a,b,c,d')),
+    'LIMIT_OUT_OF_RANGE:resource.kafka.id',
+  );
+  assert.equal(
+    codeOf(() => parse('resource.kafka.id=a&metric=nope')),
+    'UNKNOWN_METRIC:metric',
+  );
 });
 
 test('the exported minute is the last one closed delay or more before now', () => {

@@ -27,6 +27,13 @@ test('usage: tenantId narrows the token scope and never replaces it', async () =
   await runUsage({ period: 'now-1d|d/now|d', tenantId: 't-2' }, ctx({ kind: 'all' }));
   await runUsage({ period: 'now-1d|d/now|d' }, ctx({ kind: 'tenant', tenantId: 't-1' }));
   await runUsage({ period: 'now-1d|d/now|d', tenantId: 't-1' }, ctx({ kind: 'tenant', tenantId: 't-1' }));
-  await assert.rejects(runUsage({ period: 'now-1d|d/now|d', tenantId: 't-2' }, ctx({ kind: 'tenant', tenantId: 't-1' })), /FORBIDDEN|reads the usage of tenant t-1 only/);
-  assert.deepEqual(asked, [{ kind: 'tenant', tenantId: 't-2' }, { kind: 'tenant', tenantId: 't-1' }, { kind: 'tenant', tenantId: 't-1' }]);
+  await assert.rejects(
+    runUsage({ period: 'now-1d|d/now|d', tenantId: 't-2' }, ctx({ kind: 'tenant', tenantId: 't-1' })),
+    /FORBIDDEN|reads the usage of tenant t-1 only/,
+  );
+  assert.deepEqual(asked, [
+    { kind: 'tenant', tenantId: 't-2' },
+    { kind: 'tenant', tenantId: 't-1' },
+    { kind: 'tenant', tenantId: 't-1' },
+  ]);
 });

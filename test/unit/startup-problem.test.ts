@@ -21,7 +21,10 @@ test('DuckDB out of memory at start-up names STRATA_DUCKDB_MEMORY_MB and the fix
     const config = loadConfig({ STRATA_DUCKDB_MEMORY_MB: '16', STRATA_DB: 'data/x.duckdb' });
     const problem = startupProblem(config, error);
     assert.ok(problem instanceof ConfigError, String(problem));
-    assert.match(problem.message, /^STRATA_DUCKDB_MEMORY_MB=16 is too little to aggregate data\/x\.duckdb at start-up \(DuckDB: failed to allocate .+\)\. Raise STRATA_DUCKDB_MEMORY_MB \(default 128\)/);
+    assert.match(
+      problem.message,
+      /^STRATA_DUCKDB_MEMORY_MB=16 is too little to aggregate data\/x\.duckdb at start-up \(DuckDB: failed to allocate .+\)\. Raise STRATA_DUCKDB_MEMORY_MB \(default 128\)/,
+    );
     assert.doesNotMatch(problem.message, /SET memory_limit|Possible solutions/);
     // To a client the same error is the store's, retryable, and DuckDB's words stay in the log.
     assert.ok(error instanceof StrataError, String(error));

@@ -39,8 +39,26 @@ const line: ChartData = {
   x: { label: 'time', unit: 's' },
   y: { label: 'memory', unit: 'MB' },
   series: [
-    { name: 'RSS', unit: 'MB', points: [[0, 140], [30, 210], [60, 230], [90, 220]] },
-    { name: 'file-backed', unit: 'MB', points: [[0, 77], [30, 77], [60, 77], [90, 77]] },
+    {
+      name: 'RSS',
+      unit: 'MB',
+      points: [
+        [0, 140],
+        [30, 210],
+        [60, 230],
+        [90, 220],
+      ],
+    },
+    {
+      name: 'file-backed',
+      unit: 'MB',
+      points: [
+        [0, 77],
+        [30, 77],
+        [60, 77],
+        [90, 77],
+      ],
+    },
   ],
   target: { value: 256, label: 'bound: RSS < 256 MB' },
   marks: [{ x: 45, label: 'judged half starts' }],
@@ -52,7 +70,17 @@ const bar: ChartData = {
   kind: 'bar',
   x: { label: 'alternating pair', unit: '' },
   y: { label: 'ratio', unit: '' },
-  series: [{ name: 'ratio', unit: '', points: [[1, 0.3], [2, 0.6], [3, 0.45]] }],
+  series: [
+    {
+      name: 'ratio',
+      unit: '',
+      points: [
+        [1, 0.3],
+        [2, 0.6],
+        [3, 0.45],
+      ],
+    },
+  ],
   target: { value: 0.25, label: 'target ≥ 0.25' },
 };
 
@@ -61,7 +89,8 @@ describe('bench: SVG charts', () => {
     for (const chart of [line, bar]) {
       const svg = renderChart(chart, { caption: ['Run 2026-01-01 00:00 UTC', '`npm run bench -- --round 3` · rounds of 3 s'] });
       assertWellFormed(svg);
-      const [, w, h, vw, vh] = /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="(\d+)" height="(\d+)" viewBox="0 0 (\d+) (\d+)"/.exec(svg) ?? [];
+      const [, w, h, vw, vh] =
+        /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="(\d+)" height="(\d+)" viewBox="0 0 (\d+) (\d+)"/.exec(svg) ?? [];
       assert.ok(w === '760' && vw === w && vh === h && Number(h) > 280, `size ${w}×${h}`);
       assert.doesNotMatch(svg, /NaN|Infinity|undefined|<script/);
     }
@@ -71,7 +100,15 @@ describe('bench: SVG charts', () => {
   });
 
   it('picks ticks at 1, 2, 2.5 or 5 times a power of ten that cover the values', () => {
-    for (const [lo, hi] of [[0, 256], [0, 0.54], [140, 263.3], [-2.5, 1.7], [0, 12_672], [3.3, 100], [0, 1]] as const) {
+    for (const [lo, hi] of [
+      [0, 256],
+      [0, 0.54],
+      [140, 263.3],
+      [-2.5, 1.7],
+      [0, 12_672],
+      [3.3, 100],
+      [0, 1],
+    ] as const) {
       const ticks = niceTicks(lo, hi);
       assert.ok(ticks[0]! <= lo && ticks[ticks.length - 1]! >= hi, `${ticks} covers ${lo}..${hi}`);
       assert.ok(ticks.length >= 3 && ticks.length <= 12, `${ticks.length} ticks for ${lo}..${hi}`);
@@ -98,7 +135,9 @@ describe('bench: SVG charts', () => {
     drawn.forEach(([x, y], k) => {
       assert.ok(Math.abs(x! - expected[k]![0]!) < 0.06 && Math.abs(y! - expected[k]![1]!) < 0.06, `point ${k}`);
     });
-    const dashed = [...svg.matchAll(/<line [^>]*stroke-dasharray="[^"]+"[^>]*>/g)].map((m) => m[0]).filter((l) => attr(l, 'x1') >= f.left && attr(l, 'y1') >= f.top);
+    const dashed = [...svg.matchAll(/<line [^>]*stroke-dasharray="[^"]+"[^>]*>/g)]
+      .map((m) => m[0])
+      .filter((l) => attr(l, 'x1') >= f.left && attr(l, 'y1') >= f.top);
     assert.equal(dashed.length, 2, 'one target line, one mark (besides the legend swatch)');
     assert.ok(Math.abs(attr(dashed[0]!, 'y1') - f.y(256)) < 0.06);
     assert.ok(Math.abs(attr(dashed[1]!, 'x1') - f.x(45)) < 0.06);
@@ -120,19 +159,44 @@ describe('bench: SVG charts', () => {
   });
 
   it('leaves out points that are not numbers, and says so when nothing is left', () => {
-    const holes: ChartData = { ...bar, series: [{ name: 'ratio', unit: '', points: [[1, NaN], [2, 0.5], [Infinity, 1], [3, -Infinity]] }] };
+    const holes: ChartData = {
+      ...bar,
+      series: [
+        {
+          name: 'ratio',
+          unit: '',
+          points: [
+            [1, NaN],
+            [2, 0.5],
+            [Infinity, 1],
+            [3, -Infinity],
+          ],
+        },
+      ],
+    };
     const svg = renderChart(holes);
     assertWellFormed(svg);
     assert.doesNotMatch(svg, /NaN|Infinity/);
     assert.equal([...svg.matchAll(/<title>ratio: /g)].length, 1);
-    const empty = renderChart({ ...line, series: [{ name: 'RSS', unit: 'MB', points: [[0, NaN]] }], target: { value: NaN, label: 'none' } });
+    const empty = renderChart({
+      ...line,
+      series: [{ name: 'RSS', unit: 'MB', points: [[0, NaN]] }],
+      target: { value: NaN, label: 'none' },
+    });
     assertWellFormed(empty);
     assert.match(empty, /no data in this run/);
     assert.doesNotMatch(empty, /NaN|Infinity/);
   });
 
   it('draws a single point and a flat series without dividing by zero', () => {
-    for (const points of [[[5, 7]], [[0, 3], [10, 3]], [[2, 0]]] as [number, number][][]) {
+    for (const points of [
+      [[5, 7]],
+      [
+        [0, 3],
+        [10, 3],
+      ],
+      [[2, 0]],
+    ] as [number, number][][]) {
       const svg = renderChart({ ...line, series: [{ name: 's', unit: 'ms', points }], target: undefined, marks: [] });
       assertWellFormed(svg);
       assert.doesNotMatch(svg, /NaN|Infinity/);
@@ -140,18 +204,43 @@ describe('bench: SVG charts', () => {
   });
 
   it('wraps a long caption at its separators to the width', () => {
-    const lines = wrapCaption(['Run 2026-11-25 18:40 UTC · commit abc1234 with uncommitted changes · Node v20.20.2 · 2 cores · load average 2.8 at start'], 400, 76);
+    const lines = wrapCaption(
+      ['Run 2026-11-25 18:40 UTC · commit abc1234 with uncommitted changes · Node v20.20.2 · 2 cores · load average 2.8 at start'],
+      400,
+      76,
+    );
     assert.ok(lines.length >= 2);
     for (const l of lines) assert.ok(l.length <= Math.floor((400 - 86) / 6.3), l);
-    assert.equal(lines.join(' · '), 'Run 2026-11-25 18:40 UTC · commit abc1234 with uncommitted changes · Node v20.20.2 · 2 cores · load average 2.8 at start');
-    const words = wrapCaption(["scenario's target (req/s with STRATA_WORKERS=2 ÷ STRATA_WORKERS=1 ≥ 1.6 (executed workload, loaded by wrk)) missed"], 400, 76);
+    assert.equal(
+      lines.join(' · '),
+      'Run 2026-11-25 18:40 UTC · commit abc1234 with uncommitted changes · Node v20.20.2 · 2 cores · load average 2.8 at start',
+    );
+    const words = wrapCaption(
+      ["scenario's target (req/s with STRATA_WORKERS=2 ÷ STRATA_WORKERS=1 ≥ 1.6 (executed workload, loaded by wrk)) missed"],
+      400,
+      76,
+    );
     assert.ok(words.length >= 2 && words.every((l) => l.length <= 49), words.join('|'));
     const f = frame(line, { width: 400, caption: ['a · b'] });
     assert.deepEqual(f.caption, ['a · b']);
   });
 
   it('ends the axis of a share in % at 100', () => {
-    const share: ChartData = { ...bar, y: { label: 'share', unit: '%' }, series: [{ name: 's', unit: '%', points: [[1, 99.8], [2, 51]] }], target: { value: 95, label: 't' } };
+    const share: ChartData = {
+      ...bar,
+      y: { label: 'share', unit: '%' },
+      series: [
+        {
+          name: 's',
+          unit: '%',
+          points: [
+            [1, 99.8],
+            [2, 51],
+          ],
+        },
+      ],
+      target: { value: 95, label: 't' },
+    };
     assert.equal(frame(share).yTicks.at(-1), 100);
   });
 
@@ -163,10 +252,24 @@ describe('bench: SVG charts', () => {
   });
 
   it("captions a chart with its run's date, commit and command, and says when the run was short", () => {
-    const run: RunRecord = { startedAt: '2026-11-25T18:40:12.000Z', node: 'v20.20.2', cores: 2, cpu: 'AMD EPYC', command: 'npm run bench -- --scenario 1 --round 3', commit: { id: 'abc1234', dirty: true }, load1: 2.84, roundS: 3, soakS: 1200, scenarios: [] };
+    const run: RunRecord = {
+      startedAt: '2026-11-25T18:40:12.000Z',
+      node: 'v20.20.2',
+      cores: 2,
+      cpu: 'AMD EPYC',
+      command: 'npm run bench -- --scenario 1 --round 3',
+      commit: { id: 'abc1234', dirty: true },
+      load1: 2.84,
+      roundS: 3,
+      soakS: 1200,
+      scenarios: [],
+    };
     const report: ScenarioReport = { id: 1, title: 't', target: 'x', met: true, figures: [], notes: [] };
     const [first, second] = captionOf(run, report);
-    assert.equal(first, 'Run 2026-11-25 18:40 UTC · commit abc1234 + uncommitted changes · Node v20.20.2 · 2 shared cores, load average 2.8');
+    assert.equal(
+      first,
+      'Run 2026-11-25 18:40 UTC · commit abc1234 + uncommitted changes · Node v20.20.2 · 2 shared cores, load average 2.8',
+    );
     assert.equal(second, "npm run bench -- --scenario 1 --round 3 · rounds of 3 s (default 8 s: a short run) · scenario's target (x) met");
     assert.match(captionOf({ ...run, soakS: 90 }, { ...report, id: 5 })[1]!, /soak of 90 s \(default 1200 s: a short run\)/);
     assert.doesNotMatch(captionOf({ ...run, roundS: 8 }, report)[1]!, /short/);

@@ -31,7 +31,10 @@ async function rejects(token: string, config: JwtConfig, why: RegExp, now?: numb
 test('a minted token round-trips to a principal', async () => {
   const p = await verifyToken(mintDevToken(hmac, { role: 'customer', tenantId: 't-9', ttlSeconds: 60 }), hmac);
   assert.deepEqual([p.role, p.tenantId], ['customer', 't-9']);
-  assert.equal((await verifyToken(mintDevToken(hmac, { role: 'internal', tenantId: 'ignored', ttlSeconds: 60 }), hmac)).tenantId, undefined);
+  assert.equal(
+    (await verifyToken(mintDevToken(hmac, { role: 'internal', tenantId: 'ignored', ttlSeconds: 60 }), hmac)).tenantId,
+    undefined,
+  );
 });
 
 test('every bad HS256 token is UNAUTHENTICATED with a precise reason kept off the message', async () => {
@@ -43,9 +46,17 @@ test('every bad HS256 token is UNAUTHENTICATED with a precise reason kept off th
   await rejects(sign({ role: 'internal' }, { audience: 'other' }), hmac, /audience/);
   await rejects(sign({ role: 'internal' }, { issuer: 'other' }), hmac, /issuer/);
   await rejects(jwt.sign({ role: 'internal', exp: now - 120 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts }), hmac, /expired/);
-  await rejects(jwt.sign({ role: 'internal', nbf: now + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, expiresIn: 1200 }), hmac, /not active/);
+  await rejects(
+    jwt.sign({ role: 'internal', nbf: now + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, expiresIn: 1200 }),
+    hmac,
+    /not active/,
+  );
   await rejects(jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts }), hmac, /no expiry/);
-  await rejects(jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS512', ...opts, expiresIn: 600 }), hmac, /alg HS512 is not accepted/);
+  await rejects(
+    jwt.sign({ role: 'internal' }, DEV_JWT_SECRET, { algorithm: 'HS512', ...opts, expiresIn: 600 }),
+    hmac,
+    /alg HS512 is not accepted/,
+  );
   const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ role: 'internal', exp: now + 60, ...opts })).toString('base64url')}.`;
   await rejects(none, hmac, /alg none/);
   await rejects('x'.repeat(8193), hmac, /over the limit of 8192/);
@@ -75,7 +86,11 @@ test('a PEM key verifies its own algorithm only: RS/HS confusion and RS384 are r
   const payload = Buffer.from(JSON.stringify({ role: 'internal', ...opts, exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
   const confused = `${header}.${payload}.${createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url')}`;
   await rejects(confused, rs, /alg HS256 is not accepted/);
-  await rejects(jwt.sign({ role: 'internal' }, privateKey, { algorithm: 'RS384', ...opts, expiresIn: 60 }), rs, /alg RS384 is not accepted/);
+  await rejects(
+    jwt.sign({ role: 'internal' }, privateKey, { algorithm: 'RS384', ...opts, expiresIn: 60 }),
+    rs,
+    /alg RS384 is not accepted/,
+  );
   const { privateKey: ec } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   await rejects(jwt.sign({ role: 'internal' }, ec, { algorithm: 'ES256', ...opts, expiresIn: 60 }), rs, /does not match the key/);
 });
@@ -90,12 +105,28 @@ test('a weak PEM key (RSA 1024) verifies nothing', async () => {
 test('JWKS configuration: defaults, bounds and one key source at a time', () => {
   const jwks = loadConfig({}, { STRATA_JWKS_URL: 'http://127.0.0.1:1/jwks.json' }).jwt;
   assert.equal(jwks.kind, 'jwks');
-  if (jwks.kind === 'jwks') assert.deepEqual(jwks.jwks, { url: 'http://127.0.0.1:1/jwks.json', timeoutMs: 2000, refreshMs: 600_000, maxStaleMs: 3_600_000, fetchesPerMinute: 10 });
-  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWT_SECRET: 'a'.repeat(32) }), /STRATA_JWKS_URL: set it alone/);
+  if (jwks.kind === 'jwks')
+    assert.deepEqual(jwks.jwks, {
+      url: 'http://127.0.0.1:1/jwks.json',
+      timeoutMs: 2000,
+      refreshMs: 600_000,
+      maxStaleMs: 3_600_000,
+      fetchesPerMinute: 10,
+    });
+  assert.throws(
+    () => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWT_SECRET: 'a'.repeat(32) }),
+    /STRATA_JWKS_URL: set it alone/,
+  );
   assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_ENV: 'production' }), /must be https/);
   assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'ftp://x/j' }), /STRATA_JWKS_URL/);
-  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWKS_TIMEOUT: '30s' }), /STRATA_JWKS_TIMEOUT: between 100ms and 10s/);
-  assert.throws(() => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWKS_MAX_STALE: '1m' }), /STRATA_JWKS_MAX_STALE: must be at least/);
+  assert.throws(
+    () => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWKS_TIMEOUT: '30s' }),
+    /STRATA_JWKS_TIMEOUT: between 100ms and 10s/,
+  );
+  assert.throws(
+    () => loadConfig({}, { STRATA_JWKS_URL: 'http://x/j', STRATA_JWKS_MAX_STALE: '1m' }),
+    /STRATA_JWKS_MAX_STALE: must be at least/,
+  );
   assert.throws(() => loadConfig({}, { STRATA_JWKS_FETCHES_PER_MINUTE: '0' }), /STRATA_JWKS_FETCHES_PER_MINUTE/);
   assert.throws(() => loadConfig({}, { STRATA_ENV: 'production' }), /STRATA_JWKS_URL or STRATA_JWT_PUBLIC_KEY: required/);
   assert.equal(loadConfig({}, { STRATA_ENV: 'production', STRATA_JWKS_URL: 'https://issuer.example/jwks.json' }).jwt.kind, 'jwks');
@@ -106,16 +137,46 @@ test('iat is required, at most the clock tolerance ahead, and exp - iat at most 
   const sec = Math.floor(now / 1000);
   const token = (c: object) => jwt.sign({ role: 'internal', ...c }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts });
   const accepted = async (t: string) => assert.equal((await verifyToken(t, hmac, now)).role, 'internal');
-  await rejects(jwt.sign({ role: 'internal', exp: sec + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, noTimestamp: true }), hmac, /no issue time \(iat\)/, now);
-  await rejects(rawToken(JSON.stringify({ role: 'internal', iss: 'strata-dev', aud: 'strata-api', iat: String(sec), exp: sec + 600 })), hmac, /no issue time \(iat\)/, now);
-  await rejects(rawToken(JSON.stringify({ role: 'internal', iss: 'strata-dev', aud: 'strata-api', iat: null, exp: sec + 600 })), hmac, /no issue time \(iat\)/, now);
-  await rejects(rawToken(`{"role":"internal","iss":"strata-dev","aud":"strata-api","iat":-1e400,"exp":${sec + 600}}`), hmac, /no issue time \(iat\)/, now);
+  await rejects(
+    jwt.sign({ role: 'internal', exp: sec + 600 }, DEV_JWT_SECRET, { algorithm: 'HS256', ...opts, noTimestamp: true }),
+    hmac,
+    /no issue time \(iat\)/,
+    now,
+  );
+  await rejects(
+    rawToken(JSON.stringify({ role: 'internal', iss: 'strata-dev', aud: 'strata-api', iat: String(sec), exp: sec + 600 })),
+    hmac,
+    /no issue time \(iat\)/,
+    now,
+  );
+  await rejects(
+    rawToken(JSON.stringify({ role: 'internal', iss: 'strata-dev', aud: 'strata-api', iat: null, exp: sec + 600 })),
+    hmac,
+    /no issue time \(iat\)/,
+    now,
+  );
+  await rejects(
+    rawToken(`{"role":"internal","iss":"strata-dev","aud":"strata-api","iat":-1e400,"exp":${sec + 600}}`),
+    hmac,
+    /no issue time \(iat\)/,
+    now,
+  );
   await accepted(token({ iat: sec + 30, exp: sec + 600 }));
   await rejects(token({ iat: sec + 31, exp: sec + 600 }), hmac, /issued 31 s in the future \(iat\), over the clock tolerance of 30 s/, now);
   await accepted(token({ iat: sec - 600, exp: sec - 600 + DAY }));
-  await rejects(token({ iat: sec - 600, exp: sec - 600 + DAY + 1 }), hmac, /lifetime \(exp - iat\) of 86401 s, over the maximum of 86400 s/, now);
+  await rejects(
+    token({ iat: sec - 600, exp: sec - 600 + DAY + 1 }),
+    hmac,
+    /lifetime \(exp - iat\) of 86401 s, over the maximum of 86400 s/,
+    now,
+  );
   await rejects(token({ iat: sec, exp: sec + 100 * 365 * DAY }), hmac, /lifetime .* of 3153600000 s/, now);
-  await rejects(rawToken(`{"role":"internal","iss":"strata-dev","aud":"strata-api","iat":${sec},"exp":1e400}`), hmac, /lifetime .* of Infinity s/, now);
+  await rejects(
+    rawToken(`{"role":"internal","iss":"strata-dev","aud":"strata-api","iat":${sec},"exp":1e400}`),
+    hmac,
+    /lifetime .* of Infinity s/,
+    now,
+  );
   const short: JwtConfig = { ...hmac, maxLifetimeSeconds: 60 };
   assert.equal((await verifyToken(token({ iat: sec, exp: sec + 60 }), short, now)).role, 'internal');
   await rejects(token({ iat: sec, exp: sec + 61 }), short, /over the maximum of 60 s/, now);
@@ -127,15 +188,37 @@ test('a header or payload that repeats a key, at any depth, is refused; equal ke
   const sec = Math.floor(now / 1000);
   const base = `"iss":"strata-dev","aud":"strata-api","iat":${sec},"exp":${sec + 600}`;
   await rejects(rawToken(`{"role":"customer","tenant_id":"t-1",${base},"role":"internal"}`), hmac, /payload repeats the key "role"/, now);
-  await rejects(rawToken(`{"role":"customer","tenant_id":"t-2","tenant_id":"t-1",${base}}`), hmac, /payload repeats the key "tenant_id"/, now);
-  await rejects(rawToken(`{"role":"customer","tenant_id":"t-1",${base},"r\\u006fle":"internal"}`), hmac, /payload repeats the key "role"/, now);
+  await rejects(
+    rawToken(`{"role":"customer","tenant_id":"t-2","tenant_id":"t-1",${base}}`),
+    hmac,
+    /payload repeats the key "tenant_id"/,
+    now,
+  );
+  await rejects(
+    rawToken(`{"role":"customer","tenant_id":"t-1",${base},"r\\u006fle":"internal"}`),
+    hmac,
+    /payload repeats the key "role"/,
+    now,
+  );
   await rejects(rawToken(`{"role":"internal",${base},"ctx":{"a":[1,{"k":1,"k":2}]}}`), hmac, /payload repeats the key "k"/, now);
   await rejects(rawToken(`{"role":"internal",${base},"exp":${sec + 100 * 365 * DAY}}`), hmac, /payload repeats the key "exp"/, now);
-  await rejects(rawToken(`{"role":"internal",${base}}`, '{"alg":"none","alg":"HS256","typ":"JWT"}'), hmac, /header repeats the key "alg"/, now);
-  await rejects(rawToken(`{"role":"internal",${base}}`, '{"alg":"HS256","typ":"JWT","typ":"JWT"}'), hmac, /header repeats the key "typ"/, now);
+  await rejects(
+    rawToken(`{"role":"internal",${base}}`, '{"alg":"none","alg":"HS256","typ":"JWT"}'),
+    hmac,
+    /header repeats the key "alg"/,
+    now,
+  );
+  await rejects(
+    rawToken(`{"role":"internal",${base}}`, '{"alg":"HS256","typ":"JWT","typ":"JWT"}'),
+    hmac,
+    /header repeats the key "typ"/,
+    now,
+  );
   await rejects(rawToken(`["role","internal"]`), hmac, /payload is not a JSON object/, now);
   await rejects(rawToken(`{"role":"internal",${base}`), hmac, /payload is not base64url JSON/, now);
-  const distinct = rawToken(`{"role":"internal",${base},"x\\\\u0061":1,"xa":2,"\\u00e9":3,"e\\u0301":4,"ctx":{"role":"x","iat":0},"list":[{"k":1},{"k":2}]}`);
+  const distinct = rawToken(
+    `{"role":"internal",${base},"x\\\\u0061":1,"xa":2,"\\u00e9":3,"e\\u0301":4,"ctx":{"role":"x","iat":0},"list":[{"k":1},{"k":2}]}`,
+  );
   assert.equal((await verifyToken(distinct, hmac, now)).role, 'internal');
 });
 
@@ -145,6 +228,9 @@ test('the development minter always sets iat and refuses a lifetime the server w
   const payload = jwt.decode(minted) as jwt.JwtPayload;
   assert.deepEqual([payload.iat, payload.exp], [Math.floor(now / 1000), Math.floor(now / 1000) + DAY]);
   assert.equal((await verifyToken(minted, hmac, now)).role, 'internal');
-  assert.throws(() => mintDevToken(hmac, { role: 'internal', ttlSeconds: DAY + 1 }), /86401 s is over the 86400 s this API accepts \(STRATA_JWT_MAX_LIFETIME\)/);
+  assert.throws(
+    () => mintDevToken(hmac, { role: 'internal', ttlSeconds: DAY + 1 }),
+    /86401 s is over the 86400 s this API accepts \(STRATA_JWT_MAX_LIFETIME\)/,
+  );
   await rejects(mintDevToken(hmac, { role: 'internal', ttlSeconds: -120 }, now), hmac, /expired/, now);
 });

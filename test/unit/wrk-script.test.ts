@@ -23,7 +23,13 @@ describe('bench: the wrk script (scenario 6)', () => {
   });
 
   it('sends the one request body with its headers', () => {
-    const script = wrkScript({ url: 'http://127.0.0.1:1/graphql', connections: 10, durationS: 1, seed: 1, requests: [{ body: '{"q":"x"}', headers: { authorization: 'Bearer t' }, weight: 1 }] });
+    const script = wrkScript({
+      url: 'http://127.0.0.1:1/graphql',
+      connections: 10,
+      durationS: 1,
+      seed: 1,
+      requests: [{ body: '{"q":"x"}', headers: { authorization: 'Bearer t' }, weight: 1 }],
+    });
     assert.match(script, /^wrk\.method = "POST"$/m);
     assert.match(script, new RegExp(`^wrk\\.body = ${luaString('{"q":"x"}').replace(/[\\$^.*+?()[\]{}|]/g, '\\$&')}$`, 'm'));
     assert.match(script, /^wrk\.headers\["authorization"\] = "Bearer t"$/m);
@@ -31,13 +37,27 @@ describe('bench: the wrk script (scenario 6)', () => {
 
   it('refuses a weighted mix, which it cannot send', () => {
     const r = { body: '{}', headers: {}, weight: 1 };
-    assert.throws(() => wrkScript({ url: 'http://127.0.0.1:1/', connections: 1, durationS: 1, seed: 1, requests: [r, r] }), /wrk sends one request body; this spec has 2/);
+    assert.throws(
+      () => wrkScript({ url: 'http://127.0.0.1:1/', connections: 1, durationS: 1, seed: 1, requests: [r, r] }),
+      /wrk sends one request body; this spec has 2/,
+    );
   });
 
   it("reads the done line among wrk's own report, microseconds into ms", () => {
-    const out = 'Running 8s test @ http://127.0.0.1:1/graphql\n  1 threads and 10 connections\nRequests/sec: 1000\n' +
+    const out =
+      'Running 8s test @ http://127.0.0.1:1/graphql\n  1 threads and 10 connections\nRequests/sec: 1000\n' +
       'STRATA_WRK {"requests":8000,"us":8000000,"p50":6215,"p90":9000,"p99":15020,"max":40000,"status":2,"errors":1,"timeouts":0}\n';
-    assert.deepEqual(parseWrkOutput(out), { requests: 8000, rps: 1000, p50: 6.22, p90: 9, p99: 15.02, max: 40, non2xx: 2, errors: 1, timeouts: 0 });
+    assert.deepEqual(parseWrkOutput(out), {
+      requests: 8000,
+      rps: 1000,
+      p50: 6.22,
+      p90: 9,
+      p99: 15.02,
+      max: 40,
+      non2xx: 2,
+      errors: 1,
+      timeouts: 0,
+    });
     assert.throws(() => parseWrkOutput('Requests/sec: 1\n'), /wrk printed no STRATA_WRK line/);
   });
 });
