@@ -1,4 +1,4 @@
-import { MINUTE_MS, ROLLUPS, type RollupName } from '../catalog/catalog.ts';
+import { CATALOG, MINUTE_MS, type Catalog, type RollupName } from '../catalog/catalog.ts';
 import { newAggregationEvent, type AggregationEvent } from '../events/aggregation-event.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { traceAggregation } from '../observability/event-trace.ts';
@@ -6,9 +6,14 @@ import { alignDown } from '../planner/interval.ts';
 import type { Interval } from '../planner/query.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 
+/** Raw data may arrive five minutes late by default. */
+export const DEFAULT_LATENESS_MS = 5 * MINUTE_MS;
+
 export interface AggregatorOptions {
   /** Raw data may arrive this late; a bucket closes only after it. */
   readonly latenessMs: number;
+  /** Whose rollups it builds (default: the service catalog). */
+  readonly catalog?: Catalog;
 }
 
 /**
@@ -21,7 +26,7 @@ export class ReferenceAggregator {
     private readonly store: MetricStore,
     private readonly bus: EventBus,
     private readonly now: () => number,
-    private readonly options: AggregatorOptions = { latenessMs: 5 * MINUTE_MS },
+    private readonly options: AggregatorOptions = { latenessMs: DEFAULT_LATENESS_MS },
   ) {}
 
   /** Catches every rollup up to its last closed bucket; returns the events published. */
@@ -30,8 +35,8 @@ export class ReferenceAggregator {
     if (!range) return [];
     const events: AggregationEvent[] = [];
     const marks = await this.store.readWatermarks();
-    for (const rollup of [...ROLLUPS].sort((a, b) => a.bucketMs - b.bucketMs)) {
-      const from = Math.max(marks[rollup.name], alignDown(range.start, rollup.bucketMs));
+    for (const rollup of [...(this.options.catalog ?? CATALOG).rollups].sort((a, b) => a.bucketMs - b.bucketMs)) {
+      const from = Math.max(marks[rollup.name] ?? 0, alignDown(range.start, rollup.bucketMs));
       const closedUntil = alignDown(Math.min(this.now() - this.options.latenessMs, range.end), rollup.bucketMs);
       if (closedUntil > from) events.push(await this.publish(rollup.name, { start: from, end: closedUntil }));
     }

@@ -1,8 +1,9 @@
 import type { ApolloServer } from '@apollo/server';
-import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
+import { DEFAULT_LATENESS_MS, ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { ResultCache } from '../cache/result-cache.ts';
 import type { Config } from '../config/config.ts';
+import { CATALOG, finestRollup, zeroWatermarks, type Catalog } from '../catalog/catalog.ts';
 import { AggregationListener } from '../events/aggregation-listener.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { WatermarkRegistry } from '../events/watermark-registry.ts';
@@ -42,6 +43,8 @@ export interface AppParts {
   readonly store: MetricStore;
   readonly cacheStore?: CacheStore;
   readonly bus?: EventBus;
+  /** The metrics and rollups served (default: the service catalog); the store must have been opened with the same. */
+  readonly catalog?: Catalog;
   /** Where the JSON log lines go (default stderr): tests capture them. */
   readonly logDestination?: DestinationStream;
 }
@@ -64,13 +67,15 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     freshTtlMs: config.cache.freshTtlMs,
     staleTtlMs: config.cache.staleTtlMs,
   });
-  const watermarks = new WatermarkRegistry(await store.readWatermarks());
+  const catalog = parts.catalog ?? CATALOG;
+  const watermarks = new WatermarkRegistry({ ...zeroWatermarks(catalog), ...pickRollups(await store.readWatermarks(), catalog) });
+  const finest = finestRollup(catalog).name;
   const resources = new ResourceDirectory(store);
   await resources.start(30_000);
   const loaders = new PieceLoaderFactory({
     store,
     cache: resultCache,
-    completeBefore: () => watermarks.snapshot().rollup_1h,
+    completeBefore: () => watermarks.snapshot()[finest] ?? 0,
     breaker: { ...DEFAULT_BREAKER, resetMs: config.edge.breakerResetMs },
     slots: { perCaller: config.edge.storeSlotsPerTenant, waitingPerCaller: config.edge.storeQueuePerTenant },
     maxRawMinutesPerQuery: config.edge.rawMinutesPerStoreQuery,
@@ -92,14 +97,14 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     },
   });
   await bus.subscribe(listener.handle);
-  const aggregator = new ReferenceAggregator(store, bus, clock);
+  const aggregator = new ReferenceAggregator(store, bus, clock, { latenessMs: DEFAULT_LATENESS_MS, catalog });
   // Requests see `now` rounded down to STRATA_NOW_STEP: the data has one-minute resolution, and a sliding
   // window ending at the millisecond would give every refresh new, uncacheable ragged pieces (BENCHMARKS.md, scenario 2).
   const requestClock =
     config.fixedNow === undefined && config.nowStepMs > 0
       ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs
       : clock;
-  const services: Services = { limits: config.limits, store, watermarks, resources, loaders, clock: requestClock };
+  const services: Services = { limits: config.limits, catalog, store, watermarks, resources, loaders, clock: requestClock };
   const apollo = createApollo(config, log);
   await apollo.start();
   return {
@@ -126,3 +131,12 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     },
   };
 }
+
+/** The store's watermarks of the catalog's rollups only. */
+const pickRollups = (marks: Record<string, number>, catalog: Catalog): Record<string, number> =>
+  Object.fromEntries(
+    catalog.rollups.flatMap((r): [string, number][] => {
+      const mark = marks[r.name];
+      return mark === undefined ? [] : [[r.name, mark]];
+    }),
+  );

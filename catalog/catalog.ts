@@ -24,8 +24,10 @@ export interface MetricDefinition {
   readonly defaultAggregation: Aggregation;
 }
 
-export type Datasource = 'raw' | 'rollup_1h' | 'rollup_1d';
-export type RollupName = Exclude<Datasource, 'raw'>;
+/** A rollup's name, which is also its table (DuckDB) or datasource (Druid): see `Catalog.rollups`. */
+export type RollupName = string;
+/** Where a plan fragment is read from: `raw` or a rollup's name. */
+export type Datasource = 'raw' | RollupName;
 
 /**
  * A rollup stores, per bucket, time aggregates of the per-minute space SUM at
@@ -94,19 +96,78 @@ const allMetricLevels = (levelsFor: (m: MetricDefinition) => LabelColumn[][]): R
  * exactly the level billing and top-N dashboards ask for.
  */
 export const ROLLUPS: readonly RollupDefinition[] = [
-  {
-    name: 'rollup_1d',
-    bucketMs: DAY_MS,
-    retentionMs: 730 * DAY_MS,
-    levels: allMetricLevels((m) => uniqueLevels([[], m.labels.slice(0, 1)])),
-  },
-  {
-    name: 'rollup_1h',
-    bucketMs: HOUR_MS,
-    retentionMs: 90 * DAY_MS,
-    levels: allMetricLevels((m) => uniqueLevels([[], m.labels.slice(0, 1), [...m.labels]])),
-  },
+  rollupOf('rollup_1d', DAY_MS, 730 * DAY_MS, (m) => [[], m.labels.slice(0, 1)]),
+  rollupOf('rollup_1h', HOUR_MS, 90 * DAY_MS, (m) => [[], m.labels.slice(0, 1), [...m.labels]]),
 ];
+
+/** A rollup of every metric at the label levels `levelsFor` names (the cluster level is `[]`). */
+export function rollupOf(
+  name: RollupName,
+  bucketMs: number,
+  retentionMs: number,
+  levelsFor: (m: MetricDefinition) => LabelColumn[][],
+): RollupDefinition {
+  if (!/^rollup_[a-z0-9]+$/.test(name))
+    throw new Error(`a rollup's name is its table name: rollup_ and lower-case letters or digits, not "${name}"`);
+  return { name, bucketMs, retentionMs, levels: allMetricLevels((m) => uniqueLevels(levelsFor(m))) };
+}
+
+/**
+ * What the service serves: its metrics and its rollups. Everything that names
+ * a rollup (store tables and their builds, watermarks, the event contract,
+ * the planner, billing usage, seeding) reads it from here, so a rollup level is
+ * added by one entry in `rollups`. Components take a catalog (default
+ * `CATALOG`) so that tests can run the whole service on another one.
+ */
+export interface Catalog {
+  readonly metrics: readonly MetricDefinition[];
+  /** Distinct bucket sizes; one must be a day, with every usage metric at its cluster level (billing reads it). */
+  readonly rollups: readonly RollupDefinition[];
+}
+
+export const CATALOG: Catalog = { metrics: METRICS, rollups: ROLLUPS };
+
+/** The catalog with more rollups (checked as `catalogOf` checks). */
+export const withRollups = (catalog: Catalog, ...rollups: RollupDefinition[]): Catalog =>
+  catalogOf(catalog.metrics, [...catalog.rollups, ...rollups]);
+
+export function catalogOf(metrics: readonly MetricDefinition[], rollups: readonly RollupDefinition[]): Catalog {
+  const catalog = { metrics, rollups };
+  if (new Set(rollups.map((r) => r.bucketMs)).size !== rollups.length)
+    throw new Error('each rollup of a catalog needs its own bucket size');
+  if (new Set(rollups.map((r) => r.name)).size !== rollups.length) throw new Error('each rollup of a catalog needs its own name');
+  usageRollup(catalog);
+  return catalog;
+}
+
+/** The rollup named, or an error naming the catalog's rollups. */
+export function rollupNamed(catalog: Catalog, name: RollupName): RollupDefinition {
+  const rollup = catalog.rollups.find((r) => r.name === name);
+  if (!rollup) throw new Error(`unknown rollup ${name} (the catalog has ${rollupNames(catalog).join(', ')})`);
+  return rollup;
+}
+
+export const rollupNames = (catalog: Catalog): RollupName[] => catalog.rollups.map((r) => r.name);
+
+/** The finest rollup: its watermark is how far upstream has closed the data. */
+export function finestRollup(catalog: Catalog): RollupDefinition {
+  const [finest] = [...catalog.rollups].sort((a, b) => a.bucketMs - b.bucketMs);
+  if (!finest) throw new Error('a catalog needs at least one rollup');
+  return finest;
+}
+
+/** The daily rollup billing usage reads (each usage metric at the cluster level). */
+export function usageRollup(catalog: Catalog): RollupDefinition {
+  const daily = catalog.rollups.find((r) => r.bucketMs === DAY_MS);
+  const usage = Object.values(USAGE_COLUMNS);
+  if (!daily || !usage.every((m) => daily.levels[m]?.some((level) => level.length === 0))) {
+    throw new Error('a catalog needs a daily rollup with every usage metric at its cluster level (billing reads it)');
+  }
+  return daily;
+}
+
+/** Every rollup at 0: what a store reports before any build. */
+export const zeroWatermarks = (catalog: Catalog): Record<RollupName, number> => Object.fromEntries(rollupNames(catalog).map((n) => [n, 0]));
 
 /** Raw data retention, as a planner rule; forced-raw (debug) queries ignore it. */
 export const RAW_RETENTION_MS = 7 * DAY_MS;
@@ -124,12 +185,6 @@ const byName = new Map(METRICS.map((m) => [m.name, m]));
 
 export function findMetric(name: string): MetricDefinition | undefined {
   return byName.get(name);
-}
-
-export function findRollup(name: RollupName): RollupDefinition {
-  const rollup = ROLLUPS.find((r) => r.name === name);
-  if (!rollup) throw new Error(`unknown rollup ${name}`);
-  return rollup;
 }
 
 /** The level id stored in a rollup row's `level` column. */

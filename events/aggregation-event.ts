@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { findMetric, type RollupName } from '../catalog/catalog.ts';
+import { CATALOG, findMetric, rollupNames, type RollupName } from '../catalog/catalog.ts';
 import type { Interval } from '../planner/query.ts';
 
 /** The `aggregation.published` contract (DESIGN.md section 4), version 1. */
@@ -8,7 +8,8 @@ const EventSchema = z.object({
   type: z.literal('aggregation.published'),
   version: z.literal(1),
   eventId: z.string().min(1).max(128),
-  datasource: z.enum(['rollup_1h', 'rollup_1d']),
+  // Checked against the consumer's catalog in parseAggregationEvent.
+  datasource: z.string().min(1).max(64),
   interval: z.string().regex(/^[^/]+\/[^/]+$/),
   tenants: z.array(z.string().min(1).max(64)).min(1).max(10_000),
   metrics: z.array(z.string().refine((m) => findMetric(m) !== undefined, 'unknown metric')).min(1),
@@ -25,8 +26,11 @@ export interface ValidEvent {
 
 export type ParseResult = { readonly ok: true; readonly value: ValidEvent } | { readonly ok: false; readonly reason: string };
 
-/** Validates an event from the wire; never throws, so a poison message cannot crash a consumer. */
-export function parseAggregationEvent(raw: unknown): ParseResult {
+/**
+ * Validates an event from the wire against the rollups the consumer knows;
+ * never throws, so a poison message cannot crash a consumer.
+ */
+export function parseAggregationEvent(raw: unknown, rollups: readonly RollupName[] = rollupNames(CATALOG)): ParseResult {
   let data = raw;
   if (typeof raw === 'string' || raw instanceof Uint8Array) {
     try {
@@ -37,6 +41,9 @@ export function parseAggregationEvent(raw: unknown): ParseResult {
   }
   const parsed = EventSchema.safeParse(data);
   if (!parsed.success) return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  if (!rollups.includes(parsed.data.datasource)) {
+    return { ok: false, reason: `datasource: "${parsed.data.datasource}" is not a rollup of this catalog (${rollups.join(', ')})` };
+  }
   const [start, end] = parsed.data.interval.split('/').map((t) => Date.parse(t));
   if (start === undefined || end === undefined || !Number.isFinite(start) || !Number.isFinite(end) || end <= start) {
     return { ok: false, reason: `interval "${parsed.data.interval}" is not start/end in ISO-8601` };

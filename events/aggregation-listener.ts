@@ -52,7 +52,7 @@ export class AggregationListener {
   readonly handle = (message: BusMessage): Promise<void> => traceConsumer(message.headers, (span) => this.apply(message, span));
 
   private async apply(message: BusMessage, span: Span | undefined): Promise<void> {
-    const parsed = parseAggregationEvent(message.value);
+    const parsed = parseAggregationEvent(message.value, this.deps.watermarks.rollups());
     if (!parsed.ok) {
       this.stats.rejected += 1;
       observeEvent(span, 'rejected');

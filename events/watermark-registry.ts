@@ -8,10 +8,17 @@ import type { Interval } from '../planner/query.ts';
  */
 export class WatermarkRegistry {
   private readonly marks: Record<RollupName, number>;
-  private readonly pending: Record<RollupName, Interval[]> = { rollup_1h: [], rollup_1d: [] };
+  private readonly pending = new Map<RollupName, Interval[]>();
 
+  /** `initial` names every rollup of the catalog: a rollup it does not name is never advanced. */
   constructor(initial: Record<RollupName, number>) {
     this.marks = { ...initial };
+    for (const name of Object.keys(initial)) this.pending.set(name, []);
+  }
+
+  /** The rollups it tracks: an event for another is not this service's. */
+  rollups(): RollupName[] {
+    return [...this.pending.keys()];
   }
 
   snapshot(): Readonly<Record<RollupName, number>> {
@@ -20,21 +27,24 @@ export class WatermarkRegistry {
 
   /** Returns true when the watermark moved. */
   advance(rollup: RollupName, interval: Interval): boolean {
+    const list = this.pending.get(rollup);
     const before = this.marks[rollup];
-    this.pending[rollup].push(interval);
+    if (!list || before === undefined) return false;
+    list.push(interval);
+    let mark = before;
     let moved = true;
     while (moved) {
       moved = false;
-      const list = this.pending[rollup];
       for (let i = list.length - 1; i >= 0; i--) {
         const p = list[i];
-        if (p && p.start <= this.marks[rollup]) {
-          this.marks[rollup] = Math.max(this.marks[rollup], p.end);
+        if (p && p.start <= mark) {
+          mark = Math.max(mark, p.end);
           list.splice(i, 1);
           moved = true;
         }
       }
     }
-    return this.marks[rollup] !== before;
+    this.marks[rollup] = mark;
+    return mark !== before;
   }
 }

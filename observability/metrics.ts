@@ -68,7 +68,7 @@ export const routingDecisions = new Counter({
 
 export const planFragments = new Counter({
   name: 'strata_planner_fragments_total',
-  help: 'Plan fragments, by the source that serves them (rollup_1d, rollup_1h, raw).',
+  help: 'Plan fragments, by the source that serves them (a rollup of the catalog, or raw).',
   labelNames: ['source'] as const,
   registers: [registry],
 });

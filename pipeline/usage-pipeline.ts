@@ -16,7 +16,8 @@ export interface UsageContext {
   readonly scope: TenantScope;
   readonly now: number;
   readonly store: MetricStore;
-  readonly rollup1dWatermark: number;
+  /** How far the daily rollup billing reads is complete: days before it come from it, the rest from raw. */
+  readonly usageWatermark: number;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -58,7 +59,7 @@ export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<Usag
   const rows = await ctx.store.usage({
     scope,
     interval,
-    rollupUntil: ctx.rollup1dWatermark,
+    rollupUntil: ctx.usageWatermark,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const queryKey = hash([scope, interval]);
@@ -67,7 +68,7 @@ export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<Usag
   const last = page[page.length - 1];
   const hasNextPage = startAt + first < rows.length;
   return {
-    rows: page.map((r) => toRecord(r, ctx.rollup1dWatermark)),
+    rows: page.map((r) => toRecord(r, ctx.usageWatermark)),
     pageInfo: { hasNextPage, endCursor: last ? Buffer.from(JSON.stringify({ k: rowKey(last), h: queryKey })).toString('base64url') : null },
   };
 }

@@ -18,6 +18,8 @@ export interface Piece {
   readonly filter: Filter | undefined;
   readonly groupBy: readonly GroupKey[];
   readonly bucketMs: number;
+  /** For rollup pieces: the rollup's own bucket. */
+  readonly rollupBucketMs?: number | undefined;
   readonly chunkMs: number;
   readonly interval: Interval;
   /** Tenant-first, versioned, hashed canonical key (without generations). */
@@ -55,6 +57,7 @@ export function piecesOf(plan: Plan): Piece[] {
         filter: q.filter,
         groupBy: q.groupBy,
         bucketMs,
+        rollupBucketMs: fragment.rollupBucketMs,
         chunkMs: chunk,
         interval,
         shape,

@@ -9,6 +9,8 @@ export interface PlannerState {
   readonly now: number;
   /** Each rollup is complete for every bucket that ends at or before its watermark. */
   readonly watermarks: Readonly<Record<RollupName, number>>;
+  /** The catalog's rollups (default: the service catalog's). */
+  readonly rollups?: readonly RollupDefinition[];
 }
 
 export interface PlanOptions {
@@ -33,7 +35,7 @@ export function plan(query: CanonicalQuery, state: PlannerState, options: PlanOp
   if (options.forceRaw) {
     decisions.push({ source: 'raw', rule: 'forced', passed: true, reason: 'forceRaw requested: rollups not considered' });
   } else {
-    for (const rollup of [...ROLLUPS].sort((a, b) => b.bucketMs - a.bucketMs)) {
+    for (const rollup of [...(state.rollups ?? ROLLUPS)].sort((a, b) => b.bucketMs - a.bucketMs)) {
       const candidate = evaluate(query, rollup, decisions);
       if (candidate) candidates.push(candidate);
     }
@@ -65,7 +67,7 @@ function cover(
   const [candidate, ...rest] = candidates;
   if (!candidate) return [{ source: 'raw', interval, level: undefined, reason: RAW_REASON }];
   const { rollup, level } = candidate;
-  const watermark = state.watermarks[rollup.name];
+  const watermark = state.watermarks[rollup.name] ?? 0;
   const oldest = alignUp(state.now - rollup.retentionMs, rollup.bucketMs);
   const core = {
     start: Math.max(alignUp(interval.start, rollup.bucketMs), oldest),
@@ -84,6 +86,7 @@ function cover(
     source: rollup.name,
     interval: core,
     level,
+    rollupBucketMs: rollup.bucketMs,
     reason: `aligned to ${rollup.name} buckets and complete up to its watermark ${isoOf(watermark)}`,
   };
   return [

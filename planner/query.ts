@@ -52,6 +52,8 @@ export interface PlanFragment {
   readonly interval: Interval;
   /** For rollups: the label level read (sorted labels, resource_id implied). */
   readonly level: readonly LabelColumn[] | undefined;
+  /** For rollups: the rollup's bucket (a store reads rows at that bucket as they are). */
+  readonly rollupBucketMs?: number;
   readonly reason: string;
 }
 

@@ -1,6 +1,7 @@
 import type DataLoader from 'dataloader';
 import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
 import type { Limits } from '../config/config.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import type { WatermarkRegistry } from '../events/watermark-registry.ts';
 import { newStats, type LoadStats, type PieceLoaderFactory, type PieceResult } from '../pipeline/piece-loader.ts';
 import type { ResourceDirectory } from '../pipeline/resource-directory.ts';
@@ -14,6 +15,8 @@ import type { MetricStore } from '../store/metric-store.ts';
 export interface Services {
   /** The request limits (not the whole Config, which also holds the token keys). */
   readonly limits: Limits;
+  /** The metrics and rollups served. */
+  readonly catalog: Catalog;
   readonly store: MetricStore;
   readonly watermarks: WatermarkRegistry;
   readonly resources: ResourceDirectory;
@@ -58,7 +61,7 @@ export function timeseriesContext(ctx: RequestContext): TimeseriesContext {
     scope: ctx.scope,
     now: ctx.now,
     limits: services.limits,
-    plannerState: () => ({ now: ctx.now, watermarks: services.watermarks.snapshot() }),
+    plannerState: () => ({ now: ctx.now, watermarks: services.watermarks.snapshot(), rollups: services.catalog.rollups }),
     resources: services.resources,
     pieces: ctx.pieces,
     stats: ctx.stats,

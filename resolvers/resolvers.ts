@@ -1,5 +1,5 @@
 import { GraphQLScalarType, Kind } from 'graphql';
-import { METRICS } from '../catalog/catalog.ts';
+import { METRICS, usageRollup } from '../catalog/catalog.ts';
 import { timeseriesContext, type RequestContext } from './context.ts';
 import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { Role } from '../auth/principal.ts';
@@ -74,7 +74,7 @@ export const resolvers = {
         scope: ctx.scope,
         now: ctx.now,
         store: ctx.services.store,
-        rollup1dWatermark: ctx.services.watermarks.snapshot().rollup_1d,
+        usageWatermark: ctx.services.watermarks.snapshot()[usageRollup(ctx.services.catalog).name] ?? 0,
         signal: ctx.signal,
       });
     },

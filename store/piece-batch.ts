@@ -1,4 +1,4 @@
-import { GROUP_KEYS, findRollup, type GroupKey } from '../catalog/catalog.ts';
+import { GROUP_KEYS, type GroupKey } from '../catalog/catalog.ts';
 import { alignDown } from '../planner/interval.ts';
 import { fixedLabels } from '../planner/rules.ts';
 import type { Piece } from '../planner/pieces.ts';
@@ -62,7 +62,7 @@ export function branchesOf(pieces: readonly Piece[]): Branch[] {
  */
 export function storedRowsAreBuckets(branch: Branch): boolean {
   const p = branch.sample;
-  if (p.source === 'raw' || p.bucketMs !== findRollup(p.source).bucketMs) return false;
+  if (p.source === 'raw' || p.bucketMs !== p.rollupBucketMs) return false;
   const covered = fixedLabels(p.groupBy, p.filter);
   return covered.has('resource_id') && (p.level ?? []).every((label) => covered.has(label));
 }

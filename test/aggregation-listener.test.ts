@@ -70,3 +70,24 @@ test('an invalidation failure is not swallowed, so the bus redelivers', async ()
   await assert.rejects(listener.handle({ value: Buffer.from(JSON.stringify(event)), headers: {} }), /cache down/);
   assert.equal(watermarks.snapshot().rollup_1h, 10 * H, 'nothing applied before invalidation succeeded');
 });
+
+test("events are checked against the catalog's rollups: one the service lacks is poison, one of an extra level applies", async () => {
+  const cacheStore = new MemoryCache({ maxBytes: 1 << 20 });
+  const watermarks = new WatermarkRegistry({ rollup_1h: 10 * H, rollup_1d: 0, rollup_5m: 10 * H });
+  const listener = new AggregationListener({
+    watermarks,
+    cache: new ResultCache(cacheStore, { completeTtlMs: 1, freshTtlMs: 1 }),
+    log: () => undefined,
+    now: Date.now,
+  });
+  await listener.handle({
+    value: Buffer.from(JSON.stringify(newAggregationEvent('rollup_1w', { start: 0, end: H }, ['t-1'], [METRIC], 0))),
+    headers: {},
+  });
+  assert.equal(listener.stats.rejected, 1, 'a datasource the catalog does not have');
+  const fiveMinutes = newAggregationEvent('rollup_5m', { start: 10 * H, end: 10 * H + 300_000 }, ['t-1'], [METRIC], 0);
+  await listener.handle({ value: Buffer.from(JSON.stringify(fiveMinutes)), headers: {} });
+  assert.equal(listener.stats.applied, 1);
+  assert.equal(watermarks.snapshot()['rollup_5m'], 10 * H + 300_000);
+  assert.deepEqual(Object.keys(watermarks.snapshot()).sort(), ['rollup_1d', 'rollup_1h', 'rollup_5m']);
+});

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import fc from 'fast-check';
 import type { App } from '../api/app.ts';
-import { DAY_MS } from '../catalog/catalog.ts';
-import { END, outcome, principal, runDirect, seededStore, testApp } from './helpers/fixture.ts';
-import { randomCase } from './helpers/random-queries.ts';
+import { CATALOG, DAY_MS, MINUTE_MS, rollupOf, withRollups } from '../catalog/catalog.ts';
+import { differentialRun } from './helpers/differential-run.ts';
+import { END, SMALL, seededStore, testApp } from './helpers/fixture.ts';
 import { propertyRuns } from './helpers/runs.ts';
 
 /**
@@ -13,43 +12,16 @@ import { propertyRuns } from './helpers/runs.ts';
  * exactly (same series, same labels, same timestamps, same values).
  */
 let app: App;
-let clustersOf: Record<string, string[]>;
 
 before(async () => {
   app = await testApp(await seededStore(), { STRATA_CACHE_MAX_MB: '1' });
-  clustersOf = {};
-  for (const r of app.services.resources.list(undefined)) (clustersOf[r.tenantId] ??= []).push(r.resourceId);
 });
 after(async () => app.close());
 
 const CASES = propertyRuns(500);
 
 test(`${CASES} random queries: routed == forced raw, and most never touch raw`, async () => {
-  let runs = 0;
-  let withoutRaw = 0;
-  let rollupOnly = 0;
-  let split = 0;
-  let errors = 0;
-  await fc.assert(
-    fc.asyncProperty(randomCase(END - 3 * DAY_MS, END, clustersOf), async ({ tenant, args }) => {
-      const who = tenant ? principal('customer', tenant) : principal('internal');
-      const routed = await outcome(() => runDirect(app, who, args));
-      const raw = await outcome(() => runDirect(app, who, args, true));
-      runs += 1;
-      if (!routed.ok || !raw.ok) {
-        errors += 1;
-        assert.deepEqual(routed, raw, `both paths must fail alike for ${JSON.stringify(args)}`);
-        return;
-      }
-      const sources = new Set(routed.result.plan.fragments.map((f) => f.source));
-      if (!sources.has('raw')) withoutRaw += 1;
-      if (sources.size === 1 && !sources.has('raw')) rollupOnly += 1;
-      if (sources.size > 1) split += 1;
-      assert.deepEqual(routed.result.series, raw.result.series, `routed != raw for ${JSON.stringify(args)} via ${[...sources].join('+')}`);
-      assert.equal(routed.result.pageInfo.totalSeries, raw.result.pageInfo.totalSeries);
-    }),
-    { numRuns: CASES, seed: 20261123, endOnFailure: true },
-  );
+  const { runs, withoutRaw, rollupOnly, split, errors } = await differentialRun(app, CASES);
   console.log(
     `differential: ${runs} queries, ${withoutRaw} without raw, ${rollupOnly} rollup-only, ${split} split, ${errors} rejected alike`,
   );
@@ -59,4 +31,28 @@ test(`${CASES} random queries: routed == forced raw, and most never touch raw`, 
   if (CASES < 500) return;
   assert.ok(withoutRaw > runs / 2, `most queries must not touch raw (got ${withoutRaw}/${runs})`);
   assert.ok(split > 20, `ragged edges and fresh tails must be exercised (got ${split} split plans)`);
+});
+
+/**
+ * A rollup level is one catalog entry: a catalog with a five-minute rollup
+ * (every label level, like rollup_1h) gets its table, its build, its
+ * watermark and its routing from that entry alone, and the same differential
+ * suite holds on it, with rollup_5m serving part of the plans.
+ */
+test(`a catalog with an extra rollup level (rollup_5m): ${CASES} random queries, routed == forced raw`, async () => {
+  const catalog = withRollups(
+    CATALOG,
+    rollupOf('rollup_5m', 5 * MINUTE_MS, 7 * DAY_MS, (m) => [[], m.labels.slice(0, 1), [...m.labels]]),
+  );
+  const store = await seededStore(SMALL, catalog);
+  const extra = await testApp(store, { STRATA_CACHE_MAX_MB: '1' });
+  try {
+    assert.ok((await store.readWatermarks())['rollup_5m']! > END - DAY_MS, 'the seed built rollup_5m and recorded its watermark');
+    const tally = await differentialRun(extra, CASES);
+    console.log(`differential on rollup_5m: ${tally.runs} queries, plans by source ${JSON.stringify(tally.bySource)}`);
+    assert.equal(tally.runs, CASES);
+    assert.ok((tally.bySource['rollup_5m'] ?? 0) > CASES / 20, `rollup_5m must serve some plans (got ${tally.bySource['rollup_5m'] ?? 0})`);
+  } finally {
+    await extra.close();
+  }
 });

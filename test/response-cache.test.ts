@@ -217,8 +217,8 @@ test('over HTTP: an event drops only the answers of the tenants it names (and in
     publishedAt: '',
   });
   replica.app.services.watermarks.advance('rollup_1h', {
-    start: replica.app.services.watermarks.snapshot().rollup_1h,
-    end: replica.app.services.watermarks.snapshot().rollup_1h + HOUR_MS,
+    start: replica.app.services.watermarks.snapshot().rollup_1h!,
+    end: replica.app.services.watermarks.snapshot().rollup_1h! + HOUR_MS,
   });
   replica.app.responseEpochs.applied({
     eventId: 'y',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { L } from 'druid-query-toolkit';
-import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
+import { DAY_MS, LABEL_COLUMNS, type Catalog } from '../../catalog/catalog.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { col, table } from '../../store/druid/druid-sql.ts';
 import type { DruidStore } from '../../store/druid/druid-store.ts';
@@ -25,7 +25,8 @@ const ROLLUP_SIGNATURE: Signature = [
   { name: 'samples', type: 'long' },
 ];
 
-const DATASOURCES: { name: string; select: string; signature: Signature; partitioned: string }[] = [
+/** What is copied, per table: one per rollup of the store's catalog. */
+const datasourcesOf = (catalog: Catalog): { name: string; select: string; signature: Signature; partitioned: string }[] => [
   {
     name: 'telemetry_raw',
     select: `SELECT CAST(epoch_ms(__time) AS BIGINT) AS ts, tenant_id, resource_id, metric, ${LABEL_COLUMNS.map((c) => `"${c}"`).join(', ')}, value FROM telemetry_raw`,
@@ -39,13 +40,13 @@ const DATASOURCES: { name: string; select: string; signature: Signature; partiti
     ],
     partitioned: 'DAY',
   },
-  ...(['rollup_1h', 'rollup_1d'] as const).map((name) => ({
+  ...catalog.rollups.map(({ name, bucketMs }) => ({
     name,
     select: `SELECT CAST(epoch_ms(__time) AS BIGINT) AS ts, tenant_id, resource_id, metric, level, ${LABEL_COLUMNS.map((c) => `"${c}"`).join(', ')},
       v_sum, v_min, v_max, v_last, minutes, samples FROM ${name}`,
     signature: ROLLUP_SIGNATURE,
-    // rollup_1h in HOUR segments: buildRollup replaces single hours.
-    partitioned: name === 'rollup_1h' ? 'HOUR' : 'DAY',
+    // Sub-day rollups in HOUR segments, as buildRollup writes them: it replaces single buckets.
+    partitioned: bucketMs >= DAY_MS ? 'DAY' : 'HOUR',
   })),
   {
     name: 'resources',
@@ -85,7 +86,7 @@ async function loadFrom(
 ): Promise<{ counts: Record<string, number>; timings: Record<string, number> }> {
   const counts: Record<string, number> = {};
   const timings: Record<string, number> = {};
-  for (const ds of DATASOURCES) {
+  for (const ds of datasourcesOf(duck.catalog)) {
     // CSV: about half the bytes of JSON lines and much cheaper to parse on a 2-core box. Empty fields
     // are nulls, which Druid 27 (default-value null handling) stores as null strings anyway.
     const file = resolve(dir, `${ds.name}.csv`);

@@ -1,5 +1,5 @@
 import { L } from 'druid-query-toolkit';
-import { findRollup, type RollupName } from '../../catalog/catalog.ts';
+import { CATALOG, rollupNamed, rollupNames, usageRollup, zeroWatermarks, type Catalog, type RollupName } from '../../catalog/catalog.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeRows } from '../piece-batch.ts';
@@ -9,6 +9,8 @@ import { col, piecesSql, rollupMsqStatement, table, tenantPredicate, timeRange, 
 export interface DruidStoreOptions extends DruidClientOptions {
   /** How long to wait for an MSQ task and for its segments to become queryable. */
   readonly ingestTimeoutMs?: number;
+  /** Whose rollups its datasources hold (default: the service catalog). */
+  readonly catalog?: Catalog;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,18 +20,21 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * with dynamic parameters; rollup builds and loads are MSQ tasks, resolved only
  * once their segments are queryable.
  *
- * Datasources: telemetry_raw, rollup_1h (HOUR segments, so one hour can be
- * replaced), rollup_1d (DAY segments), resources and strata_watermarks (one
- * segment each, at epoch 0), with the columns of duckdb-schema.ts.
+ * Datasources: telemetry_raw, one per rollup of the catalog (partitioned by
+ * its bucket, so one bucket can be replaced: rollup_1h in HOUR segments,
+ * rollup_1d in DAY), resources and strata_watermarks (one segment each, at
+ * epoch 0), with the columns of duckdb-schema.ts.
  */
 export class DruidStore implements MetricStore {
   readonly name = 'druid';
   readonly client: DruidClient;
+  readonly catalog: Catalog;
   private readonly ingestTimeoutMs: number;
 
   constructor(options: DruidStoreOptions) {
     this.client = new DruidClient(options);
     this.ingestTimeoutMs = options.ingestTimeoutMs ?? 180_000;
+    this.catalog = options.catalog ?? CATALOG;
   }
 
   /** All branches in one UNION ALL query (one round trip); rows are handed back to pieces by branch and bucket. */
@@ -55,7 +60,9 @@ export class DruidStore implements MetricStore {
 
   async usage(request: UsageRequest): Promise<UsageRow[]> {
     const parts = await Promise.all(
-      usageSqls(request).map((q) => this.client.sql(q.sql, q.params, { signal: request.signal, lane: 'billing' })),
+      usageSqls(request, usageRollup(this.catalog).name).map((q) =>
+        this.client.sql(q.sql, q.params, { signal: request.signal, lane: 'billing' }),
+      ),
     );
     const merged = new Map<string, { tenantId: string; resourceId: string; day: number; sums: [bigint, bigint, bigint, bigint] }>();
     const big = (v: unknown): bigint => (v === null || v === undefined || v === '' ? 0n : BigInt(String(v)));
@@ -91,8 +98,11 @@ export class DruidStore implements MetricStore {
       `SELECT ${col('datasource')}, MAX(${col('watermark_ms')}) AS "w" FROM ${table('strata_watermarks')} GROUP BY 1`,
       [],
     );
-    const marks: Record<RollupName, number> = { rollup_1h: 0, rollup_1d: 0 };
-    for (const r of rows) if (r['datasource'] === 'rollup_1h' || r['datasource'] === 'rollup_1d') marks[r['datasource']] = Number(r['w']);
+    const marks = zeroWatermarks(this.catalog);
+    for (const r of rows) {
+      const name = String(r['datasource']);
+      if (name in marks) marks[name] = Number(r['w']);
+    }
     return marks;
   }
 
@@ -107,14 +117,15 @@ export class DruidStore implements MetricStore {
   }
 
   async buildRollup(name: RollupName, interval: Interval): Promise<{ tenants: string[]; metrics: string[] }> {
-    const rollup = findRollup(name);
+    const rollup = rollupNamed(this.catalog, name);
     // One REPLACE of the interval computes every (metric, level) of the rollup.
     const statement = rollupMsqStatement(rollup, interval);
     await this.runTask(statement.sql, statement.params);
     await this.waitLoaded(name);
     // The watermark only moves forward, and only over a contiguous interval.
     const marks = await this.readWatermarks();
-    if (marks[name] >= interval.start) marks[name] = Math.max(marks[name], interval.end);
+    const mark = marks[name] ?? 0;
+    if (mark >= interval.start) marks[name] = Math.max(mark, interval.end);
     await this.writeWatermarks(marks);
     const params: DruidParam[] = [];
     const rows = await this.client.sql(
@@ -145,7 +156,7 @@ PARTITIONED BY ALL`,
     const deadline = Date.now() + this.ingestTimeoutMs;
     for (;;) {
       const seen = await this.readWatermarks().catch(() => undefined);
-      if (seen && seen.rollup_1h === marks.rollup_1h && seen.rollup_1d === marks.rollup_1d) return;
+      if (seen && Object.entries(marks).every(([name, mark]) => seen[name] === mark)) return;
       if (Date.now() > deadline) throw new Error('watermarks not visible in Druid in time');
       await sleep(200);
     }
@@ -216,7 +227,7 @@ PARTITIONED BY ALL`,
       timeoutMs: 5_000,
     });
     const present = new Set(rows.map((r) => String(r['t'])));
-    const missing = STRATA_DATASOURCES.filter((d) => !present.has(d));
+    const missing = strataDatasources(this.catalog).filter((d) => !present.has(d));
     if (missing.length > 0) {
       return `Druid at ${this.client.url} lacks the datasources ${missing.join(', ')}. Load data first: npx tsx scripts/druid/load.ts --db FILE (a DuckDB file made by npm run seed).`;
     }
@@ -234,7 +245,12 @@ PARTITIONED BY ALL`,
 }
 
 /** What a Strata deployment on Druid reads and writes. */
-export const STRATA_DATASOURCES = ['telemetry_raw', 'rollup_1h', 'rollup_1d', 'resources', 'strata_watermarks'] as const;
+export const strataDatasources = (catalog: Catalog): string[] => [
+  'telemetry_raw',
+  ...rollupNames(catalog),
+  'resources',
+  'strata_watermarks',
+];
 
 /** An error and its causes in one line (fetch hides ECONNREFUSED two causes down). */
 function describe(error: unknown): string {

@@ -1,15 +1,15 @@
-import { LABEL_COLUMNS, METRICS, levelId, type RollupDefinition } from '../../catalog/catalog.ts';
+import { LABEL_COLUMNS, METRICS, levelId, type Catalog, type RollupDefinition } from '../../catalog/catalog.ts';
 import type { Interval } from '../../planner/query.ts';
 import { quote } from './duckdb-sql.ts';
 
 const LABEL_DDL = LABEL_COLUMNS.map((c) => `${quote(c)} VARCHAR`).join(', ');
 
-/** Tables of the embedded store; the Druid datasources have the same columns. */
-export const SCHEMA_DDL = [
+/** Tables of the embedded store, one per rollup of the catalog; the Druid datasources have the same columns. */
+export const schemaDdl = (catalog: Catalog): string[] => [
   `CREATE TABLE IF NOT EXISTS telemetry_raw (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
     resource_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, ${LABEL_DDL}, value DOUBLE NOT NULL)`,
-  ...['rollup_1h', 'rollup_1d'].map(
-    (name) => `CREATE TABLE IF NOT EXISTS ${name} (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
+  ...catalog.rollups.map(
+    ({ name }) => `CREATE TABLE IF NOT EXISTS ${quote(name)} (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
       resource_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, level VARCHAR NOT NULL, ${LABEL_DDL},
       v_sum DOUBLE, v_min DOUBLE, v_max DOUBLE, v_last DOUBLE, minutes BIGINT, samples BIGINT)`,
   ),
@@ -57,9 +57,9 @@ export function rollupStatements(rollup: RollupDefinition, interval: Interval): 
     }
   }
   return [
-    { sql: `DELETE FROM ${rollup.name} WHERE ${RANGE}`, params: [interval.start, interval.end] },
+    { sql: `DELETE FROM ${quote(rollup.name)} WHERE ${RANGE}`, params: [interval.start, interval.end] },
     {
-      sql: `INSERT INTO ${rollup.name} SELECT * FROM (${parts.map((p) => `(${p})`).join('\nUNION ALL\n')})
+      sql: `INSERT INTO ${quote(rollup.name)} SELECT * FROM (${parts.map((p) => `(${p})`).join('\nUNION ALL\n')})
         ORDER BY resource_id, metric, level, __time`,
       params,
     },

@@ -1,11 +1,11 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { findRollup, type RollupName } from '../../catalog/catalog.ts';
+import { CATALOG, rollupNamed, usageRollup, zeroWatermarks, type Catalog, type RollupName } from '../../catalog/catalog.ts';
 import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeColumns } from '../piece-batch.ts';
-import { piecesSql, tenantPredicate } from './duckdb-sql.ts';
-import { SCHEMA_DDL, rollupStatements } from './duckdb-schema.ts';
+import { piecesSql, quote, tenantPredicate } from './duckdb-sql.ts';
+import { rollupStatements, schemaDdl } from './duckdb-schema.ts';
 import { ReadConnections, type ReadStats } from './read-connections.ts';
 import { usageSql } from './duckdb-usage.ts';
 import { seedStatements, type SeedOptions } from './seed-dataset.ts';
@@ -24,14 +24,19 @@ export class DuckDbStore implements MetricStore {
   private readonly reads: ReadConnections;
   private readonly checkpoints = { done: 0, skipped: 0 };
 
-  private constructor(private readonly instance: DuckDBInstance) {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    /** Whose rollups its tables hold. */
+    readonly catalog: Catalog,
+  ) {
     this.reads = new ReadConnections(instance);
   }
 
-  static async open(path: string): Promise<DuckDbStore> {
+  /** Opens (or creates) the file, with a table per rollup of the catalog. */
+  static async open(path: string, catalog: Catalog = CATALOG): Promise<DuckDbStore> {
     const instance = await DuckDBInstance.create(path);
-    const store = new DuckDbStore(instance);
-    for (const ddl of SCHEMA_DDL) await store.exec(ddl, []);
+    const store = new DuckDbStore(instance, catalog);
+    for (const ddl of schemaDdl(catalog)) await store.exec(ddl, []);
     return store;
   }
 
@@ -80,7 +85,7 @@ export class DuckDbStore implements MetricStore {
   }
 
   async usage(request: UsageRequest): Promise<UsageRow[]> {
-    const { sql, params } = usageSql(request);
+    const { sql, params } = usageSql(request, usageRollup(this.catalog).name);
     const rows = await this.read(sql, params, request.signal);
     const big = (v: unknown): bigint => BigInt(v === null || v === undefined ? 0 : String(v));
     return rows.map((r) => ({
@@ -96,9 +101,11 @@ export class DuckDbStore implements MetricStore {
 
   async readWatermarks(): Promise<Record<RollupName, number>> {
     const rows = await this.read('SELECT datasource, watermark_ms FROM strata_watermarks', []);
-    const marks: Record<RollupName, number> = { rollup_1h: 0, rollup_1d: 0 };
-    for (const r of rows)
-      if (r['datasource'] === 'rollup_1h' || r['datasource'] === 'rollup_1d') marks[r['datasource']] = Number(r['watermark_ms']);
+    const marks = zeroWatermarks(this.catalog);
+    for (const r of rows) {
+      const name = String(r['datasource']);
+      if (name in marks) marks[name] = Number(r['watermark_ms']);
+    }
     return marks;
   }
 
@@ -113,7 +120,7 @@ export class DuckDbStore implements MetricStore {
   }
 
   async buildRollup(name: RollupName, interval: Interval): Promise<{ tenants: string[]; metrics: string[] }> {
-    const rollup = findRollup(name);
+    const rollup = rollupNamed(this.catalog, name);
     const connection = await this.instance.connect();
     try {
       await connection.run('BEGIN TRANSACTION');
@@ -125,7 +132,7 @@ export class DuckDbStore implements MetricStore {
         [name, interval.end, interval.start],
       );
       const touched = await connection.runAndReadAll(
-        `SELECT DISTINCT tenant_id, metric FROM ${name} WHERE __time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))`,
+        `SELECT DISTINCT tenant_id, metric FROM ${quote(rollup.name)} WHERE __time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))`,
         [interval.start, interval.end],
       );
       await connection.run('COMMIT');

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DAY_MS, HOUR_MS } from '../../catalog/catalog.ts';
+import { HOUR_MS } from '../../catalog/catalog.ts';
 import { alignDown } from '../../planner/interval.ts';
 import { DuckDbStore } from './duckdb-store.ts';
 import type { SeedOptions } from './seed-dataset.ts';
@@ -30,14 +30,18 @@ export async function seedStore(store: DuckDbStore, options: SeedOptions): Promi
   await store.seed(options);
   const range = await store.rawDataRange();
   if (!range) return { rows: 0, watermarks: {} };
-  const hourly = alignDown(range.end, HOUR_MS) - SEED_ROLLUP_LAG_MS;
-  const daily = alignDown(hourly, DAY_MS);
-  const start = alignDown(range.start, HOUR_MS);
-  if (hourly > start) await store.buildRollup('rollup_1h', { start, end: hourly });
-  if (daily > alignDown(range.start, DAY_MS)) await store.buildRollup('rollup_1d', { start: alignDown(range.start, DAY_MS), end: daily });
+  // Complete hours up to the lag; each rollup covers the whole buckets of its size within them.
+  const complete = alignDown(range.end, HOUR_MS) - SEED_ROLLUP_LAG_MS;
+  const watermarks: Record<string, string> = {};
+  for (const rollup of store.catalog.rollups) {
+    const start = alignDown(range.start, rollup.bucketMs);
+    const end = alignDown(complete, rollup.bucketMs);
+    if (end > start) await store.buildRollup(rollup.name, { start, end });
+    watermarks[rollup.name] = new Date(end).toISOString();
+  }
   const rows = await store.read('SELECT count(*) AS n FROM telemetry_raw', []);
   return {
     rows: Number(rows[0]?.['n'] ?? 0),
-    watermarks: { rollup_1h: new Date(hourly).toISOString(), rollup_1d: new Date(daily).toISOString() },
+    watermarks,
   };
 }

@@ -1,5 +1,6 @@
 import { createApp, type App } from '../../api/app.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
+import { CATALOG, type Catalog } from '../../catalog/catalog.ts';
 import { requestContext, timeseriesContext } from '../../resolvers/context.ts';
 import { principalFor, type Principal, type Role } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
@@ -13,16 +14,17 @@ import { runTimeseries, type TimeseriesResult } from '../../pipeline/timeseries-
 export const END = Date.parse('2026-11-20T00:00:00Z');
 export const SMALL: SeedOptions = { seed: 7, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: END };
 
-export async function seededStore(options: SeedOptions = SMALL): Promise<DuckDbStore> {
-  const store = await DuckDbStore.open(':memory:');
+/** An in-memory store seeded with `options`, its rollups (those of `catalog`) built up to the seed's watermarks. */
+export async function seededStore(options: SeedOptions = SMALL, catalog: Catalog = CATALOG): Promise<DuckDbStore> {
+  const store = await DuckDbStore.open(':memory:', catalog);
   await seedStore(store, options);
   return store;
 }
 
-/** The whole service in-process (no HTTP): real planner, store, cache and bus. */
+/** The whole service in-process (no HTTP): real planner, store, cache and bus, on the store's catalog. */
 export async function testApp(store: DuckDbStore, env: Partial<Record<keyof Env, string>> = {}): Promise<App> {
   const config = loadConfig({}, { STRATA_ENV: 'test', STRATA_NOW: new Date(END).toISOString(), STRATA_LOG_LEVEL: 'silent', ...env });
-  return createApp(config, { store });
+  return createApp(config, { store, catalog: store.catalog });
 }
 
 export function principal(role: Role, tenantId?: string): Principal {

@@ -91,8 +91,7 @@ export async function securityStore(): Promise<DuckDbStore> {
   const watermarks = await store.readWatermarks();
   const range = await store.rawDataRange();
   const start = alignDown(range?.start ?? 0, DAY_MS);
-  await store.buildRollup('rollup_1h', { start, end: watermarks.rollup_1h });
-  await store.buildRollup('rollup_1d', { start, end: watermarks.rollup_1d });
+  for (const [rollup, end] of Object.entries(watermarks)) await store.buildRollup(rollup, { start, end });
   return store;
 }
 

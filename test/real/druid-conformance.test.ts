@@ -140,7 +140,7 @@ test('usage: exact integer sums equal on Druid and DuckDB', async () => {
   const marks = await duck.readWatermarks();
   const interval = { start: END - 3 * DAY_MS, end: END };
   for (const scope of [{ kind: 'all' } as const, { kind: 'tenant', tenantId: Object.keys(clustersOf)[1] ?? '' } as const]) {
-    for (const rollupUntil of [marks.rollup_1d, interval.start]) {
+    for (const rollupUntil of [marks.rollup_1d!, interval.start]) {
       const request = { scope, interval, rollupUntil };
       const [a, b] = await Promise.all([druid.usage(request), duck.usage(request)]);
       assert.ok(b.length > 0);
@@ -205,7 +205,7 @@ test('errors from the real cluster map to Strata codes', async () => {
 
 test('buildRollup via MSQ after late raw data gives the same rollup rows as DuckDB', async () => {
   const marks = await duck.readWatermarks();
-  const hour = { start: marks.rollup_1h - 3 * HOUR_MS, end: marks.rollup_1h - 2 * HOUR_MS };
+  const hour = { start: marks.rollup_1h! - 3 * HOUR_MS, end: marks.rollup_1h! - 2 * HOUR_MS };
   const [tenant, clusters] = Object.entries(clustersOf)[0] ?? ['', []];
   const cluster = clusters[0] ?? '';
   const metric = 'io.confluent.kafka.server/received_bytes';
@@ -283,7 +283,7 @@ PARTITIONED BY DAY`,
   assert.deepEqual(a, b);
   // The queries over that hour agree too (rollup vs raw, Druid vs DuckDB).
   assert.deepEqual(
-    await druid.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d }),
-    await duck.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d }),
+    await druid.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d! }),
+    await duck.usage({ scope: { kind: 'all' }, interval: { start: END - 3 * DAY_MS, end: END }, rollupUntil: marks.rollup_1d! }),
   );
 });

@@ -263,7 +263,7 @@ test('a new hour closes: runOnce builds it with MSQ and publishes only then; the
   bus.onPublish = async (event) =>
     void seenAtPublish.push({
       datasource: event.datasource,
-      watermark: (await druid.readWatermarks())[event.datasource],
+      watermark: (await druid.readWatermarks())[event.datasource] ?? 0,
       hourInRollup: await rollupHour(cluster, hour),
     });
   const aggregator = new ReferenceAggregator(druid, bus, () => END + 10 * 60_000);
