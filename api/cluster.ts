@@ -1,14 +1,14 @@
+import type { Serializable } from 'node:child_process';
 import cluster from 'node:cluster';
 import type { Config } from '../config/config.ts';
-import type { AggregationEvent } from '../events/aggregation-event.ts';
-import type { EventBus, MessageHandler } from '../events/event-bus.ts';
-import { MemoryBus } from '../events/memory-bus.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { forwardedBus, forwardingBus } from '../events/ipc-bus.ts';
 import { ReferenceAggregator } from '../aggregator/reference-aggregator.ts';
 import { aggregateOnSchedule } from '../aggregator/aggregation-schedule.ts';
 import { startupProblem } from './startup-problem.ts';
 import type { MetricStore } from '../store/metric-store.ts';
+import { ipcStore, serveStore, type IpcChannel } from '../store/ipc/ipc-store.ts';
 import { busFromConfig } from './compose.ts';
-import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
 
 /**
  * STRATA_WORKERS > 1: node:cluster runs that many HTTP workers on one port.
@@ -21,24 +21,21 @@ import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts
  * own consumer group (`<STRATA_REPLICA_ID>-w<n>`, stable across restarts).
  */
 
-type StoreMethod = 'queryPieces' | 'listResources' | 'usage' | 'readWatermarks' | 'rawDataRange' | 'buildRollup' | 'ping';
-interface StoreCall {
-  readonly t: 'store';
-  readonly id: number;
-  readonly method: StoreMethod;
-  readonly args: unknown[];
-}
-interface StoreReply {
-  readonly t: 'reply';
-  readonly id: number;
-  readonly value?: unknown;
-  readonly error?: { readonly code: string; readonly message: string };
-}
-interface EventMessage {
-  readonly t: 'event';
-  readonly value: string;
-  readonly headers: Record<string, string>;
-}
+type Worker = ReturnType<typeof cluster.fork>;
+
+/** The primary's end of one worker's IPC channel (a worker that has gone is skipped). */
+const workerChannel = (w: Worker): IpcChannel => ({
+  send: (m) => {
+    if (w.isConnected()) w.send(m as Serializable);
+  },
+  onMessage: (handler) => void w.on('message', handler),
+});
+
+/** A worker's end of its IPC channel to the primary. */
+const primaryChannel: IpcChannel = {
+  send: (m) => void process.send?.(m),
+  onMessage: (handler) => void process.on('message', handler),
+};
 
 /** Worker n of the cluster (1-based), or undefined in a single process. */
 export const workerId = (): number | undefined => (cluster.isWorker ? cluster.worker?.id : undefined);
@@ -57,11 +54,12 @@ export async function runPrimary(
 ): Promise<{ port: number; stop(): Promise<void> }> {
   cluster.setupPrimary({ serialization: 'advanced' });
   const workers = Array.from({ length: config.workers }, () => cluster.fork());
-  for (const w of workers) w.on('message', (m: StoreCall) => void answer(store, m).then((reply) => w.isConnected() && w.send(reply)));
+  const channels = workers.map(workerChannel);
+  for (const channel of channels) serveStore(store, channel);
   const ports = await Promise.all(
     workers.map((w) => new Promise<number>((resolve) => w.once('listening', (address) => resolve(address.port)))),
   );
-  const bus: EventBus = config.events.kind === 'kafka' ? await busFromConfig(config) : forwardingBus(workers);
+  const bus: EventBus = config.events.kind === 'kafka' ? await busFromConfig(config) : forwardingBus(channels);
   const clock = (): number => config.fixedNow ?? Date.now();
   const schedule = aggregateOnSchedule(new ReferenceAggregator(store, bus, clock), config.aggregateEveryMs, (e) =>
     log(`aggregator failed: ${String(e)}`),
@@ -89,79 +87,8 @@ export async function runPrimary(
   };
 }
 
-async function answer(store: MetricStore, call: StoreCall): Promise<StoreReply> {
-  if (call?.t !== 'store') return { t: 'reply', id: -1 };
-  try {
-    const fn = store[call.method] as (...args: unknown[]) => Promise<unknown>;
-    return { t: 'reply', id: call.id, value: await fn.apply(store, call.args) };
-  } catch (error) {
-    return {
-      t: 'reply',
-      id: call.id,
-      error: {
-        code: isStrataError(error) ? error.code : ErrorCode.INTERNAL,
-        message: error instanceof Error ? error.message : String(error),
-      },
-    };
-  }
-}
-
-/** The primary's bus for the embedded mode: each event goes to every worker's in-process bus. */
-function forwardingBus(workers: ReturnType<typeof cluster.fork>[]): EventBus {
-  const send = async (value: Buffer, headers: Record<string, string> = {}): Promise<void> => {
-    const message: EventMessage = { t: 'event', value: value.toString('utf8'), headers };
-    for (const w of workers) if (w.isConnected()) w.send(message);
-  };
-  return {
-    name: 'cluster-forward',
-    publish: (event: AggregationEvent, headers?: Record<string, string>) => send(Buffer.from(JSON.stringify(event)), headers),
-    publishRaw: send,
-    subscribe: async (_handler: MessageHandler) => undefined,
-    ping: async () => undefined,
-    close: async () => undefined,
-  };
-}
-
 /** A worker's bus in the embedded mode: events the primary forwards, delivered in order. */
-export function workerBus(): EventBus {
-  const bus = new MemoryBus();
-  process.on('message', (m: EventMessage) => {
-    if (m?.t === 'event') void bus.publishRaw(Buffer.from(m.value, 'utf8'), m.headers).catch(() => undefined);
-  });
-  return bus;
-}
+export const workerBus = (): EventBus => forwardedBus(primaryChannel);
 
 /** The store as a worker sees it in the embedded mode: every call answered by the primary. */
-export function workerStore(): MetricStore {
-  let next = 0;
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
-  process.on('message', (m: StoreReply) => {
-    const p = m?.t === 'reply' ? pending.get(m.id) : undefined;
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.error) p.reject(new StrataError(m.error.code as ErrorCode, m.error.message));
-    else p.resolve(m.value);
-  });
-  const call = <T>(method: StoreMethod, ...args: unknown[]): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = next++;
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      process.send?.({ t: 'store', id, method, args } satisfies StoreCall);
-    });
-  // An AbortSignal cannot cross processes: the primary's query runs to its own timeout.
-  const withoutSignal = <R extends { signal?: AbortSignal }>(r: R): Omit<R, 'signal'> => {
-    const { signal: _signal, ...rest } = r;
-    return rest;
-  };
-  return {
-    name: 'duckdb-via-primary',
-    queryPieces: (r) => call('queryPieces', withoutSignal(r)),
-    listResources: (scope) => call('listResources', scope),
-    usage: (r) => call('usage', withoutSignal(r)),
-    readWatermarks: () => call('readWatermarks'),
-    rawDataRange: () => call('rawDataRange'),
-    buildRollup: (rollup, interval) => call('buildRollup', rollup, interval),
-    ping: () => call('ping'),
-    close: async () => undefined,
-  };
-}
+export const workerStore = (): MetricStore => ipcStore(primaryChannel);

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { CacheLookup, ResultCache } from '../cache/result-cache.ts';
 import type { Piece } from '../planner/pieces.ts';
 import type { PartialRow } from '../planner/query.ts';
-import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
+import type { MetricStoreReader, StoreRequest } from '../store/metric-store.ts';
 import { SingleFlight } from './single-flight.ts';
 import { servesStale, StoreBreaker, type StoreBreakerOptions } from './store-breaker.ts';
 import { StoreSlots, type StoreSlotOptions } from './store-slots.ts';
@@ -35,7 +35,7 @@ export interface Caller {
 }
 
 export interface PieceLoaderDeps {
-  readonly store: MetricStore;
+  readonly store: MetricStoreReader;
   readonly cache: ResultCache;
   /** Pieces ending at or before this instant are complete and cached long. */
   readonly completeBefore: () => number;

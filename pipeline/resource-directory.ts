@@ -1,4 +1,4 @@
-import type { MetricStore, ResourceRow } from '../store/metric-store.ts';
+import type { MetricStoreReader, ResourceRow } from '../store/metric-store.ts';
 
 /**
  * Which tenant owns which cluster, held in memory and refreshed in the
@@ -10,7 +10,7 @@ export class ResourceDirectory {
   private rows: ResourceRow[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: MetricStore) {}
+  constructor(private readonly store: MetricStoreReader) {}
 
   async start(refreshMs: number): Promise<void> {
     await this.refresh();

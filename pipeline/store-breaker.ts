@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import { ErrorCode, StrataError, isStrataError } from '../errors/strata-error.ts';
 import type { PartialRow } from '../planner/query.ts';
-import type { MetricStore, StoreRequest } from '../store/metric-store.ts';
+import type { MetricStoreReader, StoreRequest } from '../store/metric-store.ts';
 import { abortedByCaller } from './cancellation.ts';
 import { breakersOpen } from '../observability/metrics.ts';
 
@@ -47,7 +47,7 @@ export class StoreBreaker {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly store: MetricStore,
+    private readonly store: MetricStoreReader,
     private readonly options: StoreBreakerOptions = DEFAULT_BREAKER,
   ) {
     this.rotation.setMaxListeners(0);

@@ -35,11 +35,10 @@ export interface UsageRequest {
 }
 
 /**
- * The OLAP store contract: DuckDB (embedded) and Druid (production) implement
- * it, and one conformance suite runs against both. Every read takes a tenant
- * scope, which becomes a mandatory predicate.
+ * What the query path needs of a store: reads only. Every read takes a tenant
+ * scope (or is tenant-free metadata), which becomes a mandatory predicate.
  */
-export interface MetricStore {
+export interface MetricStoreReader {
   readonly name: string;
   /** Answers many pieces in one round trip; rows keyed by piece key. */
   queryPieces(request: StoreRequest): Promise<Map<string, PartialRow[]>>;
@@ -48,8 +47,23 @@ export interface MetricStore {
   readWatermarks(): Promise<Record<RollupName, number>>;
   /** Extent of the raw data: first minute, and the newest minute + 1 minute (undefined when empty). */
   rawDataRange(): Promise<Interval | undefined>;
+}
+
+/** What the aggregator (and, later, ingestion) needs: writes. */
+export interface MetricStoreWriter {
   /** Rebuilds a rollup for a closed, aligned interval and records the new watermark. */
   buildRollup(rollup: RollupName, interval: Interval): Promise<{ tenants: string[]; metrics: string[] }>;
+}
+
+/** What the process needs: readiness and shutdown. */
+export interface StoreLifecycle {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The OLAP store contract: DuckDB (embedded) and Druid (production) implement
+ * it, and one contract suite (test/contracts/metric-store-contract.ts) runs
+ * against every implementation.
+ */
+export type MetricStore = MetricStoreReader & MetricStoreWriter & StoreLifecycle;
