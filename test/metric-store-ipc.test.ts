@@ -91,6 +91,29 @@ test('ipc: an abort while the owner works stops the wait at once; the late reply
   assert.deepEqual(await store.queryPieces({ pieces: [], lane: 'customer' }), new Map([['call 2', []]]));
 });
 
+test("ipc: a caller's abort reaches the owner: the owner's store query is cancelled too", async () => {
+  const [primary, worker] = channelPair();
+  let ownerSignal: AbortSignal | undefined;
+  serveStore(
+    scriptedOwner(
+      (request) =>
+        new Promise((_, reject) => {
+          ownerSignal = request.signal;
+          request.signal?.addEventListener('abort', () => reject(new StrataError(ErrorCode.UPSTREAM_TIMEOUT, 'cancelled')), { once: true });
+        }),
+    ),
+    primary,
+  );
+  const controller = new AbortController();
+  const call = ipcStore(worker).queryPieces({ pieces: [], lane: 'customer', signal: controller.signal });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(ownerSignal?.aborted, false, 'the owner runs the query with a signal of its own');
+  controller.abort();
+  await assert.rejects(call, (e: unknown) => isStrataError(e) && e.code === ErrorCode.UPSTREAM_TIMEOUT);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(ownerSignal?.aborted, true, 'the cancel crossed the channel');
+});
+
 test('ipc: concurrent calls are matched to their own replies', async () => {
   const [primary, worker] = channelPair();
   serveStore(

@@ -24,6 +24,12 @@ export interface StoreCall {
   readonly args: unknown[];
 }
 
+/** The caller has gone (hang-up or deadline): the owner aborts that call's store query. */
+export interface StoreCancel {
+  readonly t: 'cancel';
+  readonly id: number;
+}
+
 export interface StoreReply {
   readonly t: 'reply';
   readonly id: number;
@@ -33,14 +39,23 @@ export interface StoreReply {
 
 const isStoreCall = (m: unknown): m is StoreCall => (m as StoreCall | undefined)?.t === 'store';
 const isStoreReply = (m: unknown): m is StoreReply => (m as StoreReply | undefined)?.t === 'reply';
+const isStoreCancel = (m: unknown): m is StoreCancel => (m as StoreCancel | undefined)?.t === 'cancel';
+/** The calls whose first argument is a request that takes a signal. */
+const CANCELLABLE: readonly StoreMethod[] = ['queryPieces', 'usage'];
 
-/** The owning side: runs one call on the real store and says how it went (errors keep their code). */
-export async function answerStoreCall(store: MetricStore, call: StoreCall): Promise<StoreReply> {
+/**
+ * The owning side: runs one call on the real store and says how it went
+ * (errors keep their code). `signal` reaches the store's request, so a
+ * caller that went away stops the query it started, as in one process.
+ */
+export async function answerStoreCall(store: MetricStore, call: StoreCall, signal?: AbortSignal): Promise<StoreReply> {
   try {
     // Only the contract's methods: a message naming anything else (close, seed, ...) is refused.
     if (!STORE_METHODS.includes(call.method)) throw new Error(`not a store method: ${String(call.method)}`);
     const fn = store[call.method] as (...args: unknown[]) => Promise<unknown>;
-    return { t: 'reply', id: call.id, value: await fn.apply(store, call.args) };
+    const [first, ...rest] = call.args;
+    const args = signal && CANCELLABLE.includes(call.method) ? [{ ...(first as object), signal }, ...rest] : call.args;
+    return { t: 'reply', id: call.id, value: await fn.apply(store, args) };
   } catch (error) {
     return {
       t: 'reply',
@@ -53,10 +68,18 @@ export async function answerStoreCall(store: MetricStore, call: StoreCall): Prom
   }
 }
 
-/** The owning side of one channel: every store call that arrives is answered on the same channel. */
+/** The owning side of one channel: every store call that arrives is answered on the same channel; a cancel aborts its call. */
 export function serveStore(store: MetricStore, channel: IpcChannel): void {
+  const running = new Map<number, AbortController>();
   channel.onMessage((m) => {
-    if (isStoreCall(m)) void answerStoreCall(store, m).then((reply) => channel.send(reply));
+    if (isStoreCancel(m)) running.get(m.id)?.abort();
+    if (!isStoreCall(m)) return;
+    const controller = new AbortController();
+    running.set(m.id, controller);
+    void answerStoreCall(store, m, controller.signal).then((reply) => {
+      running.delete(m.id);
+      channel.send(reply);
+    });
   });
 }
 
@@ -82,6 +105,7 @@ function caller(channel: IpcChannel): Call {
       const id = next++;
       const onAbort = (): void => {
         pending.delete(id);
+        channel.send({ t: 'cancel', id } satisfies StoreCancel);
         reject(cancelled());
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -108,8 +132,9 @@ const withoutSignal = <R extends { signal?: AbortSignal }>(r: R): Omit<R, 'signa
 /**
  * The store as another process sees it: every call answered by the owner over
  * `channel`. An AbortSignal cannot cross processes: an aborted caller stops
- * waiting at once (UPSTREAM_TIMEOUT, as every store answers), while the
- * owner's query runs on to its own timeout and its late reply is dropped.
+ * waiting at once (UPSTREAM_TIMEOUT, as every store answers) and sends a
+ * cancel, so the owner aborts the store query (a hung-up tenant leaves no
+ * work behind on the shared store); the late reply is dropped.
  */
 export function ipcStore(channel: IpcChannel, name = 'duckdb-via-primary'): MetricStore {
   const call = caller(channel);
