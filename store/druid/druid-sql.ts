@@ -8,11 +8,13 @@ import {
   levelId,
   type GroupKey,
   type RollupDefinition,
+  type RollupName,
 } from '../../catalog/catalog.ts';
 import type { Filter, Interval, TenantScope } from '../../planner/query.ts';
 import type { UsageRequest } from '../metric-store.ts';
 import { filterPredicate } from '../filter-sql.ts';
 import type { Branch } from '../piece-batch.ts';
+import { empty, ident, join, raw, sql, type Sql, type SqlValue } from '../sql-fragment.ts';
 import type { DruidParam } from './druid-client.ts';
 
 /** A parameterized Druid SQL text: values only ever travel as dynamic parameters. */
@@ -31,29 +33,45 @@ const long = (value: number): DruidParam => ({ type: 'BIGINT', value });
 /** The uniform group-key columns of every branch (as catalog GROUP_KEYS). */
 export const GROUP_KEY_COLUMNS: readonly GroupKey[] = GROUP_KEYS;
 
-export function tenantPredicate(scope: TenantScope, params: DruidParam[]): string {
-  if (scope.kind === 'tenant') {
-    params.push(str(scope.tenantId));
-    return `${col('tenant_id')} = ?`;
-  }
+/** Identifiers and datasources as fragments, quoted by the toolkit as `col` and `table` are. */
+const id = (name: string): Sql => ident(name, col);
+const from = (name: string): Sql => ident(name, table);
+
+/**
+ * Druid types each dynamic parameter: strings are VARCHAR; the numbers bound
+ * here are epoch millis and bucket widths, so integers are BIGINT.
+ */
+export const druidParams = (params: readonly SqlValue[]): DruidParam[] =>
+  params.map((v) => (typeof v === 'string' ? str(v) : Number.isSafeInteger(v) ? long(v) : { type: 'DOUBLE', value: v }));
+
+export const druidSql = (fragment: Sql): DruidSql => ({ sql: fragment.text, params: druidParams(fragment.params) });
+
+/** A fragment for callers that still build text plus a params array: appends its parameters to `params`. */
+function appendTo(fragment: Sql, params: DruidParam[]): string {
+  params.push(...druidParams(fragment.params));
+  return fragment.text;
+}
+
+export function tenantCondition(scope: TenantScope): Sql {
   // The all-tenants scope is an explicit widening for internal and billing roles.
-  return `${col('tenant_id')} IS NOT NULL`;
+  return scope.kind === 'tenant' ? sql`${id('tenant_id')} = ${scope.tenantId}` : sql`${id('tenant_id')} IS NOT NULL`;
 }
 
-export function filterSql(filter: Filter | undefined, params: DruidParam[]): string {
-  return filterPredicate(filter, { quote: col, bind: (v) => params.push(str(v)), alwaysTrue: '1 = 1' });
-}
+/** `tenantCondition` in the text + params form (druid-store.ts, usageSqls). */
+export const tenantPredicate = (scope: TenantScope, params: DruidParam[]): string => appendTo(tenantCondition(scope), params);
 
-export function timeRange(interval: Interval, params: DruidParam[]): string {
-  params.push(long(interval.start), long(interval.end));
-  return `${col('__time')} >= MILLIS_TO_TIMESTAMP(?) AND ${col('__time')} < MILLIS_TO_TIMESTAMP(?)`;
-}
+export const filterCondition = (filter: Filter | undefined): Sql => filterPredicate(filter, { ident: id, alwaysTrue: sql`1 = 1` });
+
+export const timeCondition = ({ start, end }: Interval): Sql =>
+  sql`${id('__time')} >= MILLIS_TO_TIMESTAMP(${start}) AND ${id('__time')} < MILLIS_TO_TIMESTAMP(${end})`;
+
+/** `timeCondition` in the text + params form (druid-store.ts, usageSqls, rollupMsqStatement). */
+export const timeRange = (interval: Interval, params: DruidParam[]): string => appendTo(timeCondition(interval), params);
 
 /** Bucket start as epoch millis (integer division of BIGINTs floors for post-1970 times). */
-function bucketExpr(bucketMs: number, params: DruidParam[]): string {
-  params.push(long(bucketMs), long(bucketMs));
-  return `(TIMESTAMP_TO_MILLIS(${col('__time')}) / ?) * ?`;
-}
+const bucketExpr = (bucketMs: number): Sql => sql`(TIMESTAMP_TO_MILLIS(${id('__time')}) / ${bucketMs}) * ${bucketMs}`;
+
+const ordinals = (ns: readonly number[]): Sql => join(ns.map(raw), ', ');
 
 /**
  * One branch: columns branch, bucket, every group key (NULL when not grouped,
@@ -63,66 +81,62 @@ function bucketExpr(bucketMs: number, params: DruidParam[]): string {
  * the time aggregates over those minutes within each bucket (as duckdb-sql.ts).
  * Rollups: re-aggregate stored bucket aggregates at the level the planner chose.
  */
-function branchSelect(branch: Branch, params: DruidParam[]): string {
+function branchSelect(branch: Branch): Sql {
   const p = branch.sample;
-  params.push(str(branch.id));
-  const bucket = bucketExpr(p.bucketMs, params);
-  const groupColumns = GROUP_KEY_COLUMNS.map((k) => (p.groupBy.includes(k) ? col(k) : `CAST(NULL AS VARCHAR) AS ${col(k)}`)).join(', ');
-  const groupByList = ['1', '2', ...p.groupBy.map((k) => String(3 + GROUP_KEY_COLUMNS.indexOf(k)))].join(', ');
-  const keys = p.groupBy.length ? `, ${p.groupBy.map(col).join(', ')}` : '';
+  const groupColumns = GROUP_KEY_COLUMNS.map((k) => (p.groupBy.includes(k) ? id(k) : sql`CAST(NULL AS VARCHAR) AS ${id(k)}`));
+  const head = sql`SELECT ${branch.id} AS "branch", ${bucketExpr(p.bucketMs)} AS "bucket", ${join(groupColumns, ', ')}`;
+  const groupByList = ordinals([1, 2, ...p.groupBy.map((k) => 3 + GROUP_KEY_COLUMNS.indexOf(k))]);
+  const level = p.source === 'raw' ? [] : [levelCondition(levelId(p.level ?? []))];
+  const where = join(
+    [tenantCondition(p.scope), sql`${id('metric')} = ${p.metric}`, ...level, timeCondition(branch.interval), filterCondition(p.filter)],
+    ' AND ',
+  );
   if (p.source === 'raw') {
-    const where = [tenantPredicate(p.scope, params), `${col('metric')} = ?`];
-    params.push(str(p.metric));
-    where.push(timeRange(branch.interval, params), filterSql(p.filter, params));
-    const innerOrdinals = ['1', ...p.groupBy.map((_, i) => String(i + 2))].join(', ');
-    return `SELECT ? AS "branch", ${bucket} AS "bucket", ${groupColumns},
+    const keys = p.groupBy.length ? sql`, ${join(p.groupBy.map(id), ', ')}` : empty;
+    const innerOrdinals = ordinals([1, ...p.groupBy.map((_, i) => i + 2)]);
+    return sql`${head},
   SUM("s") AS "v_sum", MIN("s") AS "v_min", MAX("s") AS "v_max", COUNT(*) AS "minutes", SUM("n") AS "samples"
-FROM (SELECT ${col('__time')}${keys}, SUM(${col('value')}) AS "s", COUNT(*) AS "n" FROM ${table('telemetry_raw')}
-  WHERE ${where.join(' AND ')} GROUP BY ${innerOrdinals})
+FROM (SELECT ${id('__time')}${keys}, SUM(${id('value')}) AS "s", COUNT(*) AS "n" FROM ${from('telemetry_raw')}
+  WHERE ${where} GROUP BY ${innerOrdinals})
 GROUP BY ${groupByList}`;
   }
-  const where = [tenantPredicate(p.scope, params), `${col('metric')} = ?`];
-  params.push(str(p.metric));
-  where.push(levelPredicate(levelId(p.level ?? []), params));
-  where.push(timeRange(branch.interval, params), filterSql(p.filter, params));
-  return `SELECT ? AS "branch", ${bucket} AS "bucket", ${groupColumns},
+  return sql`${head},
   SUM("v_sum") AS "v_sum", MIN("v_min") AS "v_min", MAX("v_max") AS "v_max", SUM("minutes") AS "minutes", SUM("samples") AS "samples"
-FROM ${table(p.source)} WHERE ${where.join(' AND ')} GROUP BY ${groupByList}`;
+FROM ${from(p.source)} WHERE ${where} GROUP BY ${groupByList}`;
 }
 
 /**
  * All branches of one store call as one top-level UNION ALL (one HTTP round
  * trip; Druid 27 runs the parts one after another inside the broker and
- * concatenates them). Parameters are in text order.
+ * concatenates them).
  */
 export function piecesSql(branches: readonly Branch[]): DruidSql {
-  const params: DruidParam[] = [];
-  const parts = branches.map((b) => branchSelect(b, params));
-  return { sql: parts.join('\nUNION ALL\n'), params };
+  return druidSql(join(branches.map(branchSelect), '\nUNION ALL\n'));
 }
 
 /**
  * The cluster level is the empty string; Druid 27 (default-value null handling)
  * stores '' as null, so the cluster level is matched as "empty or null".
  */
-function levelPredicate(level: string, params: DruidParam[]): string {
-  if (level === '') return `(${col('level')} IS NULL OR ${col('level')} = '')`;
-  params.push(str(level));
-  return `${col('level')} = ?`;
+function levelCondition(level: string): Sql {
+  return level === '' ? sql`(${id('level')} IS NULL OR ${id('level')} = '')` : sql`${id('level')} = ${level}`;
 }
+
+/** `levelCondition` in the text + params form (usageSqls). */
+const levelPredicate = (level: string, params: DruidParam[]): string => appendTo(levelCondition(level), params);
 
 /**
  * Billing usage per tenant, cluster and UTC day: two queries (complete days
- * from rollup_1d's cluster level, the rest from raw), merged by the store with
+ * from the daily rollup's cluster level, `rollup`, the rest from raw), merged by the store with
  * BigInt. Sums are of BIGINT casts, returned as strings, so no double rounding.
  */
-export function usageSqls(request: UsageRequest): DruidSql[] {
+export function usageSqls(request: UsageRequest, rollup: RollupName): DruidSql[] {
   const metrics = Object.values(USAGE_COLUMNS);
   const split = Math.min(Math.max(request.rollupUntil, request.interval.start), request.interval.end);
-  const build = (source: 'rollup_1d' | 'telemetry_raw', interval: Interval): DruidSql | undefined => {
+  const build = (source: RollupName, interval: Interval): DruidSql | undefined => {
     if (interval.end <= interval.start) return undefined;
     const params: DruidParam[] = [];
-    const valueCol = source === 'rollup_1d' ? col('v_sum') : col('value');
+    const valueCol = source === rollup ? col('v_sum') : col('value');
     const day = `(TIMESTAMP_TO_MILLIS(${col('__time')}) / ?) * ?`;
     params.push(long(DAY_MS), long(DAY_MS));
     const columns = Object.entries(USAGE_COLUMNS).map(([alias, metric]) => {
@@ -130,7 +144,7 @@ export function usageSqls(request: UsageRequest): DruidSql[] {
       return `CAST(SUM(CASE WHEN ${col('metric')} = ? THEN CAST(${valueCol} AS BIGINT) ELSE 0 END) AS VARCHAR) AS ${col(alias)}`;
     });
     const where = [tenantPredicate(request.scope, params)];
-    if (source === 'rollup_1d') where.push(levelPredicate('', params));
+    if (source === rollup) where.push(levelPredicate('', params));
     params.push(...metrics.map(str));
     where.push(`${col('metric')} IN (${metrics.map(() => '?').join(', ')})`, timeRange(interval, params));
     return {
@@ -140,7 +154,7 @@ FROM ${table(source)} WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
     };
   };
   return [
-    build('rollup_1d', { start: request.interval.start, end: split }),
+    build(rollup, { start: request.interval.start, end: split }),
     build('telemetry_raw', { start: split, end: request.interval.end }),
   ].filter((q): q is DruidSql => q !== undefined);
 }

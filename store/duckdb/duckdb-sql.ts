@@ -1,36 +1,46 @@
 import { GROUP_KEYS, levelId, type GroupKey } from '../../catalog/catalog.ts';
-import type { Filter, TenantScope } from '../../planner/query.ts';
+import type { Filter, Interval, TenantScope } from '../../planner/query.ts';
 import { filterPredicate } from '../filter-sql.ts';
 import { storedRowsAreBuckets, type Branch } from '../piece-batch.ts';
+import { empty, ident, join, raw, sql, type Sql } from '../sql-fragment.ts';
 
-/** A parameterized SQL text: values never enter the text, only `?` placeholders. */
+/** A parameterized SQL text, as the store's read methods take it: values never enter the text, only `?` placeholders. */
 export interface SqlText {
   readonly sql: string;
   readonly params: (string | number)[];
 }
 
+/** A fragment in the read methods' form (a fresh array: they take a mutable one). */
+export const sqlText = (fragment: Sql): SqlText => ({ sql: fragment.text, params: [...fragment.params] });
+
 /** Identifiers come from the catalog only; quoting also guards reserved words such as "partition". */
 export const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
 
-export function tenantPredicate(scope: TenantScope, params: (string | number)[]): string {
-  if (scope.kind === 'tenant') {
-    params.push(scope.tenantId);
-    return 'tenant_id = ?';
-  }
+export function tenantCondition(scope: TenantScope): Sql {
   // The all-tenants scope is an explicit widening for internal and billing roles.
-  return 'tenant_id IS NOT NULL';
+  return scope.kind === 'tenant' ? sql`tenant_id = ${scope.tenantId}` : sql`tenant_id IS NOT NULL`;
 }
 
-export function filterSql(filter: Filter | undefined, params: (string | number)[]): string {
-  return filterPredicate(filter, { quote, bind: (v) => params.push(v), alwaysTrue: 'TRUE' });
+/**
+ * `tenantCondition` for callers that still build text plus a params array
+ * (duckdb-store.ts, duckdb-usage.ts): appends its parameters to `params`.
+ */
+export function tenantPredicate(scope: TenantScope, params: (string | number)[]): string {
+  const condition = tenantCondition(scope);
+  params.push(...condition.params);
+  return condition.text;
 }
+
+export const filterCondition = (filter: Filter | undefined): Sql =>
+  filterPredicate(filter, { ident: (k) => ident(k), alwaysTrue: sql`TRUE` });
 
 /**
  * The uniform output columns of every branch, so branches can be UNION ALLed:
  * the labels some branch groups by (`columns`), NULL where this one does not.
  */
-function groupColumns(groupBy: readonly GroupKey[], columns: readonly GroupKey[]): string {
-  return columns.map((k) => (groupBy.includes(k) ? `${quote(k)}, ` : `CAST(NULL AS VARCHAR) AS ${quote(k)}, `)).join('');
+function groupColumns(groupBy: readonly GroupKey[], columns: readonly GroupKey[]): Sql {
+  const each = columns.map((k) => (groupBy.includes(k) ? sql`${ident(k)}, ` : sql`CAST(NULL AS VARCHAR) AS ${ident(k)}, `));
+  return join(each, '');
 }
 
 /**
@@ -38,41 +48,47 @@ function groupColumns(groupBy: readonly GroupKey[], columns: readonly GroupKey[]
  * sample counts): BIGINT and HUGEINT arrive as JS BigInts, and converting
  * thousands of them per answer cost more than the rest of the row.
  */
-const BUCKET = 'CAST(floor(epoch_ms(__time) / ?) * ? AS DOUBLE)';
+const bucket = (bucketMs: number): Sql => sql`CAST(floor(epoch_ms(__time) / ${bucketMs}) * ${bucketMs} AS DOUBLE)`;
 
-const TIME_RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))';
+const timeCondition = ({ start, end }: Interval): Sql =>
+  sql`__time >= epoch_ms(CAST(${start} AS BIGINT)) AND __time < epoch_ms(CAST(${end} AS BIGINT))`;
+
+/** A branch's conditions: the tenant, the metric, a rollup's level, the time range and the filter. */
+function branchWhere(branch: Branch, rollup: boolean): Sql {
+  const p = branch.sample;
+  const level = rollup ? [sql`level = ${levelId(p.level ?? [])}`] : [];
+  const conditions = [
+    tenantCondition(p.scope),
+    sql`metric = ${p.metric}`,
+    ...level,
+    timeCondition(branch.interval),
+    filterCondition(p.filter),
+  ];
+  return join(conditions, ' AND ');
+}
 
 /**
  * A branch's scan: its rows tagged with its index (and, for a rollup, its
  * answer bucket), filtered as it asks, which DuckDB pushes into the scan.
  */
-function branchScan(branch: Branch, index: number, columns: readonly GroupKey[], select: string, params: (string | number)[]): string {
+function branchScan(branch: Branch, index: number, columns: readonly GroupKey[], select: Sql): Sql {
   const p = branch.sample;
   const rollup = p.source !== 'raw';
-  if (rollup) params.push(p.bucketMs, p.bucketMs);
-  const where: string[] = [tenantPredicate(p.scope, params), 'metric = ?'];
-  params.push(p.metric);
-  if (rollup) {
-    where.push('level = ?');
-    params.push(levelId(p.level ?? []));
-  }
-  params.push(branch.interval.start, branch.interval.end);
-  where.push(TIME_RANGE, filterSql(p.filter, params));
-  const head = `SELECT ${index} AS branch, ${rollup ? `${BUCKET} AS bucket, ` : ''}${groupColumns(p.groupBy, columns)}`;
-  return `${head}${select} FROM ${rollup ? quote(p.source) : 'telemetry_raw'} WHERE ${where.join(' AND ')}`;
+  const head = sql`SELECT ${raw(index)} AS branch, ${rollup ? sql`${bucket(p.bucketMs)} AS bucket, ` : empty}${groupColumns(p.groupBy, columns)}`;
+  return sql`${head}${select} FROM ${rollup ? ident(p.source) : sql`telemetry_raw`} WHERE ${branchWhere(branch, rollup)}`;
 }
 
 /** A rollup branch whose stored rows are its answer's rows: read as they are, with no aggregate. */
-function directBranch(branch: Branch, index: number, columns: readonly GroupKey[], params: (string | number)[]): string {
+function directBranch(branch: Branch, index: number, columns: readonly GroupKey[]): Sql {
   const p = branch.sample;
-  const where: string[] = [tenantPredicate(p.scope, params), 'metric = ?', 'level = ?'];
-  params.push(p.metric, levelId(p.level ?? []), branch.interval.start, branch.interval.end);
-  where.push(TIME_RANGE, filterSql(p.filter, params));
-  return `SELECT ${index} AS branch, CAST(epoch_ms(__time) AS DOUBLE) AS bucket, ${groupColumns(p.groupBy, columns)}
-    v_sum, v_min, v_max, CAST(minutes AS DOUBLE) AS minutes, CAST(samples AS DOUBLE) AS samples FROM ${quote(p.source)} WHERE ${where.join(' AND ')}`;
+  return sql`SELECT ${raw(index)} AS branch, CAST(epoch_ms(__time) AS DOUBLE) AS bucket, ${groupColumns(p.groupBy, columns)}
+    v_sum, v_min, v_max, CAST(minutes AS DOUBLE) AS minutes, CAST(samples AS DOUBLE) AS samples FROM ${ident(p.source)} WHERE ${branchWhere(branch, true)}`;
 }
 
-const unionAll = (parts: readonly string[]): string => parts.map((s) => `(${s})`).join('\nUNION ALL\n');
+function unionAll(parts: readonly Sql[]): Sql {
+  const wrapped = parts.map((s) => sql`(${s})`);
+  return join(wrapped, '\nUNION ALL\n');
+}
 
 /**
  * Every branch that aggregates shares two hash aggregates, keyed by branch:
@@ -87,27 +103,23 @@ const unionAll = (parts: readonly string[]): string => parts.map((s) => `(${s})`
  * lone raw branch costs about 5 % more (the branch key), which is why the
  * bucket width is applied after the per-minute step rather than hashed in it.
  */
-function aggregatedBranches(
-  branches: readonly [Branch, number][],
-  columns: readonly GroupKey[],
-  params: (string | number)[],
-): string | undefined {
+function aggregatedBranches(branches: readonly [Branch, number][], columns: readonly GroupKey[]): Sql | undefined {
   if (branches.length === 0) return undefined;
-  const raw = branches.filter(([b]) => b.sample.source === 'raw');
+  const rawBranches = branches.filter(([b]) => b.sample.source === 'raw');
   const rollups = branches.filter(([b]) => b.sample.source !== 'raw');
-  const labels = columns.map((k) => `${quote(k)}, `).join('');
-  const parts: string[] = [];
-  if (raw.length) {
+  const eachLabel = columns.map((k) => sql`${ident(k)}, `);
+  const labels = join(eachLabel, '');
+  const parts: Sql[] = [];
+  if (rawBranches.length) {
     // Each raw branch's bucket width, chosen by branch after the per-minute step (a key fewer to hash there).
-    const width = `CASE branch ${raw.map(([, i]) => `WHEN ${i} THEN ?`).join(' ')} END`;
-    const widths = raw.map(([b]) => b.sample.bucketMs);
-    params.push(...widths, ...widths); // the CASE appears twice below
-    const scans = unionAll(raw.map(([b, i]) => branchScan(b, i, columns, '__time, value', params)));
-    parts.push(`SELECT branch, CAST(floor(epoch_ms(__time) / ${width}) * ${width} AS DOUBLE) AS bucket, ${labels}s AS v_sum, s AS v_min, s AS v_max, 1 AS minutes, n AS samples FROM (
+    const whens = rawBranches.map(([b, i]) => sql`WHEN ${raw(i)} THEN ${b.sample.bucketMs}`);
+    const width = sql`CASE branch ${join(whens, ' ')} END`;
+    const scans = unionAll(rawBranches.map(([b, i]) => branchScan(b, i, columns, sql`__time, value`)));
+    parts.push(sql`SELECT branch, CAST(floor(epoch_ms(__time) / ${width}) * ${width} AS DOUBLE) AS bucket, ${labels}s AS v_sum, s AS v_min, s AS v_max, 1 AS minutes, n AS samples FROM (
     SELECT branch, ${labels}__time, SUM(value) AS s, COUNT(*) AS n FROM (${scans}) GROUP BY ALL)`);
   }
-  for (const [b, i] of rollups) parts.push(branchScan(b, i, columns, 'v_sum, v_min, v_max, minutes, samples', params));
-  return `SELECT branch, bucket, ${labels}SUM(v_sum) AS v_sum, MIN(v_min) AS v_min, MAX(v_max) AS v_max,
+  for (const [b, i] of rollups) parts.push(branchScan(b, i, columns, sql`v_sum, v_min, v_max, minutes, samples`));
+  return sql`SELECT branch, bucket, ${labels}SUM(v_sum) AS v_sum, MIN(v_min) AS v_min, MAX(v_max) AS v_max,
     CAST(SUM(minutes) AS DOUBLE) AS minutes, CAST(SUM(samples) AS DOUBLE) AS samples FROM (${unionAll(parts)}) GROUP BY ALL`;
 }
 
@@ -125,12 +137,11 @@ function aggregatedBranches(
  * back in full chunks, no slower.
  */
 export function piecesSql(branches: readonly Branch[]): SqlText {
-  const params: (string | number)[] = [];
   const columns = GROUP_KEYS.filter((k) => branches.some((b) => b.sample.groupBy.includes(k)));
   const direct: [Branch, number][] = [];
   const aggregating: [Branch, number][] = [];
   for (const [i, b] of branches.entries()) (storedRowsAreBuckets(b) ? direct : aggregating).push([b, i]);
-  const aggregated = aggregatedBranches(aggregating, columns, params);
-  const parts = [...(aggregated ? [aggregated] : []), ...direct.map(([b, i]) => directBranch(b, i, columns, params))];
-  return { sql: `SELECT * FROM (${unionAll(parts)}) ORDER BY branch`, params };
+  const aggregated = aggregatedBranches(aggregating, columns);
+  const parts = [...(aggregated ? [aggregated] : []), ...direct.map(([b, i]) => directBranch(b, i, columns))];
+  return sqlText(sql`SELECT * FROM (${unionAll(parts)}) ORDER BY branch`);
 }
