@@ -57,16 +57,21 @@ export function tenantCondition(scope: TenantScope): Sql {
   return scope.kind === 'tenant' ? sql`${id('tenant_id')} = ${scope.tenantId}` : sql`${id('tenant_id')} IS NOT NULL`;
 }
 
-/** `tenantCondition` in the text + params form (druid-store.ts, usageSqls). */
-export const tenantPredicate = (scope: TenantScope, params: DruidParam[]): string => appendTo(tenantCondition(scope), params);
-
 export const filterCondition = (filter: Filter | undefined): Sql => filterPredicate(filter, { ident: id, alwaysTrue: sql`1 = 1` });
 
 export const timeCondition = ({ start, end }: Interval): Sql =>
   sql`${id('__time')} >= MILLIS_TO_TIMESTAMP(${start}) AND ${id('__time')} < MILLIS_TO_TIMESTAMP(${end})`;
 
-/** `timeCondition` in the text + params form (druid-store.ts, usageSqls, rollupMsqStatement). */
-export const timeRange = (interval: Interval, params: DruidParam[]): string => appendTo(timeCondition(interval), params);
+/** `timeCondition` in the text + params form, for rollupMsqStatement (MSQ goes with the move past Druid 27). */
+const timeRange = (interval: Interval, params: DruidParam[]): string => appendTo(timeCondition(interval), params);
+
+/** A scope's clusters and their tenants. */
+export const resourcesSql = (scope: TenantScope): DruidSql =>
+  druidSql(sql`SELECT ${id('tenant_id')}, ${id('resource_id')} FROM ${from('resources')} WHERE ${tenantCondition(scope)} GROUP BY 1, 2`);
+
+/** The tenants and metrics a rollup holds in an interval (what a rebuild touched). */
+export const touchedSql = (rollup: RollupName, interval: Interval): DruidSql =>
+  druidSql(sql`SELECT ${id('tenant_id')}, ${id('metric')} FROM ${from(rollup)} WHERE ${timeCondition(interval)} GROUP BY 1, 2`);
 
 /** Bucket start as epoch millis (integer division of BIGINTs floors for post-1970 times). */
 const bucketExpr = (bucketMs: number): Sql => sql`(TIMESTAMP_TO_MILLIS(${id('__time')}) / ${bucketMs}) * ${bucketMs}`;
@@ -122,9 +127,6 @@ function levelCondition(level: string): Sql {
   return level === '' ? sql`(${id('level')} IS NULL OR ${id('level')} = '')` : sql`${id('level')} = ${level}`;
 }
 
-/** `levelCondition` in the text + params form (usageSqls). */
-const levelPredicate = (level: string, params: DruidParam[]): string => appendTo(levelCondition(level), params);
-
 /**
  * Billing usage per tenant, cluster and UTC day: two queries (complete days
  * from the daily rollup's cluster level, `rollup`, the rest from raw), merged by the store with
@@ -135,23 +137,19 @@ export function usageSqls(request: UsageRequest, rollup: RollupName): DruidSql[]
   const split = Math.min(Math.max(request.rollupUntil, request.interval.start), request.interval.end);
   const build = (source: RollupName, interval: Interval): DruidSql | undefined => {
     if (interval.end <= interval.start) return undefined;
-    const params: DruidParam[] = [];
-    const valueCol = source === rollup ? col('v_sum') : col('value');
-    const day = `(TIMESTAMP_TO_MILLIS(${col('__time')}) / ?) * ?`;
-    params.push(long(DAY_MS), long(DAY_MS));
-    const columns = Object.entries(USAGE_COLUMNS).map(([alias, metric]) => {
-      params.push(str(metric));
-      return `CAST(SUM(CASE WHEN ${col('metric')} = ? THEN CAST(${valueCol} AS BIGINT) ELSE 0 END) AS VARCHAR) AS ${col(alias)}`;
-    });
-    const where = [tenantPredicate(request.scope, params)];
-    if (source === rollup) where.push(levelPredicate('', params));
-    params.push(...metrics.map(str));
-    where.push(`${col('metric')} IN (${metrics.map(() => '?').join(', ')})`, timeRange(interval, params));
-    return {
-      sql: `SELECT ${col('tenant_id')}, ${col('resource_id')}, ${day} AS "day", ${columns.join(', ')}
-FROM ${table(source)} WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3`,
-      params,
-    };
+    const value = id(source === rollup ? 'v_sum' : 'value');
+    const columns = Object.entries(USAGE_COLUMNS).map(
+      ([alias, metric]) =>
+        sql`CAST(SUM(CASE WHEN ${id('metric')} = ${metric} THEN CAST(${value} AS BIGINT) ELSE 0 END) AS VARCHAR) AS ${id(alias)}`,
+    );
+    const where = [
+      tenantCondition(request.scope),
+      ...(source === rollup ? [levelCondition('')] : []),
+      sql`${id('metric')} IN (${join(metrics.map((m) => sql`${m}`))})`,
+      timeCondition(interval),
+    ];
+    return druidSql(sql`SELECT ${id('tenant_id')}, ${id('resource_id')}, ${bucketExpr(DAY_MS)} AS "day", ${join(columns)}
+FROM ${from(source)} WHERE ${join(where, ' AND ')} GROUP BY 1, 2, 3`);
   };
   return [
     build(rollup, { start: request.interval.start, end: split }),

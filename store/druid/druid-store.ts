@@ -4,7 +4,7 @@ import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeRows } from '../piece-batch.ts';
 import { DruidClient, type DruidClientOptions, type DruidParam } from './druid-client.ts';
-import { col, piecesSql, rollupMsqStatement, table, tenantPredicate, timeRange, usageSqls } from './druid-sql.ts';
+import { col, piecesSql, resourcesSql, rollupMsqStatement, table, touchedSql, usageSqls } from './druid-sql.ts';
 
 export interface DruidStoreOptions extends DruidClientOptions {
   /** How long to wait for an MSQ task and for its segments to become queryable. */
@@ -48,11 +48,8 @@ export class DruidStore implements MetricStore {
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
-    const params: DruidParam[] = [];
-    const rows = await this.client.sql(
-      `SELECT ${col('tenant_id')}, ${col('resource_id')} FROM ${table('resources')} WHERE ${tenantPredicate(scope, params)} GROUP BY 1, 2`,
-      params,
-    );
+    const { sql, params } = resourcesSql(scope);
+    const rows = await this.client.sql(sql, params);
     return rows
       .map((r) => ({ tenantId: String(r['tenant_id']), resourceId: String(r['resource_id']) }))
       .sort((a, b) => cmp(a.tenantId, b.tenantId) || cmp(a.resourceId, b.resourceId));
@@ -127,11 +124,8 @@ export class DruidStore implements MetricStore {
     const mark = marks[name] ?? 0;
     if (mark >= interval.start) marks[name] = Math.max(mark, interval.end);
     await this.writeWatermarks(marks);
-    const params: DruidParam[] = [];
-    const rows = await this.client.sql(
-      `SELECT ${col('tenant_id')}, ${col('metric')} FROM ${table(name)} WHERE ${timeRange(interval, params)} GROUP BY 1, 2`,
-      params,
-    );
+    const touched = touchedSql(name, interval);
+    const rows = await this.client.sql(touched.sql, touched.params);
     return { tenants: unique(rows.map((r) => String(r['tenant_id']))), metrics: unique(rows.map((r) => String(r['metric']))) };
   }
 

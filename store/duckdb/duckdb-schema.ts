@@ -1,6 +1,7 @@
-import { LABEL_COLUMNS, METRICS, levelId, type Catalog, type RollupDefinition } from '../../catalog/catalog.ts';
+import { LABEL_COLUMNS, METRICS, levelId, type Catalog, type LabelColumn, type RollupDefinition } from '../../catalog/catalog.ts';
+import { ident, join, raw, sql, type Sql } from '../sql-fragment.ts';
 import type { Interval } from '../../planner/query.ts';
-import { quote } from './duckdb-sql.ts';
+import { quote, sqlText, type SqlText } from './duckdb-sql.ts';
 
 const LABEL_DDL = LABEL_COLUMNS.map((c) => `${quote(c)} VARCHAR`).join(', ');
 
@@ -17,12 +18,8 @@ export const schemaDdl = (catalog: Catalog): string[] => [
   `CREATE TABLE IF NOT EXISTS strata_watermarks (datasource VARCHAR PRIMARY KEY, watermark_ms BIGINT NOT NULL)`,
 ];
 
-export interface Statement {
-  readonly sql: string;
-  readonly params: (string | number)[];
-}
-
-const RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))';
+const range = ({ start, end }: Interval): Sql =>
+  sql`__time >= epoch_ms(CAST(${start} AS BIGINT)) AND __time < epoch_ms(CAST(${end} AS BIGINT))`;
 
 /**
  * Rebuild statements for one rollup over a closed interval: delete the old
@@ -39,29 +36,31 @@ const RANGE = '__time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(
  * them, so a read of one cluster by the all-tenants scope still scanned
  * every row group (1.9 M rows: 8-10 ms against 3-6 ms in this order).
  */
-export function rollupStatements(rollup: RollupDefinition, interval: Interval): Statement[] {
-  const parts: string[] = [];
-  const params: (string | number)[] = [];
+export function rollupStatements(rollup: RollupDefinition, interval: Interval): SqlText[] {
+  const parts: Sql[] = [];
   for (const metric of METRICS) {
-    for (const level of rollup.levels[metric.name] ?? []) {
-      const labels = level.map(quote);
-      const inner = ['__time', 'tenant_id', 'resource_id', ...labels].join(', ');
-      const outerKeys = ['tenant_id', 'resource_id', ...labels].join(', ');
-      const labelCols = LABEL_COLUMNS.map((c) => (level.includes(c) ? quote(c) : `CAST(NULL AS VARCHAR) AS ${quote(c)}`)).join(', ');
-      parts.push(`SELECT epoch_ms(CAST(floor(epoch_ms(__time) / ?) * ? AS BIGINT)) AS __time, tenant_id, resource_id, ? AS metric, ? AS level,
+    for (const level of rollup.levels[metric.name] ?? []) parts.push(levelSelect(rollup.bucketMs, metric.name, level, interval));
+  }
+  const table = ident(rollup.name);
+  return [
+    sqlText(sql`DELETE FROM ${table} WHERE ${range(interval)}`),
+    sqlText(sql`INSERT INTO ${table} SELECT * FROM (${join(
+      parts.map((p) => sql`(${p})`),
+      '\nUNION ALL\n',
+    )})
+        ORDER BY resource_id, metric, level, __time`),
+  ];
+}
+
+/** One (metric, level) of a rollup: the time aggregates of the per-minute space SUM at that level. */
+function levelSelect(bucketMs: number, metric: string, level: readonly LabelColumn[], interval: Interval): Sql {
+  const labels = level.map((c) => ident(c));
+  const inner = join([raw('__time, tenant_id, resource_id'), ...labels]);
+  const outerKeys = join([raw('tenant_id, resource_id'), ...labels]);
+  const labelCols = join(LABEL_COLUMNS.map((c) => (level.includes(c) ? ident(c) : sql`CAST(NULL AS VARCHAR) AS ${ident(c)}`)));
+  return sql`SELECT epoch_ms(CAST(floor(epoch_ms(__time) / ${bucketMs}) * ${bucketMs} AS BIGINT)) AS __time, tenant_id, resource_id, ${metric} AS metric, ${levelId(level)} AS level,
             ${labelCols}, SUM(s) AS v_sum, MIN(s) AS v_min, MAX(s) AS v_max, arg_max(s, __time) AS v_last, COUNT(*) AS minutes, SUM(n) AS samples
           FROM (SELECT ${inner}, SUM(value) AS s, COUNT(*) AS n FROM telemetry_raw
-                WHERE metric = ? AND ${RANGE} GROUP BY ${inner})
-          GROUP BY 1, ${outerKeys}`);
-      params.push(rollup.bucketMs, rollup.bucketMs, metric.name, levelId(level), metric.name, interval.start, interval.end);
-    }
-  }
-  return [
-    { sql: `DELETE FROM ${quote(rollup.name)} WHERE ${RANGE}`, params: [interval.start, interval.end] },
-    {
-      sql: `INSERT INTO ${quote(rollup.name)} SELECT * FROM (${parts.map((p) => `(${p})`).join('\nUNION ALL\n')})
-        ORDER BY resource_id, metric, level, __time`,
-      params,
-    },
-  ];
+                WHERE metric = ${metric} AND ${range(interval)} GROUP BY ${inner})
+          GROUP BY 1, ${outerKeys}`;
 }

@@ -21,16 +21,6 @@ export function tenantCondition(scope: TenantScope): Sql {
   return scope.kind === 'tenant' ? sql`tenant_id = ${scope.tenantId}` : sql`tenant_id IS NOT NULL`;
 }
 
-/**
- * `tenantCondition` for callers that still build text plus a params array
- * (duckdb-store.ts, duckdb-usage.ts): appends its parameters to `params`.
- */
-export function tenantPredicate(scope: TenantScope, params: (string | number)[]): string {
-  const condition = tenantCondition(scope);
-  params.push(...condition.params);
-  return condition.text;
-}
-
 export const filterCondition = (filter: Filter | undefined): Sql =>
   filterPredicate(filter, { ident: (k) => ident(k), alwaysTrue: sql`TRUE` });
 

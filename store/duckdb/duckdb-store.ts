@@ -4,7 +4,8 @@ import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
 import type { Interval, PartialRow, TenantScope } from '../../planner/query.ts';
 import type { MetricStore, ResourceRow, StoreRequest, UsageRequest, UsageRow } from '../metric-store.ts';
 import { branchesOf, distributeColumns } from '../piece-batch.ts';
-import { piecesSql, quote, tenantPredicate } from './duckdb-sql.ts';
+import { piecesSql, quote, sqlText, tenantCondition } from './duckdb-sql.ts';
+import { sql } from '../sql-fragment.ts';
 import { rollupStatements, schemaDdl } from './duckdb-schema.ts';
 import { ReadConnections, type ReadStats } from './read-connections.ts';
 import { usageSql } from './duckdb-usage.ts';
@@ -76,11 +77,10 @@ export class DuckDbStore implements MetricStore {
   }
 
   async listResources(scope: TenantScope): Promise<ResourceRow[]> {
-    const params: string[] = [];
-    const rows = await this.read(
-      `SELECT tenant_id, resource_id FROM resources WHERE ${tenantPredicate(scope, params)} ORDER BY tenant_id, resource_id`,
-      params,
+    const query = sqlText(
+      sql`SELECT tenant_id, resource_id FROM resources WHERE ${tenantCondition(scope)} ORDER BY tenant_id, resource_id`,
     );
+    const rows = await this.read(query.sql, query.params);
     return rows.map((r) => ({ tenantId: String(r['tenant_id']), resourceId: String(r['resource_id']) }));
   }
 
