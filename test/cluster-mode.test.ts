@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, graphql, npmToken, startServer, type RunningServer } from './helpers/server-process.ts';
+import { graphql, npmSeed, npmToken, startServer, type RunningServer } from './helpers/server-process.ts';
 
 /**
  * STRATA_WORKERS=2: node:cluster workers behind one port. The primary owns the
@@ -20,33 +19,7 @@ let two: RunningServer;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-cluster-'));
-  const seed = spawnSync(
-    'npm',
-    [
-      'run',
-      '--silent',
-      'seed',
-      '--',
-      '--db',
-      join(dir, 'a.duckdb'),
-      '--seed',
-      '11',
-      '--tenants',
-      '2',
-      '--clusters',
-      '2',
-      '--topics',
-      '2',
-      '--partitions',
-      '2',
-      '--days',
-      '2',
-      '--end',
-      END,
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  assert.equal(seed.status, 0, seed.stderr);
+  await npmSeed(join(dir, 'a.duckdb'), { seed: 11, tenants: 2, clusters: 2, topics: 2, partitions: 2, days: 2, end: END });
   copyFileSync(join(dir, 'a.duckdb'), join(dir, 'b.duckdb'));
   one = await startServer(join(dir, 'a.duckdb'), { ...env, STRATA_WORKERS: '1' });
   two = await startServer(join(dir, 'b.duckdb'), { ...env, STRATA_WORKERS: '2' });

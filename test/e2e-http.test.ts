@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import jwt from 'jsonwebtoken';
 import { DEV_JWT_SECRET } from '../config/config.ts';
-import { ROOT, graphql, npmToken, startServer, type RunningServer } from './helpers/server-process.ts';
+import { graphql, npmSeed, npmToken, startServer, type RunningServer } from './helpers/server-process.ts';
 
 /**
  * The real server process, tokens from `npm run token`, and answers checked
@@ -65,33 +64,7 @@ async function independentSql(): Promise<void> {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
   db = join(dir, 'e2e.duckdb');
-  const seed = spawnSync(
-    'npm',
-    [
-      'run',
-      '--silent',
-      'seed',
-      '--',
-      '--db',
-      db,
-      '--seed',
-      '11',
-      '--tenants',
-      '3',
-      '--clusters',
-      '2',
-      '--topics',
-      '3',
-      '--partitions',
-      '2',
-      '--days',
-      '3',
-      '--end',
-      END,
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  assert.equal(seed.status, 0, seed.stderr);
+  await npmSeed(db, { seed: 11, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: END });
   await independentSql();
   server = await startServer(db, env);
   tokens['t1'] = npmToken(['--role', 'customer', '--tenant', 't-1'], env);

@@ -48,6 +48,29 @@ export async function startServer(db: string | undefined, env: Record<string, st
   };
 }
 
+/** What `npm run seed` is asked to write (see scripts/seed.ts). */
+export interface SeedFlags {
+  readonly seed?: number;
+  readonly tenants: number;
+  readonly clusters: number;
+  readonly topics: number;
+  readonly partitions: number;
+  readonly days: number;
+  /** ISO instant the data ends at. */
+  readonly end: string;
+}
+
+/** Writes a DuckDB file the way a user does: `npm run seed -- --db FILE ...`; rejects with its stderr. */
+export function npmSeed(db: string, flags: SeedFlags): Promise<void> {
+  const args = ['--db', db, ...Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)])];
+  const child = spawn('npm', ['run', '--silent', 'seed', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run seed failed (${code}): ${err}`)))),
+  );
+}
+
 /** Mints a token the way a user does: `npm run token -- ...`. */
 export function npmToken(args: string[], env: Record<string, string> = {}): string {
   const result = spawnSync('npm', ['run', '--silent', 'token', '--', ...args], {

@@ -14,7 +14,7 @@ import { col, table } from '../../store/druid/druid-sql.ts';
 import { DruidStore } from '../../store/druid/druid-store.ts';
 import { INTERNAL_DOCUMENT, USAGE_DOCUMENT, dashboardDocument, withoutStats } from '../helpers/documents.ts';
 import { execute, principal, type GqlResult } from '../helpers/fixture.ts';
-import { ROOT, graphql, npmToken, startServer, type RunningServer } from '../helpers/server-process.ts';
+import { ROOT, graphql, npmSeed, npmToken, startServer, type RunningServer } from '../helpers/server-process.ts';
 import { freePort } from '../helpers/services.ts';
 
 /**
@@ -48,25 +48,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strata-druid-server-'));
   const db = join(dir, 'strata.duckdb');
   // Smaller than the conformance fixture: loading into Druid dominates this file's time.
-  const seed = [
-    '--db',
-    db,
-    '--seed',
-    '5',
-    '--tenants',
-    '2',
-    '--clusters',
-    '2',
-    '--topics',
-    '2',
-    '--partitions',
-    '2',
-    '--days',
-    '2',
-    '--end',
-    END_ISO,
-  ];
-  execFileSync('npm', ['run', '--silent', 'seed', '--', ...seed], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  await npmSeed(db, { seed: 5, tenants: 2, clusters: 2, topics: 2, partitions: 2, days: 2, end: END_ISO });
   const loaded = execFileSync('npx', ['tsx', 'scripts/druid/load.ts', '--db', db], {
     cwd: ROOT,
     encoding: 'utf8',

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { npmToken, ROOT, startServer, type RunningServer } from '../helpers/server-process.ts';
+import { npmSeed, npmToken, ROOT, startServer, type RunningServer } from '../helpers/server-process.ts';
 import { describeFigures, figures, runVictim, type Figures, type Sample } from '../helpers/victim-load.ts';
 
 /**
@@ -44,32 +44,7 @@ interface AttackReport {
 /** Writes the dataset (2 days to the current hour, so `now-…/now` intervals have data) with npm run seed. */
 function seed(db: string): Promise<void> {
   const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
-  const args = [
-    'run',
-    '--silent',
-    'seed',
-    '--',
-    '--db',
-    db,
-    '--tenants',
-    '3',
-    '--clusters',
-    '2',
-    '--topics',
-    '4',
-    '--partitions',
-    '3',
-    '--days',
-    '2',
-    '--end',
-    end,
-  ];
-  const child = spawn('npm', args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`seed failed (${code}): ${err}`)))),
-  );
+  return npmSeed(db, { tenants: 3, clusters: 2, topics: 4, partitions: 3, days: 2, end });
 }
 
 async function clustersOf(url: string, token: string): Promise<string[]> {
