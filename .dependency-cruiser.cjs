@@ -8,6 +8,7 @@
  *   pipeline/ events/ aggregator/ subscriptions/
  *   observability/                metrics, traces, logs
  *   auth/ cache/ store/           each behind its contract
+ *   ingest/                       telemetry in: mapping, validation, the derivation rule, the writer contract
  *   planner/                      pure routing
  *   catalog/ config/ errors/ schema/ explorer/   leaves
  *
@@ -24,7 +25,7 @@ const onlyDown = (name, from, allowed) => ({
   severity: 'error',
   comment: `${from} may import only ${allowed.join(', ')} of the product`,
   from: { path: `^${from}/` },
-  to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|planner|catalog|config|errors|schema|explorer)/', pathNot: [`^${from}/`, below(allowed)] },
+  to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|ingest|planner|catalog|config|errors|schema|explorer)/', pathNot: [`^${from}/`, below(allowed)] },
 });
 
 module.exports = {
@@ -40,12 +41,14 @@ module.exports = {
     {
       name: 'api-rooms-below-the-root',
       severity: 'error',
-      comment: "api/http, api/graphql and api/export never import api/'s root files (process, composition, router)",
-      from: { path: '^api/(http|graphql|export)/' },
+      comment: "api/http, api/graphql, api/export and api/otlp never import api/'s root files (process, composition, router)",
+      from: { path: '^api/(http|graphql|export|otlp)/' },
       to: { path: '^api/[^/]+$' },
     },
     { name: 'graphql-not-http', severity: 'error', comment: 'the GraphQL room does not depend on HTTP admission', from: { path: '^api/graphql/' }, to: { path: '^api/(http|export)/' } },
-    { name: 'http-not-export', severity: 'error', comment: '/export builds on admission, not the reverse', from: { path: '^api/http/' }, to: { path: '^api/(export|graphql)/' } },
+    { name: 'http-not-export', severity: 'error', comment: '/export and /v1/metrics build on admission, not the reverse', from: { path: '^api/http/' }, to: { path: '^api/(export|graphql|otlp)/' } },
+    { name: 'otlp-apart', severity: 'error', comment: 'the OTLP receiver builds on admission only, and no read room imports it', from: { path: '^api/otlp/' }, to: { path: '^api/(graphql|export)/' } },
+    { name: 'reads-not-otlp', severity: 'error', comment: 'the read rooms of the edge do not import the OTLP receiver', from: { path: '^api/(graphql|export)/' }, to: { path: '^api/otlp/' } },
     onlyDown('resolvers-layer', 'resolvers', ['pipeline', 'events', 'aggregator', 'subscriptions', 'observability', 'auth', 'cache', 'store', 'planner', 'catalog', 'config', 'errors', 'schema']),
     onlyDown('pipeline-layer', 'pipeline', ['observability', 'cache', 'store', 'planner', 'catalog', 'config', 'errors']),
     onlyDown('events-layer', 'events', ['observability', 'cache', 'planner', 'catalog', 'config', 'errors']),
@@ -54,14 +57,22 @@ module.exports = {
     onlyDown('observability-layer', 'observability', ['cache', 'store', 'planner', 'catalog', 'config', 'errors']),
     onlyDown('auth-layer', 'auth', ['planner', 'catalog', 'config', 'errors']),
     onlyDown('cache-layer', 'cache', ['planner', 'catalog', 'config', 'errors']),
-    onlyDown('store-layer', 'store', ['planner', 'catalog', 'config', 'errors']),
+    onlyDown('store-layer', 'store', ['ingest', 'planner', 'catalog', 'config', 'errors']),
+    onlyDown('ingest-layer', 'ingest', ['planner', 'catalog', 'errors']),
     onlyDown('planner-layer', 'planner', ['catalog', 'errors']),
     {
       name: 'leaves-import-no-room',
       severity: 'error',
       comment: 'catalog, config, errors, schema and explorer are leaves',
       from: { path: LEAVES },
-      to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|planner)/' },
+      to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|ingest|planner)/' },
+    },
+    {
+      name: 'ingest-does-no-io',
+      severity: 'error',
+      comment: 'ingest/ maps and derives; the HTTP edge and the stores do the I/O: no Node module, and of packages only the write queue',
+      from: { path: '^ingest/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'core'], pathNot: '^p-queue$' },
     },
     {
       name: 'planner-is-pure',

@@ -14,7 +14,8 @@ import { LandedFeed } from '../subscriptions/landed-feed.ts';
 import { ResponseEpochs } from './http/response-epochs.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from '../resolvers/context.ts';
-import { busFromConfig, cacheFromConfig } from './compose.ts';
+import { busFromConfig, cacheFromConfig, pointWriterFor } from './compose.ts';
+import type { PointWriter } from '../ingest/point-writer.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createApollo } from './graphql/apollo.ts';
 import type { DestinationStream } from 'pino';
@@ -35,6 +36,8 @@ export interface App {
   /** When replayed whole answers go out of date, per tenant scope. */
   readonly responseEpochs: ResponseEpochs;
   readonly aggregator: ReferenceAggregator;
+  /** Where POST /v1/metrics writes (undefined: this store has no write path yet). */
+  readonly pointWriter: PointWriter | undefined;
   readonly log: Logger;
   close(): Promise<void>;
 }
@@ -105,6 +108,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
       ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs
       : clock;
   const services: Services = { limits: config.limits, catalog, store, watermarks, resources, loaders, clock: requestClock };
+  const pointWriter = await pointWriterFor(store, config.ingest.queuePoints);
   const apollo = createApollo(config, log);
   await apollo.start();
   return {
@@ -118,6 +122,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     landed,
     responseEpochs,
     aggregator,
+    pointWriter,
     log,
     async close() {
       resources.stop();

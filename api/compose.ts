@@ -8,6 +8,8 @@ import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import { DEFAULT_SEED } from '../store/duckdb/seed-dataset.ts';
 import { seedFile } from '../store/duckdb/seed-file.ts';
 import type { MetricStore } from '../store/metric-store.ts';
+import { BoundedPointWriter } from '../ingest/bounded-point-writer.ts';
+import { DuckDbPointWriter } from '../store/duckdb/duckdb-point-writer.ts';
 
 /*
  * The composition root's factories: the store, the cache and the event bus
@@ -76,4 +78,14 @@ export async function busFromConfig(config: Config): Promise<EventBus> {
     return new KafkaBus({ brokers: e.brokers, topic: e.topic, groupId: `strata-api-${e.replicaId}`, clientId: `strata-${e.replicaId}` });
   }
   return new MemoryBus();
+}
+
+/**
+ * The telemetry write path over the store, behind the bounded write queue:
+ * the embedded store's own; none yet for Druid (P10: Kafka into Druid) or a
+ * cluster worker's store over IPC, where POST /v1/metrics answers 501.
+ */
+export async function pointWriterFor(store: MetricStore, queuePoints: number): Promise<BoundedPointWriter | undefined> {
+  if (!(store instanceof DuckDbStore)) return undefined;
+  return new BoundedPointWriter(await DuckDbPointWriter.open(store.duckdb), queuePoints);
 }

@@ -4,11 +4,13 @@ import type { App } from './app.ts';
 import { requestContext, type RequestContext } from '../resolvers/context.ts';
 import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson } from './http/admission.ts';
 import { CallerGate } from './http/caller-gate.ts';
+import { asReader } from '../auth/principal.ts';
 import { refuseDeepInput } from './graphql/input-depth.ts';
 import { ErrorCode } from '../errors/strata-error.ts';
 import { InFlightGate } from './http/in-flight-gate.ts';
 import { rateLimiterFromConfig, type RequestRateLimiter } from './http/rate-limiter.ts';
 import { serveExport } from './export/export-endpoint.ts';
+import { serveOtlpMetrics } from './otlp/otlp-route.ts';
 import { readinessProbe, type Readiness } from './http/readiness.ts';
 import { readBody } from './http/request-body.ts';
 import { ResponseCache, type ResponseTicket } from './http/response-cache.ts';
@@ -88,6 +90,7 @@ async function route(edge: Edge, req: IncomingMessage, res: ServerResponse): Pro
     return sendJson(res, readiness.httpStatus, readiness.body);
   }
   if (path === '/export') return serveExport(edge, req, res);
+  if (path === '/v1/metrics') return serveOtlpMetrics(edge, req, res);
   if (path !== '/graphql') return sendJson(res, 404, { errors: [{ message: `No route ${path}; GraphQL is at /graphql.` }] });
   if (req.method !== 'POST' && req.method !== 'GET') {
     res.setHeader('Allow', 'GET, POST');
@@ -102,7 +105,7 @@ async function graphqlRequest(edge: Edge, req: IncomingMessage, res: ServerRespo
   const { limits, edge: edgeLimits } = app.config;
   let principal: RequestContext['principal'];
   try {
-    principal = (await admitCaller(edge, req, res, '/graphql')).principal;
+    principal = asReader((await admitCaller(edge, req, res, '/graphql')).principal);
   } catch (error) {
     // Refused before its body was read: the connection closes rather than drain a body that may trickle in.
     return sendError(res, error, { unread: true });

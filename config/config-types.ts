@@ -86,8 +86,16 @@ export interface Config {
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
   /** Live subscriptions over WebSocket: process-wide caps and each tenant's and token's share. */
   readonly subscriptions: SubscriptionConfig;
+  /** POST /v1/metrics (api/otlp/): body limit after decompression, how far ahead a point may be, points the write queue holds. */
+  readonly ingest: IngestConfig;
   /** GraphQL operation names /metrics may use as label values; any other is "other". */
   readonly metricsOperations: readonly string[];
+}
+
+export interface IngestConfig {
+  readonly maxBodyBytes: number;
+  readonly maxFutureMs: number;
+  readonly queuePoints: number;
 }
 
 export interface SubscriptionConfig {

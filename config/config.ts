@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type Env, EnvSchema } from './env-schema.ts';
 import type { Limits, Config, EdgeConfig, JwksConfig, JwtConfig } from './config-types.ts';
 
-export type { Limits, Config, SubscriptionConfig, EdgeConfig, JwksConfig, JwtConfig } from './config-types.ts';
+export type { Limits, Config, SubscriptionConfig, EdgeConfig, IngestConfig, JwksConfig, JwtConfig } from './config-types.ts';
 export { DUCKDB_MEMORY_MB_DEFAULT, type Env, ENV_VARIABLES } from './env-schema.ts';
 
 /**
@@ -89,6 +89,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       subscriptionsPerTenant: e.STRATA_SUBSCRIPTIONS_PER_TENANT,
     },
     metricsOperations: e.STRATA_METRICS_OPERATIONS?.split(',') ?? [],
+    ingest: { maxBodyBytes: e.STRATA_OTLP_MAX_BODY_BYTES, maxFutureMs: e.STRATA_OTLP_MAX_FUTURE, queuePoints: e.STRATA_OTLP_QUEUE_POINTS },
   };
 }
 

@@ -109,6 +109,9 @@ export const EnvSchema = z.object({
   STRATA_OTLP_ENDPOINT: z
     .url({ protocol: /^https?$/, error: 'an http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318' })
     .optional(),
+  STRATA_OTLP_MAX_BODY_BYTES: int(1024, 67_108_864).default(4_194_304),
+  STRATA_OTLP_MAX_FUTURE: durationMs('5m').refine((ms) => ms <= 3_600_000, 'at most 1h'),
+  STRATA_OTLP_QUEUE_POINTS: int(1000, 10_000_000).default(200_000),
   STRATA_TRACE_SAMPLE_RATIO: z.coerce.number().min(0, 'between 0 and 1').max(1, 'between 0 and 1').default(1),
 });
 

@@ -1,5 +1,5 @@
 import { ErrorCode, StrataError } from '../errors/strata-error.ts';
-import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
+import { callerKey, scopeOf, type Reader } from '../auth/principal.ts';
 import { findMetric } from '../catalog/catalog.ts';
 import { isoOf } from '../planner/interval.ts';
 import type { TenantScope } from '../planner/query.ts';
@@ -7,14 +7,14 @@ import { FeedFullError, FeedShareError, type LandedFeed, type LandedNotice } fro
 
 /** The context of one subscription operation (built per connection from its verified token). */
 export interface SubscriptionContext {
-  readonly principal: Principal;
+  readonly principal: Reader;
   readonly scope: TenantScope;
   /** The key of the caller's subscription share (a tenant for customers). */
   readonly caller: string;
   readonly feed: LandedFeed;
 }
 
-export function subscriptionContext(principal: Principal, feed: LandedFeed): SubscriptionContext {
+export function subscriptionContext(principal: Reader, feed: LandedFeed): SubscriptionContext {
   return { principal, scope: scopeOf(principal), caller: callerKey(principal), feed };
 }
 

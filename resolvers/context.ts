@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import { callerKey, scopeOf, type Principal } from '../auth/principal.ts';
+import { callerKey, scopeOf, type Reader } from '../auth/principal.ts';
 import type { Limits } from '../config/config.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { WatermarkRegistry } from '../events/watermark-registry.ts';
@@ -26,7 +26,7 @@ export interface Services {
 
 /** Per-operation state: built fresh for every request, never shared. */
 export interface RequestContext {
-  readonly principal: Principal;
+  readonly principal: Reader;
   readonly scope: TenantScope;
   readonly now: number;
   readonly signal: AbortSignal;
@@ -39,7 +39,7 @@ export interface RequestContext {
 }
 
 /** A fresh context for one operation of a verified principal. */
-export function requestContext(services: Services, principal: Principal, signal: AbortSignal): RequestContext {
+export function requestContext(services: Services, principal: Reader, signal: AbortSignal): RequestContext {
   const stats = newStats();
   return {
     principal,

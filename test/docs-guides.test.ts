@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { App } from '../api/app.ts';
-import type { Role } from '../auth/principal.ts';
+import type { Reader } from '../auth/principal.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import { execute, principal, seededStore, testApp } from './helpers/fixture.ts';
 import { ROOT } from './helpers/server-process.ts';
+
+/** The roles that read (a collector reads nothing). */
+type Role = Reader['role'];
 
 /**
  * The user guides' queries are copied by people: every ```graphql block in

@@ -4,6 +4,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { requestContext, timeseriesContext, type RequestContext, type Services } from '../../resolvers/context.ts';
 import { admitCaller, armDeadline, refuseAdmission, sendError, sendJson, type CallerAdmission } from '../http/admission.ts';
 import { ErrorCode, StrataError } from '../../errors/strata-error.ts';
+import { asReader } from '../../auth/principal.ts';
 import { exportFamilies, exportWindow, parseExportRequest, statusFamilies, visibleClusters, type ExportRequest } from './export-query.ts';
 import type { InFlightGate } from '../http/in-flight-gate.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from './openmetrics.ts';
@@ -42,7 +43,7 @@ export async function serveExport(edge: ExportEdge, req: IncomingMessage, res: S
 
 async function exportRequest(edge: ExportEdge, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { app } = edge;
-  const { principal } = await admitCaller(edge, req, res, '/export', ' Scrape less often.');
+  const principal = asReader((await admitCaller(edge, req, res, '/export', ' Scrape less often.')).principal);
   if (principal.role === 'billing')
     throw new StrataError(ErrorCode.FORBIDDEN, 'The billing role cannot export metrics; it is for: customer, internal.');
   const { config } = app;

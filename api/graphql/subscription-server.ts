@@ -202,6 +202,7 @@ function executionArgs(
   principal: Principal | undefined,
 ): ExecutionArgs | readonly GraphQLError[] {
   if (!principal) return [problem('Not authenticated.', 'UNAUTHENTICATED')];
+  if (principal.role === 'collector') return [problem('The collector role writes telemetry and reads nothing.', 'FORBIDDEN')];
   // The subscription being set up is already in ctx.subscriptions.
   const open = Object.keys(ctx.subscriptions).length;
   if (open > limits.maxSubscriptionsPerConnection) {

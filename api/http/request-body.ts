@@ -15,6 +15,11 @@ const DECODERS: Record<string, () => Transform> = { gzip: createGunzip, deflate:
  * long, and never an execution slot (taken after the body: api/http-server.ts).
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+  return readBodyBytes(req, limit, timeoutMs).then((bytes) => bytes.toString('utf8'));
+}
+
+/** The same, as bytes (for binary bodies: OTLP's protobuf). */
+export function readBodyBytes(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(tooLarge(`${declared} bytes`, limit));
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -46,7 +51,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
     });
     source.on('end', () => {
       clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      resolve(Buffer.concat(chunks));
     });
     source.on('error', (error: Error) =>
       fail(decoder ? new StrataError(ErrorCode.BAD_REQUEST, `The ${encoding} body could not be decompressed: ${error.message}.`) : error),

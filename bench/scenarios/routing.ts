@@ -4,7 +4,7 @@ import { createApp } from '../../api/app.ts';
 import { levelId } from '../../catalog/catalog.ts';
 import { loadConfig } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
-import { principalFor } from '../../auth/principal.ts';
+import { asReader, principalFor } from '../../auth/principal.ts';
 import { runTimeseries } from '../../pipeline/timeseries-pipeline.ts';
 import { requestContext, timeseriesContext } from '../../resolvers/context.ts';
 import { post, startStrata } from '../lib/children.ts';
@@ -123,7 +123,7 @@ async function inProcess(file: string, cluster: string): Promise<{ auto: number[
   };
   const time = async (forceRaw: boolean): Promise<number> => {
     const started = performance.now();
-    const ctx = requestContext(app.services, principalFor('internal', 'bench', undefined), new AbortController().signal);
+    const ctx = requestContext(app.services, asReader(principalFor('internal', 'bench', undefined)), new AbortController().signal);
     await runTimeseries(args, timeseriesContext(ctx), { forceRaw });
     return performance.now() - started;
   };

@@ -64,6 +64,11 @@ export class DuckDbStore implements MetricStore {
     if (limits.readsAtOnce !== undefined) this.reads.limit(limits.readsAtOnce);
   }
 
+  /** The instance, for writers with connections of their own (duckdb-point-writer.ts). */
+  get duckdb(): DuckDBInstance {
+    return this.instance;
+  }
+
   /** Read connections: idle, ever opened, reads waiting for one; statements held and ever prepared. */
   get readStats(): ReadStats {
     return this.reads.stats;

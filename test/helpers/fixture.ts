@@ -2,7 +2,7 @@ import { createApp, type App } from '../../api/app.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
 import { CATALOG, type Catalog } from '../../catalog/catalog.ts';
 import { requestContext, timeseriesContext } from '../../resolvers/context.ts';
-import { principalFor, type Principal, type Role } from '../../auth/principal.ts';
+import { asReader, principalFor, type Reader } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import type { SeedOptions } from '../../store/duckdb/seed-dataset.ts';
@@ -27,8 +27,8 @@ export async function testApp(store: DuckDbStore, env: Partial<Record<keyof Env,
   return createApp(config, { store, catalog: store.catalog });
 }
 
-export function principal(role: Role, tenantId?: string): Principal {
-  return principalFor(role, `test:${role}:${tenantId ?? 'all'}`, tenantId);
+export function principal(role: Reader['role'], tenantId?: string): Reader {
+  return asReader(principalFor(role, `test:${role}:${tenantId ?? 'all'}`, tenantId));
 }
 
 export interface GqlResult {
@@ -37,7 +37,7 @@ export interface GqlResult {
 }
 
 /** Runs one operation as `who`, with a fresh request context (as the HTTP edge does). */
-export async function execute(app: App, who: Principal, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult> {
+export async function execute(app: App, who: Reader, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult> {
   const contextValue = requestContext(app.services, who, new AbortController().signal);
   const response = await app.apollo.executeOperation({ query, variables }, { contextValue });
   if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
@@ -50,7 +50,7 @@ export const TIMESERIES_FIELDS = `series { labels { key value } points { timesta
   plan { fragments { source interval level reason pieces cacheHits } operation { storeQueries cacheHits cacheMisses } }`;
 
 /** Calls the query path directly (bypassing GraphQL), e.g. to force raw for any role. */
-export async function runDirect(app: App, who: Principal, args: TimeseriesArgs, forceRaw = false): Promise<TimeseriesResult> {
+export async function runDirect(app: App, who: Reader, args: TimeseriesArgs, forceRaw = false): Promise<TimeseriesResult> {
   const ctx = requestContext(app.services, who, new AbortController().signal);
   return runTimeseries(args, timeseriesContext(ctx), { forceRaw });
 }

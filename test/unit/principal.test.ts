@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callerKey, principalFor, scopeOf } from '../../auth/principal.ts';
+import { asReader, asWriter, callerKey, principalFor, scopeOf, writeScopeOf } from '../../auth/principal.ts';
 import { runUsage } from '../../pipeline/usage-pipeline.ts';
 import { scopesOfTenants, type TenantScope } from '../../planner/query.ts';
 import type { MetricStore, UsageRequest } from '../../store/metric-store.ts';
@@ -8,11 +8,26 @@ import type { MetricStore, UsageRequest } from '../../store/metric-store.ts';
 test('a customer principal always has its tenant: scoping cannot fall back to all tenants', () => {
   assert.throws(() => principalFor('customer', 'u', undefined), /needs its tenant/);
   assert.throws(() => principalFor('customer', 'u', ''), /needs its tenant/);
-  assert.deepEqual(scopeOf(principalFor('customer', 'u', 't-1')), { kind: 'tenant', tenantId: 't-1' });
-  assert.deepEqual(scopeOf(principalFor('internal', 'ops', 't-1')), { kind: 'all' }, 'a tenant claim does not narrow other roles');
+  assert.deepEqual(scopeOf(asReader(principalFor('customer', 'u', 't-1'))), { kind: 'tenant', tenantId: 't-1' });
+  assert.deepEqual(
+    scopeOf(asReader(principalFor('internal', 'ops', 't-1'))),
+    { kind: 'all' },
+    'a tenant claim does not narrow other roles',
+  );
   assert.equal(principalFor('billing', 'job', 't-1').tenantId, undefined);
   assert.equal(callerKey(principalFor('customer', 'u', 't-1')), 't:t-1');
   assert.equal(callerKey(principalFor('internal', 'ops', undefined)), 'internal:ops');
+});
+
+test('a collector writes any registered cluster and reads nothing; a customer writes its own tenant only', () => {
+  const collector = principalFor('collector', 'otel-gw', 't-1');
+  assert.equal(collector.tenantId, undefined, 'a tenant claim does not narrow (or widen) a collector');
+  assert.throws(() => asReader(collector), /FORBIDDEN|reads nothing/);
+  assert.deepEqual(writeScopeOf(asWriter(collector)), { kind: 'all' });
+  assert.deepEqual(writeScopeOf(asWriter(principalFor('customer', 'u', 't-1'))), { kind: 'tenant', tenantId: 't-1' });
+  for (const role of ['internal', 'billing'] as const)
+    assert.throws(() => asWriter(principalFor(role, 'x', undefined)), /cannot write telemetry/);
+  assert.equal(callerKey(collector), 'collector:otel-gw');
 });
 
 test('one function names the scopes data of some tenants feeds: theirs and the all-tenants scope', () => {

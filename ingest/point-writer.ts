@@ -1,0 +1,23 @@
+import type { TenantScope } from '../planner/query.ts';
+import type { IngestPoint } from './ingest-point.ts';
+
+/** What a write did: points stored, and those refused because the scope may not write their cluster. */
+export interface WriteResult {
+  readonly accepted: number;
+  /** Points of clusters that are not registered or belong to a tenant outside the scope (indistinguishable). */
+  readonly refused: number;
+  /** Those clusters, sorted (for the partial_success message: the caller named them itself). */
+  readonly refusedClusters: readonly string[];
+}
+
+/**
+ * The write path of telemetry. `write` stores the points idempotently (a
+ * repeated point is a no-op) for the clusters `scope` may write, with each
+ * row's tenant taken from the cluster registry, never from the request; it
+ * re-derives the per-minute raw rows of exactly the touched series and
+ * minutes from every point stored (derive-raw-rows.ts is the rule), and
+ * resolves only once all of it is committed, in one transaction.
+ */
+export interface PointWriter {
+  write(points: readonly IngestPoint[], scope: TenantScope): Promise<WriteResult>;
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { LABEL_COLUMNS } from '../catalog/catalog.ts';
+import { deriveRawRows } from '../ingest/derive-raw-rows.ts';
+import type { DerivedRow, IngestPoint, Temporality } from '../ingest/ingest-point.ts';
+import { DuckDbPointWriter } from '../store/duckdb/duckdb-point-writer.ts';
+import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
+import { propertyRuns } from './helpers/runs.ts';
+
+/**
+ * The DuckDB point writer against the derivation rule (ingest/derive-raw-rows.ts):
+ * whatever batches the points come in, in whatever order, however often
+ * repeated, the raw rows are the rule applied to the set of points.
+ */
+const M = 'io.confluent.kafka.server/';
+const T0 = 1_790_000_000_000_000_000n; // 2026-09-21, nanoseconds
+const SERIES: readonly { metric: string; labels: IngestPoint['labels']; temporality: Temporality }[] = [
+  { metric: `${M}received_bytes`, labels: { topic: 'orders' }, temporality: 'cumulative' },
+  { metric: `${M}received_bytes`, labels: { topic: 'payments' }, temporality: 'cumulative' },
+  { metric: `${M}sent_bytes`, labels: { topic: 'orders' }, temporality: 'delta' },
+  { metric: `${M}retained_bytes`, labels: { topic: 'orders', partition: '0' }, temporality: 'gauge' },
+];
+
+async function storeWithClusters(): Promise<{ store: DuckDbStore; writer: DuckDbPointWriter }> {
+  const store = await DuckDbStore.open(':memory:');
+  await store.exec(`INSERT INTO resources VALUES ('t-1', 'lkc-a'), ('t-2', 'lkc-b')`, []);
+  return { store, writer: await DuckDbPointWriter.open(store.duckdb) };
+}
+
+async function rawRows(store: DuckDbStore): Promise<string[]> {
+  const rows = await store.read(
+    `SELECT CAST(epoch_ms(__time) AS BIGINT) AS m, tenant_id, resource_id, metric, ${LABEL_COLUMNS.map((c) => `"${c}"`).join(', ')}, value
+     FROM telemetry_raw ORDER BY ALL`,
+    [],
+  );
+  return rows
+    .map((r) => JSON.stringify([Number(r['m']), r['resource_id'], r['metric'], ...LABEL_COLUMNS.map((c) => r[c] ?? null), r['value']]))
+    .sort();
+}
+
+const oracle = (rows: DerivedRow[]): string[] =>
+  rows.map((r) => JSON.stringify([r.minuteMs, r.resourceId, r.metric, ...LABEL_COLUMNS.map((c) => r.labels[c] ?? null), r.value])).sort();
+
+const pointArb = fc.record({
+  series: fc.integer({ min: 0, max: SERIES.length - 1 }),
+  cluster: fc.constantFrom('lkc-a', 'lkc-b'),
+  start: fc.integer({ min: 0, max: 2 }),
+  second: fc.integer({ min: 0, max: 20 * 60 - 1 }),
+  value: fc.integer({ min: 0, max: 5000 }),
+});
+
+function pointOf(p: { series: number; cluster: string; start: number; second: number; value: number }): IngestPoint {
+  const s = SERIES[p.series]!;
+  const startNs = s.temporality === 'gauge' ? 0n : T0 - 3_600_000_000_000n + BigInt(p.start) * 600_000_000_000n;
+  return {
+    resourceId: p.cluster,
+    metric: s.metric,
+    labels: s.labels,
+    temporality: s.temporality,
+    startNs,
+    timeNs: T0 + BigInt(p.second) * 1_000_000_000n,
+    value: p.value,
+  };
+}
+
+test('raw rows equal the rule applied to the set of points, whatever the batches, order and repeats', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(pointArb, { minLength: 1, maxLength: 60 }),
+      fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 0, max: 3 }),
+      async (drawn, cuts, repeats) => {
+        const points = drawn.map(pointOf);
+        const { store, writer } = await storeWithClusters();
+        try {
+          const batches = batchesOf(points, cuts);
+          for (const batch of batches) await writer.write(batch, { kind: 'all' });
+          // Retried requests: some batches again, latest first.
+          for (const batch of batches.slice(0, repeats).reverse()) await writer.write(batch, { kind: 'all' });
+          assert.deepEqual(await rawRows(store), oracle(deriveRawRows(points)));
+        } finally {
+          await store.close();
+        }
+      },
+    ),
+    { numRuns: propertyRuns(100), seed: 2201 },
+  );
+});
+
+/** Cuts the points into batches at the given positions (mod the length), in a shuffled order. */
+function batchesOf(points: IngestPoint[], cuts: number[]): IngestPoint[][] {
+  const order = points.map((p, i) => ({ p, k: (i * 7919 + (cuts[0] ?? 0)) % 1009 })).sort((a, b) => a.k - b.k);
+  const at = [...new Set(cuts.map((c) => c % points.length))].sort((a, b) => a - b);
+  const batches: IngestPoint[][] = [];
+  let from = 0;
+  for (const cut of [...at, points.length]) {
+    if (cut > from) batches.push(order.slice(from, cut).map((o) => o.p));
+    from = Math.max(from, cut);
+  }
+  return batches;
+}
+
+test('cumulative counters become per-minute deltas, with resets, late points and a retried request', async () => {
+  const { store, writer } = await storeWithClusters();
+  const s = { resourceId: 'lkc-a', metric: `${M}received_bytes`, labels: { topic: 'orders' }, temporality: 'cumulative' as const };
+  const at = (minute: number, second: number): bigint => T0 - (T0 % 60_000_000_000n) + BigInt(minute * 60 + second) * 1_000_000_000n;
+  const start = at(0, 0);
+  const restart = at(3, 30);
+  const point = (startNs: bigint, timeNs: bigint, value: number): IngestPoint => ({ ...s, startNs, timeNs, value });
+  // Minute 0: 100 since start; minute 1: +50; minute 2 arrives late (after minute 3); minute 3: a lower value (reset) then a restart.
+  await writer.write([point(start, at(0, 10), 100), point(start, at(1, 10), 150)], { kind: 'all' });
+  await writer.write([point(start, at(3, 10), 20), point(restart, at(3, 40), 5)], { kind: 'all' });
+  await writer.write([point(start, at(2, 10), 190)], { kind: 'all' }); // late: minute 2 is +40, minute 3's reset is still 20
+  const again = await writer.write([point(start, at(2, 10), 190), point(start, at(1, 10), 150)], { kind: 'all' });
+  assert.equal(again.accepted, 2, 'a retried request is accepted, and changes nothing');
+  const values = (await store.read(`SELECT value FROM telemetry_raw ORDER BY __time`, [])).map((r) => r['value']);
+  assert.deepEqual(values, [100, 50, 40, 25]);
+  await store.close();
+});
+
+test('a scope writes only the clusters the registry gives it; the tenant of a row is the registry’s', async () => {
+  const { store, writer } = await storeWithClusters();
+  const p = (resourceId: string): IngestPoint => ({
+    resourceId,
+    metric: `${M}partition_count`,
+    labels: {},
+    temporality: 'gauge',
+    startNs: 0n,
+    timeNs: T0,
+    value: 3,
+  });
+  const result = await writer.write([p('lkc-a'), p('lkc-b'), p('lkc-none'), p('lkc-b')], { kind: 'tenant', tenantId: 't-1' });
+  assert.deepEqual(result, { accepted: 1, refused: 3, refusedClusters: ['lkc-b', 'lkc-none'] });
+  const rows = await store.read('SELECT tenant_id, resource_id FROM telemetry_raw', []);
+  assert.deepEqual(rows, [{ tenant_id: 't-1', resource_id: 'lkc-a' }]);
+  assert.equal((await store.read('SELECT count(*) AS n FROM ingest_points', []))[0]?.['n'], 1n, 'refused points are not stored either');
+  const all = await writer.write([p('lkc-b'), p('lkc-none')], { kind: 'all' });
+  assert.deepEqual(
+    all,
+    { accepted: 1, refused: 1, refusedClusters: ['lkc-none'] },
+    'a collector writes every registered cluster, and only those',
+  );
+  assert.deepEqual(await store.read(`SELECT tenant_id FROM telemetry_raw WHERE resource_id = 'lkc-b'`, []), [{ tenant_id: 't-2' }]);
+  await store.close();
+});
