@@ -4,9 +4,9 @@ import { CATALOG, type Catalog } from '../../catalog/catalog.ts';
 import { requestContext, timeseriesContext } from '../../resolvers/context.ts';
 import { asReader, principalFor, type Reader } from '../../auth/principal.ts';
 import { loadConfig, type Env } from '../../config/config.ts';
-import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
+import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import type { SeedOptions } from '../../store/duckdb/seed-dataset.ts';
-import { seedStore } from '../../store/duckdb/seed-file.ts';
+import { seededCopy } from './seeded-copy.ts';
 import type { TimeseriesArgs } from '../../pipeline/normalize.ts';
 import { runTimeseries, type TimeseriesResult } from '../../pipeline/timeseries-pipeline.ts';
 
@@ -16,9 +16,7 @@ export const SMALL: SeedOptions = { seed: 7, tenants: 3, clusters: 2, topics: 3,
 
 /** An in-memory store seeded with `options`, its rollups (those of `catalog`) built up to the seed's watermarks. */
 export async function seededStore(options: SeedOptions = SMALL, catalog: Catalog = CATALOG): Promise<DuckDbStore> {
-  const store = await DuckDbStore.open(':memory:', catalog);
-  await seedStore(store, options);
-  return store;
+  return seededCopy(options, catalog);
 }
 
 /** The whole service in-process (no HTTP): real planner, store, cache and bus, on the store's catalog. */
