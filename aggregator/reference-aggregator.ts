@@ -14,6 +14,14 @@ export interface AggregatorOptions {
   readonly latenessMs: number;
   /** Whose rollups it builds (default: the service catalog). */
   readonly catalog?: Catalog;
+  /** Where received late data waits for its buckets to be rebuilt (the write path's LateMinutes, ingest/point-writer.ts). */
+  readonly lateData?: LateData;
+}
+
+/** Minutes that changed after their buckets were built, handed over once (see ingest/point-writer.ts). */
+export interface LateData {
+  takeLateMinutes(): Promise<number[]>;
+  putBackLateMinutes(minutes: readonly number[]): Promise<void>;
 }
 
 /**
@@ -33,12 +41,33 @@ export class ReferenceAggregator {
   async runOnce(): Promise<AggregationEvent[]> {
     const range = await this.store.rawDataRange();
     if (!range) return [];
-    const events: AggregationEvent[] = [];
     const marks = await this.store.readWatermarks();
+    const events = await this.rebuildLate(marks);
     for (const rollup of [...(this.options.catalog ?? CATALOG).rollups].sort((a, b) => a.bucketMs - b.bucketMs)) {
       const from = Math.max(marks[rollup.name] ?? 0, alignDown(range.start, rollup.bucketMs));
       const closedUntil = alignDown(Math.min(this.now() - this.options.latenessMs, range.end), rollup.bucketMs);
       if (closedUntil > from) events.push(await this.publish(rollup.name, { start: from, end: closedUntil }));
+    }
+    return events;
+  }
+
+  /**
+   * Late data first: every built bucket holding a minute that received
+   * points since its build is rebuilt and published again (so the listener
+   * invalidates it and subscribers hear of it); minutes past a rollup's
+   * watermark are left to its catch-up. A failed rebuild puts the minutes back.
+   */
+  private async rebuildLate(marks: Readonly<Record<string, number>>): Promise<AggregationEvent[]> {
+    const minutes = (await this.options.lateData?.takeLateMinutes()) ?? [];
+    const events: AggregationEvent[] = [];
+    try {
+      for (const rollup of (this.options.catalog ?? CATALOG).rollups) {
+        for (const interval of bucketRuns(minutes, rollup.bucketMs, marks[rollup.name] ?? 0))
+          events.push(await this.publish(rollup.name, interval));
+      }
+    } catch (error) {
+      await this.options.lateData?.putBackLateMinutes(minutes);
+      throw error;
     }
     return events;
   }
@@ -53,4 +82,17 @@ export class ReferenceAggregator {
       return event;
     });
   }
+}
+
+/** The buckets of `bucketMs` holding `minutes` (sorted) that start before `watermark`, as runs of adjacent buckets. */
+export function bucketRuns(minutes: readonly number[], bucketMs: number, watermark: number): Interval[] {
+  const runs: { start: number; end: number }[] = [];
+  for (const minute of minutes) {
+    const start = alignDown(minute, bucketMs);
+    if (start >= watermark) continue;
+    const last = runs[runs.length - 1];
+    if (last && start <= last.end) last.end = Math.max(last.end, start + bucketMs);
+    else runs.push({ start, end: start + bucketMs });
+  }
+  return runs;
 }

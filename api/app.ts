@@ -15,7 +15,7 @@ import { ResponseEpochs } from './http/response-epochs.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 import type { RequestContext, Services } from '../resolvers/context.ts';
 import { busFromConfig, cacheFromConfig, pointWriterFor } from './compose.ts';
-import type { PointWriter } from '../ingest/point-writer.ts';
+import type { LateMinutes, PointWriter } from '../ingest/point-writer.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { createApollo } from './graphql/apollo.ts';
 import type { DestinationStream } from 'pino';
@@ -37,7 +37,7 @@ export interface App {
   readonly responseEpochs: ResponseEpochs;
   readonly aggregator: ReferenceAggregator;
   /** Where POST /v1/metrics writes (undefined: this store has no write path yet). */
-  readonly pointWriter: PointWriter | undefined;
+  readonly pointWriter: (PointWriter & LateMinutes) | undefined;
   readonly log: Logger;
   close(): Promise<void>;
 }
@@ -100,7 +100,12 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     },
   });
   await bus.subscribe(listener.handle);
-  const aggregator = new ReferenceAggregator(store, bus, clock, { latenessMs: DEFAULT_LATENESS_MS, catalog });
+  const pointWriter = await pointWriterFor(store, config.ingest.queuePoints);
+  const aggregator = new ReferenceAggregator(store, bus, clock, {
+    latenessMs: DEFAULT_LATENESS_MS,
+    catalog,
+    ...(pointWriter ? { lateData: pointWriter } : {}),
+  });
   // Requests see `now` rounded down to STRATA_NOW_STEP: the data has one-minute resolution, and a sliding
   // window ending at the millisecond would give every refresh new, uncacheable ragged pieces (BENCHMARKS.md, scenario 2).
   const requestClock =
@@ -108,7 +113,6 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
       ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs
       : clock;
   const services: Services = { limits: config.limits, catalog, store, watermarks, resources, loaders, clock: requestClock };
-  const pointWriter = await pointWriterFor(store, config.ingest.queuePoints);
   const apollo = createApollo(config, log);
   await apollo.start();
   return {

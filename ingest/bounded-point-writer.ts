@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import type { TenantScope } from '../planner/query.ts';
 import type { IngestPoint } from './ingest-point.ts';
-import type { PointWriter, WriteResult } from './point-writer.ts';
+import type { LateMinutes, PointWriter, WriteResult } from './point-writer.ts';
 
 /**
  * Backpressure for the write path: one write at a time (the embedded store
@@ -12,14 +12,23 @@ import type { PointWriter, WriteResult } from './point-writer.ts';
  * OVERLOADED and a Retry-After, so the memory held by waiting writes is
  * bounded and a sender's retry (OTLP senders retry 503) comes back later.
  */
-export class BoundedPointWriter implements PointWriter {
+export class BoundedPointWriter implements PointWriter, LateMinutes {
   private readonly queue = new PQueue({ concurrency: 1 });
   private held = 0;
 
   constructor(
-    private readonly inner: PointWriter,
+    private readonly inner: PointWriter & LateMinutes,
     readonly maxPoints: number,
   ) {}
+
+  /** In the writes' queue: a write's transaction and the hand-over of late minutes never run at once (they would conflict). */
+  takeLateMinutes(): Promise<number[]> {
+    return this.queue.add(() => this.inner.takeLateMinutes());
+  }
+
+  putBackLateMinutes(minutes: readonly number[]): Promise<void> {
+    return this.queue.add(() => this.inner.putBackLateMinutes(minutes));
+  }
 
   /** Points waiting or being written. */
   get pending(): number {

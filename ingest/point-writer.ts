@@ -21,3 +21,14 @@ export interface WriteResult {
 export interface PointWriter {
   write(points: readonly IngestPoint[], scope: TenantScope): Promise<WriteResult>;
 }
+
+/**
+ * Minutes that received points after a rollup had built their bucket (late
+ * data), kept by the write path until the aggregator rebuilds those buckets.
+ * `takeLateMinutes` hands over and forgets them; a rebuild that fails puts
+ * them back.
+ */
+export interface LateMinutes {
+  takeLateMinutes(): Promise<number[]>;
+  putBackLateMinutes(minutes: readonly number[]): Promise<void>;
+}

@@ -107,3 +107,16 @@ export const DELETE_RAW_SQL = `DELETE FROM telemetry_raw t USING ingest_derived 
 
 export const INSERT_RAW_SQL = `INSERT INTO telemetry_raw SELECT __time, tenant_id, resource_id, metric, ${LABELS.join(', ')}, value
   FROM ingest_derived ORDER BY __time, resource_id, metric`;
+
+/**
+ * Minutes a write changed below a rollup's watermark (late data): their
+ * buckets are built already, so the aggregator rebuilds them. Written in the
+ * write's transaction, so a crash between commit and rebuild loses nothing.
+ */
+export const LATE_DDL = 'CREATE TABLE IF NOT EXISTS ingest_late (minute_ms BIGINT PRIMARY KEY)';
+
+export const MARK_LATE_SQL = `INSERT INTO ingest_late SELECT DISTINCT CAST(epoch_ms(__time) AS BIGINT) FROM ingest_derived
+  WHERE epoch_ms(__time) < (SELECT coalesce(max(watermark_ms), 0) FROM strata_watermarks) ON CONFLICT DO NOTHING`;
+
+/** Takes every late minute at once: writes after it mark theirs anew, for the next rebuild. */
+export const TAKE_LATE_SQL = 'DELETE FROM ingest_late RETURNING minute_ms';

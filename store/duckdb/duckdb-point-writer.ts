@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
 import { type IngestPoint, seriesKey } from '../../ingest/ingest-point.ts';
-import type { PointWriter, WriteResult } from '../../ingest/point-writer.ts';
+import type { LateMinutes, PointWriter, WriteResult } from '../../ingest/point-writer.ts';
 import type { TenantScope } from '../../planner/query.ts';
 import {
   BATCH_DDL,
@@ -9,6 +9,9 @@ import {
   DERIVED_RANGE_SQL,
   DERIVED_SQL,
   INSERT_RAW_SQL,
+  LATE_DDL,
+  MARK_LATE_SQL,
+  TAKE_LATE_SQL,
   POINTS_DDL,
   STORE_POINTS_SQL,
   TOUCHED_SQL,
@@ -26,7 +29,7 @@ import {
  * wraps it in ingest/bounded-point-writer.ts): two write transactions over
  * the same rows would conflict.
  */
-export class DuckDbPointWriter implements PointWriter {
+export class DuckDbPointWriter implements PointWriter, LateMinutes {
   private constructor(private readonly instance: DuckDBInstance) {}
 
   /** Over the store's own DuckDB instance (the same file and transactions as its reads and rollup builds). */
@@ -34,10 +37,19 @@ export class DuckDbPointWriter implements PointWriter {
     const connection = await instance.connect();
     try {
       await connection.run(POINTS_DDL);
+      await connection.run(LATE_DDL);
     } finally {
       connection.closeSync();
     }
     return new DuckDbPointWriter(instance);
+  }
+
+  takeLateMinutes(): Promise<number[]> {
+    return takeLate(this.instance);
+  }
+
+  putBackLateMinutes(minutes: readonly number[]): Promise<void> {
+    return putBackLate(this.instance, minutes);
   }
 
   async write(points: readonly IngestPoint[], scope: TenantScope): Promise<WriteResult> {
@@ -72,8 +84,31 @@ export class DuckDbPointWriter implements PointWriter {
     if (range && Number(range['n']) > 0) {
       await connection.run(DELETE_RAW_SQL, [Number(range['lo']), Number(range['hi'])]);
       await connection.run(INSERT_RAW_SQL);
+      await connection.run(MARK_LATE_SQL);
     }
     return { accepted: points.length - refusedCount, refused: refusedCount, refusedClusters: refusedRows.map((r) => r.resource_id) };
+  }
+}
+
+/** @see LateMinutes */
+async function takeLate(instance: DuckDBInstance): Promise<number[]> {
+  const connection = await instance.connect();
+  try {
+    const rows = (await connection.runAndReadAll(TAKE_LATE_SQL)).getRowObjectsJS() as { minute_ms: bigint }[];
+    return rows.map((r) => Number(r.minute_ms)).sort((a, b) => a - b);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+async function putBackLate(instance: DuckDBInstance, minutes: readonly number[]): Promise<void> {
+  if (minutes.length === 0) return;
+  const connection = await instance.connect();
+  try {
+    const values = minutes.map(() => '(?)').join(', ');
+    await connection.run(`INSERT INTO ingest_late VALUES ${values} ON CONFLICT DO NOTHING`, [...minutes]);
+  } finally {
+    connection.closeSync();
   }
 }
 

@@ -6,7 +6,7 @@ import { deriveRawRows } from '../../ingest/derive-raw-rows.ts';
 import type { IngestPoint } from '../../ingest/ingest-point.ts';
 import { mapOtlpRequest } from '../../ingest/otlp-mapping.ts';
 import type { OtlpMetricsRequest } from '../../ingest/otlp-request.ts';
-import type { PointWriter } from '../../ingest/point-writer.ts';
+import type { LateMinutes, PointWriter } from '../../ingest/point-writer.ts';
 
 const M = 'io.confluent.kafka.server/';
 const NOW = Date.parse('2026-11-20T00:00:00Z');
@@ -136,7 +136,11 @@ test('the derivation rule: cumulative runs, resets by a new start or a lower val
 test('the write queue holds a bounded number of points: past it, OVERLOADED with a retry delay', async () => {
   let release: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
-  const slow: PointWriter = { write: async (points) => (await held, { accepted: points.length, refused: 0, refusedClusters: [] }) };
+  const slow: PointWriter & LateMinutes = {
+    write: async (points) => (await held, { accepted: points.length, refused: 0, refusedClusters: [] }),
+    takeLateMinutes: async () => [],
+    putBackLateMinutes: async () => undefined,
+  };
   const writer = new BoundedPointWriter(slow, 1000);
   const point = { resourceId: 'c', metric: 'm', labels: {}, temporality: 'gauge' as const, startNs: 0n, timeNs: 1n, value: 1 };
   const first = writer.write(new Array<IngestPoint>(600).fill(point), { kind: 'all' });
