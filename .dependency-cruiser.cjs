@@ -9,6 +9,7 @@
  *   observability/                metrics, traces, logs
  *   auth/ cache/ store/           each behind its contract
  *   ingest/                       telemetry in: mapping, validation, the derivation rule, the writer contract
+ *   demo/                         npm start's synthetic telemetry feed (an OpenTelemetry SDK client of the receiver)
  *   planner/                      pure routing
  *   catalog/ config/ errors/ schema/ explorer/   leaves
  *
@@ -25,7 +26,7 @@ const onlyDown = (name, from, allowed) => ({
   severity: 'error',
   comment: `${from} may import only ${allowed.join(', ')} of the product`,
   from: { path: `^${from}/` },
-  to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|ingest|planner|catalog|config|errors|schema|explorer)/', pathNot: [`^${from}/`, below(allowed)] },
+  to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|ingest|demo|planner|catalog|config|errors|schema|explorer)/', pathNot: [`^${from}/`, below(allowed)] },
 });
 
 module.exports = {
@@ -60,12 +61,14 @@ module.exports = {
     onlyDown('store-layer', 'store', ['ingest', 'planner', 'catalog', 'config', 'errors']),
     onlyDown('ingest-layer', 'ingest', ['planner', 'catalog', 'errors']),
     onlyDown('planner-layer', 'planner', ['catalog', 'errors']),
+    // A client of the API like any other: it knows the wire, not the product.
+    onlyDown('demo-apart', 'demo', []),
     {
       name: 'leaves-import-no-room',
       severity: 'error',
       comment: 'catalog, config, errors, schema and explorer are leaves',
       from: { path: LEAVES },
-      to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|ingest|planner)/' },
+      to: { path: '^(api|resolvers|pipeline|events|aggregator|subscriptions|observability|auth|cache|store|ingest|demo|planner)/' },
     },
     {
       name: 'ingest-does-no-io',

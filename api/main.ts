@@ -14,6 +14,9 @@ import { runPrimary, workerBus, workerConfig, workerStore } from './cluster.ts';
 import { createHttpServer } from './http-server.ts';
 import { startupProblem } from './startup-problem.ts';
 import { aggregateOnSchedule } from '../aggregator/aggregation-schedule.ts';
+import { mintDevToken } from '../auth/mint-token.ts';
+import { startDemoFeed } from '../demo/demo-feed.ts';
+import type { MetricStore } from '../store/metric-store.ts';
 
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
 
@@ -38,8 +41,10 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (!worker) announce(config, `${sourceOf(config)} (${caughtUp.length} aggregation events published at start-up)`, port);
-  stopOnSignals(config, 'draining requests and stopping', () => {
+  const feed = config.demoFeed.enabled && !worker ? await demoFeed(config, store, port) : undefined;
+  stopOnSignals(config, 'draining requests and stopping', async () => {
     schedule?.stop();
+    await feed?.stop();
     // In-flight requests finish (up to STRATA_DRAIN_TIMEOUT), then the consumer stops after
     // committing what it applied, then the store closes.
     return server
@@ -48,6 +53,18 @@ async function main(): Promise<void> {
       .then(() => store.close())
       .then(() => console.log('Stopped: requests drained, events committed, store closed.'));
   });
+}
+
+/** npm start's live demo data: every cluster's telemetry, pushed through this server's own receiver. */
+async function demoFeed(config: Config, store: MetricStore, port: number): Promise<{ stop(): Promise<void> }> {
+  const clusters = (await store.listResources({ kind: 'all' })).map((r) => r.resourceId);
+  // Minted for each push: the feed outlives any one token's lifetime.
+  const token = (): string => mintDevToken(config.jwt, { role: 'collector', subject: 'demo-feed', ttlSeconds: 300 });
+  const feed = startDemoFeed({ url: `http://127.0.0.1:${port}`, token, clusters, everyMs: config.demoFeed.everyMs });
+  console.log(
+    `Demo feed: ${clusters.length} clusters' telemetry every ${config.demoFeed.everyMs / 1000} s through POST /v1/metrics (STRATA_DEMO_FEED=off stops it).`,
+  );
+  return feed;
 }
 
 const sourceOf = (config: Config): string => (config.store.kind === 'druid' ? `Druid at ${config.store.druidUrl}` : config.dbPath);

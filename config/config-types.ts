@@ -60,6 +60,8 @@ export interface Config {
   readonly jwt: JwtConfig;
   readonly fixedNow: number | undefined;
   readonly aggregateEveryMs: number;
+  /** `npm start`'s synthetic telemetry, pushed through the server's own OTLP receiver (demo/demo-feed.ts). */
+  readonly demoFeed: { readonly enabled: boolean; readonly everyMs: number };
   readonly limits: Limits;
   readonly edge: EdgeConfig;
   readonly logLevel: Env['STRATA_LOG_LEVEL'];

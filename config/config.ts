@@ -45,6 +45,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     `the development signing key is public, so Strata serves with it only on a loopback address outside production, not on HOST=${e.HOST} with STRATA_ENV=${e.STRATA_ENV}. ` +
       'Set STRATA_JWKS_URL (or STRATA_JWT_PUBLIC_KEY, or a private STRATA_JWT_SECRET of 32+ characters), or bind HOST=127.0.0.1',
   );
+  // The feed writes through the embedded store's receiver, with a token it mints itself.
+  const feedable = e.STRATA_STORE === 'duckdb' && e.STRATA_WORKERS === 1 && jwt.kind === 'hmac' && !e.STRATA_NOW;
+  requireFor(
+    e.STRATA_DEMO_FEED === 'on' && !feedable,
+    'STRATA_DEMO_FEED',
+    'the demo feed needs the embedded store (STRATA_STORE=duckdb), STRATA_WORKERS=1, an HMAC signing key (it mints its own collector token) and no STRATA_NOW; set STRATA_DEMO_FEED=off',
+  );
   return {
     env: e.STRATA_ENV,
     host: e.HOST,
@@ -71,6 +78,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     jwt,
     fixedNow: e.STRATA_NOW ? Date.parse(e.STRATA_NOW) : undefined,
     aggregateEveryMs: e.STRATA_AGGREGATE_EVERY,
+    demoFeed: {
+      enabled: e.STRATA_DEMO_FEED ? e.STRATA_DEMO_FEED === 'on' : feedable && e.STRATA_ENV === 'development',
+      everyMs: e.STRATA_DEMO_FEED_EVERY,
+    },
     limits: limitsOf(e),
     edge: edgeOf(e),
     logLevel: e.STRATA_LOG_LEVEL,

@@ -73,6 +73,8 @@ export const EnvSchema = z.object({
   // Read by libuv itself (Node's thread pool, where DuckDB's Node API runs each query); validated here because it also bounds the store's read connections.
   UV_THREADPOOL_SIZE: int(1, 1024).default(4),
   STRATA_AGGREGATE_EVERY: durationMs('60s'),
+  STRATA_DEMO_FEED: z.enum(['on', 'off']).optional(),
+  STRATA_DEMO_FEED_EVERY: durationMs('10s').refine((ms) => ms >= 1000 && ms <= 600_000, 'between 1s and 10m'),
   STRATA_MAX_POINTS: int(100, 10_000_000).default(100_000),
   STRATA_QUERY_TIMEOUT: durationMs('15s'),
   STRATA_MAX_BODY_BYTES: int(1024, 10_000_000).default(65_536),

@@ -4,7 +4,7 @@
 # fails in seconds rather than after the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOMS=(api resolvers pipeline events aggregator subscriptions observability auth cache store ingest planner catalog config errors schema explorer bench scripts test)
+ROOMS=(api resolvers pipeline events aggregator subscriptions observability auth cache store ingest demo planner catalog config errors schema explorer bench scripts test)
 npx --no-install depcruise --config .dependency-cruiser.cjs --output-type err "${ROOMS[@]}"
 # Lint rules and formatting at once; `npx biome check --write .` applies the formatter's fixes.
 npx --no-install biome check --error-on-warnings .

@@ -18,7 +18,8 @@ export interface RunningServer {
 export async function startServer(db: string | undefined, env: Record<string, string>, startMs = 60_000): Promise<RunningServer> {
   const child = spawn('npm', ['start', '--silent', '--', ...(db === undefined ? [] : ['--db', db]), '--port', '0'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    // The demo feed would write into the test's dataset: a test that wants it says so.
+    env: { ...process.env, STRATA_DEMO_FEED: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
