@@ -19,7 +19,8 @@ export interface WriteResult {
  * resolves only once all of it is committed, in one transaction.
  */
 export interface PointWriter {
-  write(points: readonly IngestPoint[], scope: TenantScope): Promise<WriteResult>;
+  /** `caller` (auth/principal.ts callerKey) keys the caller's share of a write queue; a store's writer needs none. */
+  write(points: readonly IngestPoint[], scope: TenantScope, caller?: string): Promise<WriteResult>;
 }
 
 /**

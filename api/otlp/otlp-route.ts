@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { asWriter, writeScopeOf } from '../../auth/principal.ts';
+import { asWriter, callerKey, writeScopeOf } from '../../auth/principal.ts';
 import { RAW_RETENTION_MS, type MetricDefinition } from '../../catalog/catalog.ts';
 import type { IngestConfig } from '../../config/config.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
@@ -51,9 +51,12 @@ export async function serveOtlpMetrics(edge: OtlpEdge, req: IncomingMessage, res
   if (edge.gate.isDraining)
     return sendStatus(res, 503, 'The server is shutting down; retry.', encoding, { unread: true, retryAfterSeconds: 1 });
   let scope: ReturnType<typeof writeScopeOf>;
+  let caller: string;
   let body: Buffer;
   try {
-    scope = writeScopeOf(asWriter((await admitCaller(edge, req, res, '/v1/metrics')).principal));
+    const writer = asWriter((await admitCaller(edge, req, res, '/v1/metrics')).principal);
+    scope = writeScopeOf(writer);
+    caller = callerKey(writer);
     body = await readBodyBytes(req, edge.app.config.ingest.maxBodyBytes, edge.app.config.edge.bodyTimeoutMs);
   } catch (error) {
     return sendError(res, error, encoding, true);
@@ -62,7 +65,7 @@ export async function serveOtlpMetrics(edge: OtlpEdge, req: IncomingMessage, res
   if (admitted !== 'ok')
     return sendStatus(res, 503, 'The server is at its limit of concurrent requests; retry.', encoding, { retryAfterSeconds: 1 });
   try {
-    await ingest(edge, res, body, encoding, scope);
+    await ingest(edge, res, body, encoding, scope, caller);
   } catch (error) {
     sendError(res, error, encoding, false, edge);
   } finally {
@@ -76,6 +79,7 @@ async function ingest(
   body: Buffer,
   encoding: OtlpEncoding,
   scope: ReturnType<typeof writeScopeOf>,
+  caller: string,
 ): Promise<void> {
   const { app } = edge;
   const writer = app.pointWriter;
@@ -86,7 +90,7 @@ async function ingest(
   }
   const rules = { now: app.config.fixedNow ?? Date.now(), maxFutureMs: app.config.ingest.maxFutureMs, retentionMs: RAW_RETENTION_MS };
   const { points, refusals } = mapOtlpRequest(decodeRequest(body, encoding), { ...rules, metrics: app.services.catalog.metrics });
-  const written = await writer.write(points, scope);
+  const written = await writer.write(points, scope, caller);
   refuseClusters(refusals, written.refused, written.refusedClusters);
   res.statusCode = 200;
   res.setHeader('content-type', CONTENT_TYPES[encoding]);

@@ -153,3 +153,30 @@ test('the write queue holds a bounded number of points: past it, OVERLOADED with
   assert.equal((await first).accepted, 600);
   assert.equal(writer.pending, 0);
 });
+
+test("one caller stacks writes only within its share of the queue (a quarter): another caller's still wait", async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const slow: PointWriter & LateMinutes = {
+    write: async (points) => (await held, { accepted: points.length, refused: 0, refusedClusters: [] }),
+    takeLateMinutes: async () => [],
+    putBackLateMinutes: async () => undefined,
+  };
+  const writer = new BoundedPointWriter(slow, 1000);
+  const point = { resourceId: 'c', metric: 'm', labels: {}, temporality: 'gauge' as const, startNs: 0n, timeNs: 1n, value: 1 };
+  const batch = (n: number): IngestPoint[] => new Array<IngestPoint>(n).fill(point);
+  const hostile = { kind: 'tenant', tenantId: 't-1' } as const;
+  const other = { kind: 'tenant', tenantId: 't-2' } as const;
+  const writes = [writer.write(batch(200), hostile, 't:t-1'), writer.write(batch(50), hostile, 't:t-1')];
+  const refusal = await writer.write(batch(10), hostile, 't:t-1').catch((e: unknown) => e);
+  assert.ok(isStrataError(refusal) && refusal.code === ErrorCode.OVERLOADED, 'past its share of 250');
+  assert.match((refusal as Error).message, /hold 250 data points; 10 more would pass your share of 250/);
+  writes.push(writer.write(batch(200), other, 't:t-2'));
+  assert.equal(writer.pending, 450, "the other tenant's write waits");
+  release();
+  assert.deepEqual(
+    (await Promise.all(writes)).map((w) => w.accepted),
+    [200, 50, 200],
+  );
+  assert.equal(writer.pending, 0);
+});
