@@ -44,12 +44,24 @@ export class DuckDbPointWriter implements PointWriter, LateMinutes {
     return new DuckDbPointWriter(instance);
   }
 
-  takeLateMinutes(): Promise<number[]> {
-    return takeLate(this.instance);
+  async takeLateMinutes(): Promise<number[]> {
+    const connection = await this.instance.connect();
+    try {
+      const rows = (await connection.runAndReadAll(TAKE_LATE_SQL)).getRowObjectsJS() as { minute_ms: bigint }[];
+      return rows.map((r) => Number(r.minute_ms)).sort((a, b) => a - b);
+    } finally {
+      connection.closeSync();
+    }
   }
 
-  putBackLateMinutes(minutes: readonly number[]): Promise<void> {
-    return putBackLate(this.instance, minutes);
+  async putBackLateMinutes(minutes: readonly number[]): Promise<void> {
+    if (minutes.length === 0) return;
+    const connection = await this.instance.connect();
+    try {
+      await connection.run(`INSERT INTO ingest_late VALUES ${minutes.map(() => '(?)').join(', ')} ON CONFLICT DO NOTHING`, [...minutes]);
+    } finally {
+      connection.closeSync();
+    }
   }
 
   async write(points: readonly IngestPoint[], scope: TenantScope): Promise<WriteResult> {
@@ -87,28 +99,6 @@ export class DuckDbPointWriter implements PointWriter, LateMinutes {
       await connection.run(MARK_LATE_SQL);
     }
     return { accepted: points.length - refusedCount, refused: refusedCount, refusedClusters: refusedRows.map((r) => r.resource_id) };
-  }
-}
-
-/** @see LateMinutes */
-async function takeLate(instance: DuckDBInstance): Promise<number[]> {
-  const connection = await instance.connect();
-  try {
-    const rows = (await connection.runAndReadAll(TAKE_LATE_SQL)).getRowObjectsJS() as { minute_ms: bigint }[];
-    return rows.map((r) => Number(r.minute_ms)).sort((a, b) => a - b);
-  } finally {
-    connection.closeSync();
-  }
-}
-
-async function putBackLate(instance: DuckDBInstance, minutes: readonly number[]): Promise<void> {
-  if (minutes.length === 0) return;
-  const connection = await instance.connect();
-  try {
-    const values = minutes.map(() => '(?)').join(', ');
-    await connection.run(`INSERT INTO ingest_late VALUES ${values} ON CONFLICT DO NOTHING`, [...minutes]);
-  } finally {
-    connection.closeSync();
   }
 }
 

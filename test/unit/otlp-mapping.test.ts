@@ -133,7 +133,8 @@ test('the derivation rule: cumulative runs, resets by a new start or a lower val
   );
 });
 
-test('the write queue holds a bounded number of points: past it, OVERLOADED with a retry delay', async () => {
+/** A write queue of 1,000 points over a writer that holds every write until `release`; `batch(n)` is n points. */
+function heldQueue(): { writer: BoundedPointWriter; release: () => void; batch: (n: number) => IngestPoint[] } {
   let release: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
   const slow: PointWriter & LateMinutes = {
@@ -141,12 +142,16 @@ test('the write queue holds a bounded number of points: past it, OVERLOADED with
     takeLateMinutes: async () => [],
     putBackLateMinutes: async () => undefined,
   };
-  const writer = new BoundedPointWriter(slow, 1000);
   const point = { resourceId: 'c', metric: 'm', labels: {}, temporality: 'gauge' as const, startNs: 0n, timeNs: 1n, value: 1 };
-  const first = writer.write(new Array<IngestPoint>(600).fill(point), { kind: 'all' });
-  const refusal = await writer.write(new Array<IngestPoint>(600).fill(point), { kind: 'all' }).catch((e: unknown) => e);
+  return { writer: new BoundedPointWriter(slow, 1000), release: () => release(), batch: (n) => new Array<IngestPoint>(n).fill(point) };
+}
+
+test('the write queue holds a bounded number of points: past it, OVERLOADED with a retry delay', async () => {
+  const { writer, release, batch } = heldQueue();
+  const first = writer.write(batch(600), { kind: 'all' });
+  const refusal = await writer.write(batch(600), { kind: 'all' }).catch((e: unknown) => e);
   assert.ok(isStrataError(refusal) && refusal.code === ErrorCode.OVERLOADED && refusal.details['retryAfterSeconds'] === 1);
-  const tooBig = await writer.write(new Array<IngestPoint>(1001).fill(point), { kind: 'all' }).catch((e: unknown) => e);
+  const tooBig = await writer.write(batch(1001), { kind: 'all' }).catch((e: unknown) => e);
   assert.ok(isStrataError(tooBig) && tooBig.code === ErrorCode.PAYLOAD_TOO_LARGE);
   assert.equal(writer.pending, 600);
   release();
@@ -155,16 +160,7 @@ test('the write queue holds a bounded number of points: past it, OVERLOADED with
 });
 
 test("one caller stacks writes only within its share of the queue (a quarter): another caller's still wait", async () => {
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  const slow: PointWriter & LateMinutes = {
-    write: async (points) => (await held, { accepted: points.length, refused: 0, refusedClusters: [] }),
-    takeLateMinutes: async () => [],
-    putBackLateMinutes: async () => undefined,
-  };
-  const writer = new BoundedPointWriter(slow, 1000);
-  const point = { resourceId: 'c', metric: 'm', labels: {}, temporality: 'gauge' as const, startNs: 0n, timeNs: 1n, value: 1 };
-  const batch = (n: number): IngestPoint[] => new Array<IngestPoint>(n).fill(point);
+  const { writer, release, batch } = heldQueue();
   const hostile = { kind: 'tenant', tenantId: 't-1' } as const;
   const other = { kind: 'tenant', tenantId: 't-2' } as const;
   const writes = [writer.write(batch(200), hostile, 't:t-1'), writer.write(batch(50), hostile, 't:t-1')];
