@@ -88,7 +88,7 @@ export interface Config {
   readonly metricsExport: { readonly delayMs: number; readonly maxClusters: number };
   /** Live subscriptions over WebSocket: process-wide caps and each tenant's and token's share. */
   readonly subscriptions: SubscriptionConfig;
-  /** POST /v1/metrics (api/otlp/): body limit after decompression, how far ahead a point may be, points the write queue holds. */
+  /** POST /v1/metrics (api/otlp/): body limit after decompression, how far ahead and how late a point may be, points the write queue holds. */
   readonly ingest: IngestConfig;
   /** GraphQL operation names /metrics may use as label values; any other is "other". */
   readonly metricsOperations: readonly string[];
@@ -97,6 +97,8 @@ export interface Config {
 export interface IngestConfig {
   readonly maxBodyBytes: number;
   readonly maxFutureMs: number;
+  /** How late a point may arrive (its time at least now minus this); a billing day turns FINAL only this long after its end. */
+  readonly maxLatenessMs: number;
   readonly queuePoints: number;
 }
 

@@ -3,7 +3,7 @@ import { type Env, EnvSchema } from './env-schema.ts';
 import type { Limits, Config, EdgeConfig, JwksConfig, JwtConfig } from './config-types.ts';
 
 export type { Limits, Config, SubscriptionConfig, EdgeConfig, IngestConfig, JwksConfig, JwtConfig } from './config-types.ts';
-export { DUCKDB_MEMORY_MB_DEFAULT, type Env, ENV_VARIABLES } from './env-schema.ts';
+export { DUCKDB_MEMORY_MB_DEFAULT, type Env, ENV_VARIABLES, MAX_LATENESS_LIMIT_MS } from './env-schema.ts';
 
 /**
  * The only module that reads the environment. Everything is validated here,
@@ -100,7 +100,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       subscriptionsPerTenant: e.STRATA_SUBSCRIPTIONS_PER_TENANT,
     },
     metricsOperations: e.STRATA_METRICS_OPERATIONS?.split(',') ?? [],
-    ingest: { maxBodyBytes: e.STRATA_OTLP_MAX_BODY_BYTES, maxFutureMs: e.STRATA_OTLP_MAX_FUTURE, queuePoints: e.STRATA_OTLP_QUEUE_POINTS },
+    ingest: {
+      maxBodyBytes: e.STRATA_OTLP_MAX_BODY_BYTES,
+      maxFutureMs: e.STRATA_OTLP_MAX_FUTURE,
+      maxLatenessMs: e.STRATA_OTLP_MAX_LATENESS,
+      queuePoints: e.STRATA_OTLP_QUEUE_POINTS,
+    },
   };
 }
 

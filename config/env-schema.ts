@@ -7,6 +7,8 @@ import { z } from 'zod';
 
 /** DuckDB's memory limit when STRATA_DUCKDB_MEMORY_MB is unset (start-up errors quote it). */
 export const DUCKDB_MEMORY_MB_DEFAULT = 128;
+/** The longest lateness window: raw retention, 7 days (catalog's RAW_RETENTION_MS; config is a leaf and imports nothing). */
+export const MAX_LATENESS_LIMIT_MS = 7 * 86_400_000;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const durationMs = (fallback: string) =>
@@ -113,6 +115,11 @@ export const EnvSchema = z.object({
     .optional(),
   STRATA_OTLP_MAX_BODY_BYTES: int(1024, 67_108_864).default(4_194_304),
   STRATA_OTLP_MAX_FUTURE: durationMs('5m').refine((ms) => ms <= 3_600_000, 'at most 1h'),
+  // Older raw data is never read, so a window past raw retention would only store points no answer sees.
+  STRATA_OTLP_MAX_LATENESS: durationMs('48h').refine(
+    (ms) => ms > 0 && ms <= MAX_LATENESS_LIMIT_MS,
+    'more than 0 and at most 168h (raw retention, 7 days); set a duration such as 48h',
+  ),
   STRATA_OTLP_QUEUE_POINTS: int(1000, 10_000_000).default(200_000),
   STRATA_TRACE_SAMPLE_RATIO: z.coerce.number().min(0, 'between 0 and 1').max(1, 'between 0 and 1').default(1),
 });

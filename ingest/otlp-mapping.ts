@@ -21,8 +21,8 @@ export interface MappingRules {
   readonly now: number;
   /** How far ahead of `now` a point may be (clock skew). */
   readonly maxFutureMs: number;
-  /** How far back a point may be: raw retention (older raw data is never read). */
-  readonly retentionMs: number;
+  /** How late a point may be (STRATA_OTLP_MAX_LATENESS, at most raw retention): older ones are refused, so a billing day can close. */
+  readonly maxLatenessMs: number;
   /** The catalog's metrics (default: the service's). */
   readonly metrics?: readonly MetricDefinition[];
 }
@@ -129,7 +129,8 @@ function mapPoint(
   const ms = Number(timeNs / NS_PER_MS);
   if (timeNs <= 0n) return 'a point has no time_unix_nano';
   if (ms > rules.now + rules.maxFutureMs) return `a point is more than ${rules.maxFutureMs / 1000} s ahead of the server's clock`;
-  if (ms < rules.now - rules.retentionMs) return `a point is older than raw retention (${rules.retentionMs / 86_400_000} days)`;
+  if (ms < rules.now - rules.maxLatenessMs)
+    return `a point is older than the lateness window (${durationText(rules.maxLatenessMs)}, STRATA_OTLP_MAX_LATENESS)`;
   if (startNs > timeNs) return 'a point starts after its time (start_time_unix_nano > time_unix_nano)';
   const labels = labelsOf(point.attributes ?? [], plan.definition.labels);
   if (typeof labels === 'string') return labels;
@@ -173,6 +174,10 @@ function nanos(text: string | undefined): bigint {
   if (text === undefined || !/^\d{1,20}$/.test(text)) return 0n;
   return BigInt(text);
 }
+
+/** A window as a refusal names it: `48 h`, `90 min`, `30 s`. */
+const durationText = (ms: number): string =>
+  ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
 
 /** A metric name as the message quotes it: bounded, so a refusal cannot echo a megabyte back. */
 const shown = (name: string): string => JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name);

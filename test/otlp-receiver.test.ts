@@ -134,7 +134,7 @@ test('partial_success: unknown metrics, histograms, non-finite, too old, too far
     'not in the catalog',
     'Histogram',
     'not finite',
-    'older than raw retention',
+    'older than the lateness window \\(48 h, STRATA_OTLP_MAX_LATENESS\\)',
     'ahead of the server',
     'not writable with this token',
   ])

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asWriter, callerKey, writeScopeOf } from '../../auth/principal.ts';
-import { RAW_RETENTION_MS, type MetricDefinition } from '../../catalog/catalog.ts';
+import type { MetricDefinition } from '../../catalog/catalog.ts';
 import type { IngestConfig } from '../../config/config.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
 import { mapOtlpRequest } from '../../ingest/otlp-mapping.ts';
@@ -88,7 +88,8 @@ async function ingest(
       'This server has no write path for telemetry yet: POST /v1/metrics needs the embedded store (STRATA_STORE=duckdb) with STRATA_WORKERS=1.';
     return sendStatus(res, 501, message, encoding);
   }
-  const rules = { now: app.config.fixedNow ?? Date.now(), maxFutureMs: app.config.ingest.maxFutureMs, retentionMs: RAW_RETENTION_MS };
+  const { maxFutureMs, maxLatenessMs } = app.config.ingest;
+  const rules = { now: app.config.fixedNow ?? Date.now(), maxFutureMs, maxLatenessMs };
   const { points, refusals } = mapOtlpRequest(decodeRequest(body, encoding), { ...rules, metrics: app.services.catalog.metrics });
   const written = await writer.write(points, scope, caller);
   refuseClusters(refusals, written.refused, written.refusedClusters);

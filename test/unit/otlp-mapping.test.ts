@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RAW_RETENTION_MS } from '../../catalog/catalog.ts';
+import { ConfigError, loadConfig, MAX_LATENESS_LIMIT_MS } from '../../config/config.ts';
 import { ErrorCode, isStrataError } from '../../errors/strata-error.ts';
 import { BoundedPointWriter } from '../../ingest/bounded-point-writer.ts';
 import { deriveRawRows } from '../../ingest/derive-raw-rows.ts';
@@ -10,7 +12,7 @@ import type { LateMinutes, PointWriter } from '../../ingest/point-writer.ts';
 
 const M = 'io.confluent.kafka.server/';
 const NOW = Date.parse('2026-11-20T00:00:00Z');
-const RULES = { now: NOW, maxFutureMs: 300_000, retentionMs: 7 * 86_400_000 };
+const RULES = { now: NOW, maxFutureMs: 300_000, maxLatenessMs: 48 * 3_600_000 };
 const ns = (ms: number): string => `${BigInt(ms) * 1_000_000n}`;
 const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
 /** A request as a decoder could hand it over (loosely built: the mapping must cope with any shape the schema allows). */
@@ -94,12 +96,38 @@ test('mapping: every refused point is counted with its reason', () => {
     'negative',
     'beyond 2^53',
     'ahead of',
-    'older than raw retention',
+    'older than the lateness window (48 h, STRATA_OTLP_MAX_LATENESS)',
     'starts after',
     'neither as_double nor as_int',
     'no kafka.cluster.id',
   ])
     assert.match(message, new RegExp(reason.replace(/[()^]/g, '\\$&')), reason);
+});
+
+test('the lateness window: a point at now minus the window is kept, an older one refused naming the window; 48h by default, at most raw retention', () => {
+  const window = 90 * 60_000;
+  const at = (ms: number) => ({ startTimeUnixNano: ns(ms - 1), timeUnixNano: ns(ms), asInt: '1' });
+  const { points, refusals } = mapOtlpRequest(
+    resource([
+      {
+        name: `${M}sent_bytes`,
+        sum: { dataPoints: [at(NOW - window), at(NOW - window - 1)], aggregationTemporality: 1, isMonotonic: true },
+      },
+    ]),
+    { ...RULES, maxLatenessMs: window },
+  );
+  assert.equal(points.length, 1);
+  assert.equal(refusals.total, 1);
+  assert.match(refusals.message(), /older than the lateness window \(90 min, STRATA_OTLP_MAX_LATENESS\)/);
+  assert.equal(loadConfig({}).ingest.maxLatenessMs, 48 * 3_600_000);
+  assert.equal(MAX_LATENESS_LIMIT_MS, RAW_RETENTION_MS, "config's bound is raw retention");
+  assert.equal(loadConfig({}, { STRATA_OTLP_MAX_LATENESS: '168h' }).ingest.maxLatenessMs, RAW_RETENTION_MS);
+  for (const bad of ['0', '169h'])
+    assert.throws(
+      () => loadConfig({}, { STRATA_OTLP_MAX_LATENESS: bad }),
+      (e: unknown) => e instanceof ConfigError && /STRATA_OTLP_MAX_LATENESS: more than 0 and at most 168h/.test(e.message),
+      bad,
+    );
 });
 
 test('the derivation rule: cumulative runs, resets by a new start or a lower value, repeats and reorders', () => {
