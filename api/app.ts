@@ -112,7 +112,16 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     config.fixedNow === undefined && config.nowStepMs > 0
       ? (): number => Math.floor(Date.now() / config.nowStepMs) * config.nowStepMs
       : clock;
-  const services: Services = { limits: config.limits, catalog, store, watermarks, resources, loaders, clock: requestClock };
+  const services: Services = {
+    limits: config.limits,
+    catalog,
+    store,
+    watermarks,
+    resources,
+    loaders,
+    clock: requestClock,
+    latenessMs: config.ingest.maxLatenessMs,
+  };
   const apollo = createApollo(config, log);
   await apollo.start();
   return {

@@ -18,6 +18,8 @@ export interface UsageContext {
   readonly store: MetricStore;
   /** How far the daily rollup billing reads is complete: days before it come from it, the rest from raw. */
   readonly usageWatermark: number;
+  /** How late telemetry may still arrive (STRATA_OTLP_MAX_LATENESS): until this long after its end, a day may change. */
+  readonly latenessMs: number;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -41,9 +43,9 @@ const MAX_DAYS = 400;
 const MAX_FIRST = 1000;
 
 /**
- * Billing usage per tenant, cluster and UTC day. A day is FINAL once the
- * daily rollup covering it was published, PROVISIONAL before. Pages are keyed
- * by (day, tenant, cluster), so a page boundary never moves under a client.
+ * Billing usage per tenant, cluster and UTC day, each day FINAL or
+ * PROVISIONAL (`isFinal`). Pages are keyed by (day, tenant, cluster), so a
+ * page boundary never moves under a client.
  */
 export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<UsagePage> {
   const parsed = parseInterval(args.period, ctx.now);
@@ -68,7 +70,7 @@ export async function runUsage(args: UsageArgs, ctx: UsageContext): Promise<Usag
   const last = page[page.length - 1];
   const hasNextPage = startAt + first < rows.length;
   return {
-    rows: page.map((r) => toRecord(r, ctx.usageWatermark)),
+    rows: page.map((r) => toRecord(r, isFinal(r.day, ctx))),
     pageInfo: { hasNextPage, endCursor: last ? Buffer.from(JSON.stringify({ k: rowKey(last), h: queryKey })).toString('base64url') : null },
   };
 }
@@ -111,7 +113,22 @@ function positionAfter(rows: readonly UsageRow[], cursor: string, queryKey: stri
 /** Byte-hours from byte-minutes, rounded half up, in exact integer arithmetic. */
 const perHour = (minutes: bigint): bigint => (minutes + 30n) / 60n;
 
-function toRecord(r: UsageRow, watermark: number): UsageRecord {
+/**
+ * A day is FINAL once no more data may arrive for it and its figures are the
+ * daily rollup's: now is at least its end plus the lateness window (the
+ * receiver refuses points older than now minus it), and the daily rollup
+ * billing reads covers the day. Before both, it is PROVISIONAL. The one gap
+ * left: a late point accepted just before the window closed is in the
+ * rollup only after the aggregator's next run rebuilds its day
+ * (STRATA_AGGREGATE_EVERY); closing it needs the store to report the late
+ * minutes still waiting for a rebuild, which it does not yet.
+ */
+export function isFinal(day: number, ctx: Pick<UsageContext, 'now' | 'usageWatermark' | 'latenessMs'>): boolean {
+  const end = day + DAY_MS;
+  return end + ctx.latenessMs <= ctx.now && end <= ctx.usageWatermark;
+}
+
+function toRecord(r: UsageRow, final: boolean): UsageRecord {
   return {
     tenantId: r.tenantId,
     resourceId: r.resourceId,
@@ -120,6 +137,6 @@ function toRecord(r: UsageRow, watermark: number): UsageRecord {
     egressBytes: r.egressBytes,
     storageByteHours: perHour(r.storageByteMinutes),
     partitionHours: perHour(r.partitionMinutes),
-    status: r.day + DAY_MS <= watermark ? 'FINAL' : 'PROVISIONAL',
+    status: final ? 'FINAL' : 'PROVISIONAL',
   };
 }

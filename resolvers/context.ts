@@ -22,6 +22,8 @@ export interface Services {
   readonly resources: ResourceDirectory;
   readonly loaders: PieceLoaderFactory;
   readonly clock: () => number;
+  /** How late telemetry may arrive (STRATA_OTLP_MAX_LATENESS): a billing day turns FINAL only this long after its end. */
+  readonly latenessMs: number;
 }
 
 /** Per-operation state: built fresh for every request, never shared. */

@@ -75,6 +75,7 @@ export const resolvers = {
         now: ctx.now,
         store: ctx.services.store,
         usageWatermark: ctx.services.watermarks.snapshot()[usageRollup(ctx.services.catalog).name] ?? 0,
+        latenessMs: ctx.services.latenessMs,
         signal: ctx.signal,
       });
     },

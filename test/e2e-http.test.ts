@@ -165,21 +165,23 @@ test('bad, expired and forged tokens get UNAUTHENTICATED (401)', async () => {
   }
 });
 
-test('billing figures are exact integers, FINAL once the daily rollup is published', async () => {
+test('billing figures are exact integers, FINAL once the daily rollup is published and the lateness window has passed', async () => {
   const k = clusters['t-1']?.[0];
-  const doc = `{ usage(period: "2026-11-18T00:00:00Z/2026-11-20T00:00:00Z", tenantId: "t-1", first: 10) {
+  const doc = `{ usage(period: "2026-11-17T00:00:00Z/2026-11-20T00:00:00Z", tenantId: "t-1", first: 10) {
     rows { tenantId resourceId day ingressBytes egressBytes storageByteHours partitionHours status } pageInfo { hasNextPage endCursor } } }`;
   const { body } = await graphql(server.url, tokens['billing'], doc);
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   const rows = (body.data?.['usage'] as { rows: Record<string, string>[] }).rows;
-  assert.equal(rows.length, 4);
+  assert.equal(rows.length, 6);
   for (const r of rows)
     for (const f of ['ingressBytes', 'egressBytes', 'storageByteHours', 'partitionHours']) assert.match(String(r[f]), /^\d+$/);
   const day = rows.find((r) => r['resourceId'] === k && r['day'] === '2026-11-18');
   assert.equal(day?.['ingressBytes'], expected.ingressDay);
   assert.equal(day?.['storageByteHours'], expected.storageDay);
-  assert.equal(day?.['status'], 'FINAL');
-  assert.equal(rows.find((r) => r['day'] === '2026-11-19')?.['status'], 'PROVISIONAL');
+  // now = 11-20 00:00, the daily rollup is built up to 11-19 00:00, late points are taken for 48 h:
+  // 11-17 is closed both ways; 11-18 has its rollup, but points of it are still accepted until 11-21; 11-19 has neither.
+  const statuses = Object.fromEntries(rows.filter((r) => r['resourceId'] === k).map((r) => [r['day'], r['status']]));
+  assert.deepEqual(statuses, { '2026-11-17': 'FINAL', '2026-11-18': 'PROVISIONAL', '2026-11-19': 'PROVISIONAL' });
   const denied = await graphql(server.url, tokens['t1'], doc);
   assert.equal(denied.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
   const billingTs = await graphql(

@@ -38,7 +38,14 @@ test('one function names the scopes data of some tenants feeds: theirs and the a
 test('usage: tenantId narrows the token scope and never replaces it', async () => {
   const asked: TenantScope[] = [];
   const store = { usage: async (request: UsageRequest) => (asked.push(request.scope), []) } as unknown as MetricStore;
-  const ctx = (scope: TenantScope) => ({ scope, now: Date.parse('2026-11-20T00:00:00Z'), store, usageWatermark: 0, signal: undefined });
+  const ctx = (scope: TenantScope) => ({
+    scope,
+    now: Date.parse('2026-11-20T00:00:00Z'),
+    store,
+    usageWatermark: 0,
+    latenessMs: 48 * 3_600_000,
+    signal: undefined,
+  });
   await runUsage({ period: 'now-1d|d/now|d', tenantId: 't-2' }, ctx({ kind: 'all' }));
   await runUsage({ period: 'now-1d|d/now|d' }, ctx({ kind: 'tenant', tenantId: 't-1' }));
   await runUsage({ period: 'now-1d|d/now|d', tenantId: 't-1' }, ctx({ kind: 'tenant', tenantId: 't-1' }));
