@@ -2,7 +2,16 @@ import PQueue from 'p-queue';
 import { ErrorCode, StrataError } from '../errors/strata-error.ts';
 import { scopeId, type TenantScope } from '../planner/query.ts';
 import type { IngestPoint } from './ingest-point.ts';
-import type { LateMinutes, PointWriter, WriteResult } from './point-writer.ts';
+import type { GroupPointWriter, LateMinutes, PointWrite, PointWriter, WriteResult } from './point-writer.ts';
+
+/** The most points one group commit holds: bigger groups pay less per point, but the last write waits for the whole group. */
+export const GROUP_POINTS = 20_000;
+
+interface Waiting {
+  readonly write: PointWrite;
+  readonly resolve: (result: WriteResult) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /**
  * Backpressure for the write path: one write at a time (the embedded store
@@ -11,6 +20,9 @@ import type { LateMinutes, PointWriter, WriteResult } from './point-writer.ts';
  * written, and one caller (a tenant, or a collector's subject) stacks writes
  * behind its own only up to a quarter of that: a flood of one tenant's writes
  * leaves room for the others'.
+ * Writes waiting when the writer frees up go together in one transaction
+ * (group commit, at most GROUP_POINTS points), so throughput grows with the
+ * number of senders instead of paying a transaction per small request.
  * A request that would pass a bound is refused at once with OVERLOADED and a
  * Retry-After, so the memory held by waiting writes is bounded and a sender's
  * retry (OTLP senders retry 503) comes back later.
@@ -19,9 +31,11 @@ export class BoundedPointWriter implements PointWriter, LateMinutes {
   private readonly queue = new PQueue({ concurrency: 1 });
   private held = 0;
   private readonly heldBy = new Map<string, number>();
+  private readonly waiting: Waiting[] = [];
+  private drainQueued = false;
 
   constructor(
-    private readonly inner: PointWriter & LateMinutes,
+    private readonly inner: GroupPointWriter & LateMinutes,
     readonly maxPoints: number,
   ) {}
 
@@ -70,9 +84,45 @@ export class BoundedPointWriter implements PointWriter, LateMinutes {
     }
     this.hold(caller, points.length);
     try {
-      return await this.queue.add(() => this.inner.write(points, scope));
+      return await this.enqueue({ points, scope });
     } finally {
       this.hold(caller, -points.length);
+    }
+  }
+
+  private enqueue(write: PointWrite): Promise<WriteResult> {
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.waiting.push({ write, resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainQueued || this.waiting.length === 0) return;
+    this.drainQueued = true;
+    void this.queue.add(() => this.drain());
+  }
+
+  /** Writes the writes waiting now, up to GROUP_POINTS points (the first whatever its size), in one transaction. */
+  private async drain(): Promise<void> {
+    this.drainQueued = false;
+    const group: Waiting[] = [];
+    let points = 0;
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0] as Waiting;
+      if (group.length > 0 && points + next.write.points.length > GROUP_POINTS) break;
+      group.push(next);
+      points += next.write.points.length;
+      this.waiting.shift();
+    }
+    this.scheduleDrain();
+    try {
+      const results = await this.inner.writeGroup(group.map((g) => g.write));
+      for (const [i, g] of group.entries()) g.resolve(results[i] as WriteResult);
+    } catch (error) {
+      if (group.length === 1) group[0]?.reject(error);
+      // One write's failure must not fail the others: each alone, to find it.
+      else for (const g of group) await this.inner.writeGroup([g.write]).then(([r]) => g.resolve(r as WriteResult), g.reject);
     }
   }
 

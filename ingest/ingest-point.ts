@@ -43,9 +43,21 @@ export const NS_PER_MS = 1_000_000n;
 /** The start of the minute a nanosecond instant falls in, in milliseconds. */
 export const minuteOf = (timeNs: bigint): number => Number((timeNs / NS_PER_MINUTE) * 60_000n);
 
-/** A series: cluster, metric and every label value (absent labels are null), as one comparable string. */
+/** Label names in one fixed order (sorted), whatever order the registry lists them in. */
+const KEY_LABELS = [...LABEL_COLUMNS].sort();
+
+/**
+ * A series: cluster, metric and each label it has (name and value), as one
+ * comparable string. Absent labels are left out, so a label added to the
+ * registry later leaves the key of every stored series as it was.
+ */
 export function seriesKey(point: Pick<IngestPoint, 'resourceId' | 'metric' | 'labels'>): string {
-  return JSON.stringify([point.resourceId, point.metric, ...LABEL_COLUMNS.map((c) => point.labels[c] ?? null)]);
+  const parts: string[] = [point.resourceId, point.metric];
+  for (const label of KEY_LABELS) {
+    const value = point.labels[label];
+    if (value !== undefined) parts.push(label, value);
+  }
+  return JSON.stringify(parts);
 }
 
 /** A point's identity: a second point with the same one is a repeat (a retried request), not new data. */

@@ -23,6 +23,23 @@ export interface PointWriter {
   write(points: readonly IngestPoint[], scope: TenantScope, caller?: string): Promise<WriteResult>;
 }
 
+/** One write of a group: its points and the scope that may write them. */
+export interface PointWrite {
+  readonly points: readonly IngestPoint[];
+  readonly scope: TenantScope;
+}
+
+/**
+ * A store's writer, which commits several writes in one transaction (group
+ * commit): a transaction's fixed cost (its statements, the commit's flush)
+ * is paid once for all the writes waiting, so many small requests, as
+ * OpenTelemetry exporters send them, go as fast as a few large ones. Each
+ * write gets its own result; if the transaction fails, every write in it does.
+ */
+export interface GroupPointWriter extends PointWriter {
+  writeGroup(writes: readonly PointWrite[]): Promise<WriteResult[]>;
+}
+
 /**
  * Minutes that received points after a rollup had built their bucket (late
  * data), kept by the write path until the aggregator rebuilds those buckets.

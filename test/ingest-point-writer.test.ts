@@ -144,3 +144,32 @@ test('a scope writes only the clusters the registry gives it; the tenant of a ro
   assert.deepEqual(await store.read(`SELECT tenant_id FROM telemetry_raw WHERE resource_id = 'lkc-b'`, []), [{ tenant_id: 't-2' }]);
   await store.close();
 });
+
+test('a group commit: each write gets its own result, and one write’s refused points touch no other write', async () => {
+  const { store, writer } = await storeWithClusters();
+  const p = (resourceId: string, minute: number, value: number): IngestPoint => ({
+    resourceId,
+    metric: `${M}received_bytes`,
+    labels: { topic: 'orders' },
+    temporality: 'cumulative',
+    startNs: T0,
+    timeNs: T0 + BigInt(minute * 60 + 1) * 1_000_000_000n,
+    value,
+  });
+  const hostile = [p('lkc-a', 1, 10), p('lkc-b', 1, 999_999), p('lkc-none', 1, 5)];
+  const own = [p('lkc-b', 0, 40), p('lkc-b', 2, 100)];
+  const collector = [p('lkc-a', 0, 4), p('lkc-a', 1, 10)];
+  const results = await writer.writeGroup([
+    { points: hostile, scope: { kind: 'tenant', tenantId: 't-1' } },
+    { points: own, scope: { kind: 'tenant', tenantId: 't-2' } },
+    { points: collector, scope: { kind: 'all' } },
+  ]);
+  assert.deepEqual(results, [
+    { accepted: 1, refused: 2, refusedClusters: ['lkc-b', 'lkc-none'] },
+    { accepted: 2, refused: 0, refusedClusters: [] },
+    { accepted: 2, refused: 0, refusedClusters: [] },
+  ]);
+  const accepted = [hostile[0]!, ...own, ...collector];
+  assert.deepEqual(await rawRows(store), oracle(deriveRawRows(accepted)), "t-1's write of lkc-b stored nothing");
+  await store.close();
+});

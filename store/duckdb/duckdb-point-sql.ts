@@ -1,100 +1,159 @@
 import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
-import type { TenantScope } from '../../planner/query.ts';
 
 /*
  * The SQL of the point writer (duckdb-point-writer.ts), statement by
  * statement, in the order one write transaction runs them. The derivation is
  * ingest/derive-raw-rows.ts's rule, computed for the series and minutes a
- * write touched; test/ingest-duckdb-writer.test.ts checks the two agree on
+ * write touched; test/ingest-point-writer.test.ts checks the two agree on
  * random point sets.
+ *
+ * The cost of a write follows its own points, not the history stored: each
+ * stored point keeps its increment (what it adds to its minute), each
+ * cumulative run keeps its head (its latest point), and every read of
+ * ingest_points is bounded below by the write's earliest point, so DuckDB
+ * skips the older row groups of the time-ordered table. Only a cumulative
+ * point older than its run's head (out of order) looks further back, for the
+ * one point before it.
  */
 
 const q = (identifier: string): string => `"${identifier}"`;
 const LABELS = LABEL_COLUMNS.map(q);
 const LABEL_DDL = LABELS.map((c) => `${c} VARCHAR`).join(', ');
 const NS_PER_MINUTE = '60000000000';
+const IDENTITY = 'series, temporality, start_ns, time_ns';
+const RUN = 'series, temporality, start_ns';
+/** The columns of a stored point after its identity (ingest_points and the temporary tables alike). */
+const DETAIL = `tenant_id, resource_id, metric, ${LABELS.join(', ')}, value`;
 
 /**
- * Every point received, once: the key is its identity, so a repeat (a
- * retried request) is a no-op. Raw rows are derived from this table.
+ * Every point received, once, with its increment: a repeat (a retried
+ * request) is found and dropped before it is stored. No primary key: an
+ * index over every point would hold them all in memory.
  */
 export const POINTS_DDL = `CREATE TABLE IF NOT EXISTS ingest_points (series VARCHAR NOT NULL, temporality VARCHAR NOT NULL,
   start_ns BIGINT NOT NULL, time_ns BIGINT NOT NULL, tenant_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
-  metric VARCHAR NOT NULL, ${LABEL_DDL}, value DOUBLE NOT NULL, PRIMARY KEY (series, temporality, start_ns, time_ns))`;
+  metric VARCHAR NOT NULL, ${LABEL_DDL}, value DOUBLE NOT NULL, increment DOUBLE NOT NULL)`;
 
-/** The request's points, appended by the writer (a temporary table of its connection). */
-export const BATCH_DDL = `CREATE OR REPLACE TEMP TABLE ingest_batch (series VARCHAR, temporality VARCHAR, start_ns BIGINT,
+/** The latest point of each cumulative run: the previous point of the next one, in order. */
+export const RUNS_DDL = `CREATE TABLE IF NOT EXISTS ingest_runs (series VARCHAR NOT NULL, temporality VARCHAR NOT NULL,
+  start_ns BIGINT NOT NULL, time_ns BIGINT NOT NULL, value DOUBLE NOT NULL, PRIMARY KEY (series, temporality, start_ns))`;
+
+/** The points of the writes in one transaction, appended by the writer (a temporary table of its connection); `request` numbers the write. */
+export const BATCH_DDL = `CREATE OR REPLACE TEMP TABLE ingest_batch (request INTEGER, series VARCHAR, temporality VARCHAR, start_ns BIGINT,
   time_ns BIGINT, resource_id VARCHAR, metric VARCHAR, ${LABEL_DDL}, value DOUBLE)`;
 
-/** The registry's predicate of the clusters a scope may write (r is the resources table). */
-const writable = (scope: TenantScope, params: string[]): string => {
-  if (scope.kind === 'all') return 'TRUE';
-  params.push(scope.tenantId);
-  return 'r.tenant_id = ?';
-};
+/** Each write's scope: the tenant whose clusters it may write, or NULL for every registered cluster (a collector). */
+export const SCOPES_DDL = 'CREATE OR REPLACE TEMP TABLE ingest_scopes (request INTEGER, tenant_id VARCHAR)';
 
-/** Points per cluster the scope may not write: unknown clusters and other tenants' alike. */
-export function refusedSql(scope: TenantScope): { sql: string; params: string[] } {
-  const params: string[] = [];
-  const sql = `SELECT b.resource_id, count(*) AS n FROM ingest_batch b
-    LEFT JOIN resources r ON r.resource_id = b.resource_id AND ${writable(scope, params)}
-    WHERE r.resource_id IS NULL GROUP BY b.resource_id ORDER BY b.resource_id`;
-  return { sql, params };
-}
+/** The registry's clusters each write may write: r is resources, s the write's scope. */
+const WRITABLE = '(s.tenant_id IS NULL OR r.tenant_id = s.tenant_id)';
+
+/** Points per write and cluster that the write's scope may not write: unknown clusters and other tenants' alike. */
+export const REFUSED_SQL = `SELECT b.request, b.resource_id, count(*) AS n FROM ingest_batch b JOIN ingest_scopes s USING (request)
+  LEFT JOIN resources r ON r.resource_id = b.resource_id AND ${WRITABLE}
+  WHERE r.resource_id IS NULL GROUP BY ALL ORDER BY b.request, b.resource_id`;
 
 /**
  * The writable points, each identity once (the larger value of a repeat
- * that differs), with the tenant the registry gives their cluster.
+ * that differs, in one write or across the writes), with the tenant the
+ * registry gives their cluster.
  */
-export function acceptedSql(scope: TenantScope): { sql: string; params: string[] } {
-  const params: string[] = [];
-  const sql = `CREATE OR REPLACE TEMP TABLE ingest_accepted AS
-    SELECT b.series, b.temporality, b.start_ns, b.time_ns, r.tenant_id, b.resource_id, b.metric, ${LABELS.map((c) => `b.${c}`).join(', ')}, b.value
-    FROM (SELECT series, temporality, start_ns, time_ns, resource_id, metric, ${LABELS.join(', ')}, max(value) AS value
-          FROM ingest_batch GROUP BY ALL) b
-    JOIN resources r ON r.resource_id = b.resource_id AND ${writable(scope, params)}`;
-  return { sql, params };
-}
+export const ACCEPTED_SQL = `CREATE OR REPLACE TEMP TABLE ingest_accepted AS
+  SELECT series, temporality, start_ns, time_ns, any_value(r.tenant_id) AS tenant_id, b.resource_id, metric,
+    ${LABELS.map((c) => `any_value(b.${c}) AS ${c}`).join(', ')}, max(b.value) AS value
+  FROM ingest_batch b JOIN ingest_scopes s USING (request) JOIN resources r ON r.resource_id = b.resource_id AND ${WRITABLE}
+  GROUP BY series, temporality, start_ns, time_ns, b.resource_id, metric`;
 
-export const STORE_POINTS_SQL = `INSERT INTO ingest_points SELECT * FROM ingest_accepted
-  ON CONFLICT DO UPDATE SET value = greatest(ingest_points.value, excluded.value)`;
+/** The accepted points' time range, the lower bound of every read below (one parameter pair: lo, hi). */
+export const ACCEPTED_RANGE_SQL = 'SELECT min(time_ns) AS lo, max(time_ns) AS hi, count(*) AS n FROM ingest_accepted';
 
 /**
- * The minutes whose rows the write may change: those of its points, and,
- * in a cumulative run, the minute of the next point after each of them
- * (whose increment is counted from the point before it).
+ * What is new: accepted points not stored yet, or stored with a smaller
+ * value (`replaces`: the stored one goes). A repeat adds nothing.
  */
+export const NEW_SQL = `CREATE OR REPLACE TEMP TABLE ingest_new AS
+  SELECT a.*, p.value IS NOT NULL AS replaces FROM ingest_accepted a
+  LEFT JOIN (SELECT ${IDENTITY}, value FROM ingest_points WHERE time_ns >= ? AND time_ns <= ?) p USING (${IDENTITY})
+  WHERE p.value IS NULL OR a.value > p.value`;
+
+export const NEW_COUNT_SQL = 'SELECT count(*) AS n, count(*) FILTER (WHERE replaces) AS replaced FROM ingest_new';
+
+export const DROP_REPLACED_SQL = `DELETE FROM ingest_points p USING ingest_new n
+  WHERE p.time_ns >= ? AND p.time_ns <= ? AND n.replaces AND ${IDENTITY.split(', ')
+    .map((c) => `p.${c} = n.${c}`)
+    .join(' AND ')}`;
+
+/**
+ * Per cumulative run the write adds to: its earliest new point, and the
+ * previous point known without a search (the run's head, when the new
+ * points all follow it; none for a new run). `search` marks the others.
+ */
+export const RUNS_SQL = `CREATE OR REPLACE TEMP TABLE ingest_new_runs AS
+  SELECT n.series, n.temporality, n.start_ns, min(n.time_ns) AS first_ns, any_value(h.time_ns) AS head_ns,
+    any_value(h.value) AS head_value, coalesce(any_value(h.time_ns) >= min(n.time_ns), FALSE) AS search
+  FROM ingest_new n LEFT JOIN ingest_runs h USING (${RUN}) WHERE n.temporality = 'cumulative' GROUP BY ALL`;
+
+/** Out of order: the last stored point before the earliest new one, for the runs that need it (a scan of those runs). */
+export const SEARCH_PREVIOUS_SQL = `CREATE OR REPLACE TEMP TABLE ingest_searched AS
+  SELECT p.series, p.temporality, p.start_ns, max(p.time_ns) AS time_ns, arg_max(p.value, p.time_ns) AS value
+  FROM ingest_points p JOIN ingest_new_runs r USING (${RUN}) WHERE r.search AND p.time_ns < r.first_ns GROUP BY ALL`;
+
+export const NO_SEARCH_SQL =
+  'CREATE OR REPLACE TEMP TABLE ingest_searched (series VARCHAR, temporality VARCHAR, start_ns BIGINT, time_ns BIGINT, value DOUBLE)';
+
+/**
+ * The new points' increments, and the stored points whose increment they
+ * change (a new point before a stored one of its run): each cumulative
+ * point counts from the previous point of its run, or whole after a reset.
+ * `stored` rows exist already; the others are new.
+ */
+export const INCREMENTS_SQL = `CREATE OR REPLACE TEMP TABLE ingest_increments AS
+  WITH sequence AS (
+    SELECT ${RUN}, time_ns, value, NULL::DOUBLE AS old_increment, 'previous' AS role FROM ingest_searched
+    UNION ALL SELECT ${RUN}, head_ns, head_value, NULL, 'previous' FROM ingest_new_runs WHERE NOT search AND head_ns IS NOT NULL
+    UNION ALL SELECT p.series, p.temporality, p.start_ns, p.time_ns, p.value, p.increment, 'stored'
+      FROM ingest_points p SEMI JOIN ingest_new_runs r ON p.series = r.series AND p.temporality = r.temporality
+        AND p.start_ns = r.start_ns AND r.search AND p.time_ns > r.first_ns
+      WHERE p.time_ns >= ?
+    UNION ALL SELECT ${RUN}, time_ns, value, NULL, 'new' FROM ingest_new WHERE temporality = 'cumulative'),
+  ordered AS (SELECT *, lag(value) OVER (PARTITION BY ${RUN} ORDER BY time_ns) AS previous FROM sequence)
+  SELECT ${RUN}, time_ns, role, CASE WHEN previous IS NOT NULL AND value >= previous THEN value - previous ELSE value END AS increment
+  FROM ordered WHERE role = 'new' OR (role = 'stored' AND old_increment IS DISTINCT FROM
+    CASE WHEN previous IS NOT NULL AND value >= previous THEN value - previous ELSE value END)`;
+
+export const STORE_POINTS_SQL = `INSERT INTO ingest_points
+  SELECT n.${IDENTITY.split(', ').join(', n.')}, ${DETAIL.split(', ')
+    .map((c) => `n.${c}`)
+    .join(', ')}, coalesce(i.increment, n.value)
+  FROM ingest_new n LEFT JOIN ingest_increments i USING (${IDENTITY}) ORDER BY n.time_ns`;
+
+export const UPDATE_STORED_SQL = `UPDATE ingest_points p SET increment = i.increment FROM ingest_increments i
+  WHERE p.time_ns >= ? AND i.role = 'stored' AND ${IDENTITY.split(', ')
+    .map((c) => `p.${c} = i.${c}`)
+    .join(' AND ')}`;
+
+export const UPDATE_HEADS_SQL = `INSERT INTO ingest_runs
+  SELECT ${RUN}, max(time_ns), arg_max(value, time_ns) FROM ingest_new WHERE temporality = 'cumulative' GROUP BY ALL
+  ON CONFLICT DO UPDATE SET value = CASE WHEN excluded.time_ns >= ingest_runs.time_ns THEN excluded.value ELSE ingest_runs.value END,
+    time_ns = greatest(ingest_runs.time_ns, excluded.time_ns)`;
+
+/** The series-minutes whose rows the write changes: its new points', and those of stored points it re-counted. */
 export const TOUCHED_SQL = `CREATE OR REPLACE TEMP TABLE ingest_touched AS
-  WITH runs AS (SELECT DISTINCT series, temporality, start_ns FROM ingest_accepted WHERE temporality = 'cumulative'),
-  following AS (
-    SELECT p.series, p.temporality, p.start_ns, p.time_ns,
-      lead(p.time_ns) OVER (PARTITION BY p.series, p.temporality, p.start_ns ORDER BY p.time_ns) AS next_ns
-    FROM ingest_points p SEMI JOIN runs USING (series, temporality, start_ns))
-  SELECT DISTINCT series, time_ns // ${NS_PER_MINUTE} AS minute FROM ingest_accepted
-  UNION
-  SELECT f.series, f.next_ns // ${NS_PER_MINUTE} FROM following f
-    SEMI JOIN ingest_accepted a USING (series, temporality, start_ns, time_ns) WHERE f.next_ns IS NOT NULL`;
+  SELECT DISTINCT series, time_ns // ${NS_PER_MINUTE} AS minute FROM ingest_new
+  UNION SELECT series, time_ns // ${NS_PER_MINUTE} FROM ingest_increments WHERE role = 'stored'`;
+
+export const TOUCHED_RANGE_SQL = `SELECT min(minute) * ${NS_PER_MINUTE} AS lo, (max(minute) + 1) * ${NS_PER_MINUTE} AS hi FROM ingest_touched`;
 
 /**
  * The rows of the touched minutes, by the rule: a gauge's last point by
- * (time, start, value); a counter's increments summed, a cumulative point's
- * increment its value less the previous of its run, or all of it after a
- * reset (first of a run, or lower than the previous). The previous point is
- * found over the whole run, before the minutes are picked.
+ * (time, start, value); a counter's increments summed.
  */
 export const DERIVED_SQL = `CREATE OR REPLACE TEMP TABLE ingest_derived AS
-  WITH touched_series AS (SELECT DISTINCT series FROM ingest_touched),
-  points AS (
-    SELECT p.*, p.time_ns // ${NS_PER_MINUTE} AS minute,
-      lag(p.value) OVER (PARTITION BY p.series, p.temporality, p.start_ns ORDER BY p.time_ns) AS previous
-    FROM ingest_points p SEMI JOIN touched_series USING (series)),
-  increments AS (
-    SELECT *, CASE WHEN temporality = 'cumulative' AND previous IS NOT NULL AND value >= previous THEN value - previous ELSE value END AS increment
-    FROM points SEMI JOIN ingest_touched USING (series, minute))
+  WITH points AS (SELECT p.*, p.time_ns // ${NS_PER_MINUTE} AS minute FROM ingest_points p WHERE p.time_ns >= ? AND p.time_ns < ?)
   SELECT epoch_ms(CAST(minute * 60000 AS BIGINT)) AS __time, any_value(tenant_id) AS tenant_id, any_value(resource_id) AS resource_id,
     any_value(metric) AS metric, ${LABELS.map((c) => `any_value(${c}) AS ${c}`).join(', ')},
     CASE WHEN any_value(temporality) = 'gauge' THEN arg_max(value, (time_ns, start_ns, value)) ELSE sum(increment) END AS value
-  FROM increments GROUP BY series, minute`;
+  FROM points SEMI JOIN ingest_touched USING (series, minute) GROUP BY series, minute`;
 
 export const DERIVED_RANGE_SQL = `SELECT CAST(epoch_ms(min(__time)) AS BIGINT) AS lo, CAST(epoch_ms(max(__time)) AS BIGINT) AS hi,
   count(*) AS n FROM ingest_derived`;

@@ -8,7 +8,7 @@ import { deriveRawRows } from '../../ingest/derive-raw-rows.ts';
 import type { IngestPoint } from '../../ingest/ingest-point.ts';
 import { mapOtlpRequest } from '../../ingest/otlp-mapping.ts';
 import type { OtlpMetricsRequest } from '../../ingest/otlp-request.ts';
-import type { LateMinutes, PointWriter } from '../../ingest/point-writer.ts';
+import type { GroupPointWriter, LateMinutes, WriteResult } from '../../ingest/point-writer.ts';
 
 const M = 'io.confluent.kafka.server/';
 const NOW = Date.parse('2026-11-20T00:00:00Z');
@@ -165,8 +165,12 @@ test('the derivation rule: cumulative runs, resets by a new start or a lower val
 function heldQueue(): { writer: BoundedPointWriter; release: () => void; batch: (n: number) => IngestPoint[] } {
   let release: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (release = resolve));
-  const slow: PointWriter & LateMinutes = {
-    write: async (points) => (await held, { accepted: points.length, refused: 0, refusedClusters: [] }),
+  const write = async (points: readonly IngestPoint[]): Promise<WriteResult> => (
+    await held, { accepted: points.length, refused: 0, refusedClusters: [] }
+  );
+  const slow: GroupPointWriter & LateMinutes = {
+    write,
+    writeGroup: (writes) => Promise.all(writes.map((w) => write(w.points))),
     takeLateMinutes: async () => [],
     putBackLateMinutes: async () => undefined,
   };
@@ -203,4 +207,38 @@ test("one caller stacks writes only within its share of the queue (a quarter): a
     [200, 50, 200],
   );
   assert.equal(writer.pending, 0);
+});
+
+test('writes waiting go together in one transaction; a write that fails its group fails alone', async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const groups: number[] = [];
+  const inner: GroupPointWriter & LateMinutes = {
+    write: async () => ({ accepted: 0, refused: 0, refusedClusters: [] }),
+    writeGroup: async (writes) => {
+      await held;
+      groups.push(writes.length);
+      if (writes.some((w) => w.points.some((p) => p.value < 0))) throw new Error('poisoned');
+      return writes.map((w) => ({ accepted: w.points.length, refused: 0, refusedClusters: [] }));
+    },
+    takeLateMinutes: async () => [],
+    putBackLateMinutes: async () => undefined,
+  };
+  const writer = new BoundedPointWriter(inner, 1000);
+  const point = { resourceId: 'c', metric: 'm', labels: {}, temporality: 'gauge' as const, startNs: 0n, timeNs: 1n, value: 1 };
+  const batch = (n: number, value = 1): IngestPoint[] => new Array<IngestPoint>(n).fill({ ...point, value });
+  const first = writer.write(batch(1), { kind: 'all' }, 'a');
+  const rest = [
+    writer.write(batch(2), { kind: 'all' }, 'b'),
+    writer.write(batch(1, -1), { kind: 'all' }, 'c'),
+    writer.write(batch(3), { kind: 'all' }, 'd'),
+  ];
+  release();
+  assert.equal((await first).accepted, 1);
+  const settled = await Promise.allSettled(rest);
+  assert.deepEqual(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value.accepted : 'failed')),
+    [2, 'failed', 3],
+  );
+  assert.deepEqual(groups, [1, 3, 1, 1, 1], 'the three waiting went as one group, then each alone to find the failing one');
 });
