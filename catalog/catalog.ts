@@ -1,28 +1,50 @@
 /**
- * The metric catalog: the single registry of metric definitions and rollups.
- * Every other module (planner, store SQL, aggregator, seed, GraphQL descriptors)
- * reads definitions from here, so a metric or rollup is added in one place.
+ * The metric catalog: the metric definitions of the registry (a data file,
+ * catalog/metrics.json or STRATA_METRICS_FILE, checked by metric-registry.ts)
+ * and the rollups derived from them. Every other module (planner, store SQL,
+ * aggregator, seed, GraphQL descriptors) reads definitions from here, so a
+ * metric is added by an entry in the file and a rollup in one place here.
  */
 
-export type MetricKind = 'COUNTER' | 'GAUGE';
-export type Aggregation = 'SUM' | 'MIN' | 'MAX' | 'AVG' | 'COUNT';
+import { readMetricsFile } from '../config/metrics-file.ts';
+import { parseMetricRegistry, type LabelColumn, type MetricDefinition, type MetricRegistry } from './metric-registry.ts';
 
-/** Every label column of the raw table, in storage order. */
-export const LABEL_COLUMNS = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id'] as const;
-export type LabelColumn = (typeof LABEL_COLUMNS)[number];
+export type { Aggregation, LabelColumn, MetricDefinition, MetricKind, MetricRegistry } from './metric-registry.ts';
+
+const PREFIX = 'io.confluent.kafka.server/';
+
+export const METRIC_NAMES = {
+  receivedBytes: `${PREFIX}received_bytes`,
+  sentBytes: `${PREFIX}sent_bytes`,
+  retainedBytes: `${PREFIX}retained_bytes`,
+  partitionCount: `${PREFIX}partition_count`,
+} as const;
+
+/**
+ * Billing usage: each output column is the per-day sum of one metric (bytes
+ * in and out, byte-minutes stored, partition-minutes). Both stores compute
+ * usage from this list.
+ */
+export const USAGE_COLUMNS = {
+  ingress: METRIC_NAMES.receivedBytes,
+  egress: METRIC_NAMES.sentBytes,
+  storage: METRIC_NAMES.retainedBytes,
+  partitions: METRIC_NAMES.partitionCount,
+} as const;
+
+/** The registry this process serves, read once (config/metrics-file.ts says why); the usage metrics must be in it. */
+const loadRegistry = (): MetricRegistry => {
+  const { file, text } = readMetricsFile();
+  return parseMetricRegistry(text, file, Object.values(USAGE_COLUMNS));
+};
+export const REGISTRY: MetricRegistry = loadRegistry();
+
+/** Every label column of the raw table and the rollups, in storage order (the registry's). */
+export const LABEL_COLUMNS: readonly LabelColumn[] = REGISTRY.labels;
 
 /** Keys a query may group or filter by: the metric's labels plus the cluster. */
 export type GroupKey = LabelColumn | 'resource_id';
 export const GROUP_KEYS: readonly GroupKey[] = ['resource_id', ...LABEL_COLUMNS];
-
-export interface MetricDefinition {
-  readonly name: string;
-  readonly kind: MetricKind;
-  readonly unit: string;
-  readonly description: string;
-  readonly labels: readonly LabelColumn[];
-  readonly defaultAggregation: Aggregation;
-}
 
 /** A rollup's name, which is also its table (DuckDB) or datasource (Druid): see `Catalog.rollups`. */
 export type RollupName = string;
@@ -45,46 +67,7 @@ export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
 
-const PREFIX = 'io.confluent.kafka.server/';
-
-function counter(name: string, unit: string, description: string, labels: LabelColumn[]): MetricDefinition {
-  return { name: PREFIX + name, kind: 'COUNTER', unit, description, labels, defaultAggregation: 'SUM' };
-}
-
-function gauge(name: string, unit: string, description: string, labels: LabelColumn[]): MetricDefinition {
-  return { name: PREFIX + name, kind: 'GAUGE', unit, description, labels, defaultAggregation: 'AVG' };
-}
-
-export const METRICS: readonly MetricDefinition[] = [
-  counter('received_bytes', 'By', 'Bytes produced to the cluster by clients, per minute.', ['topic']),
-  counter('sent_bytes', 'By', 'Bytes consumed from the cluster by clients, per minute.', ['topic']),
-  counter('received_records', '{record}', 'Records produced to the cluster, per minute.', ['topic']),
-  counter('sent_records', '{record}', 'Records consumed from the cluster, per minute.', ['topic']),
-  counter('request_count', '{request}', 'Requests received by the brokers, per minute.', ['request_type']),
-  gauge('retained_bytes', 'By', 'Bytes retained on disk, sampled each minute.', ['topic', 'partition']),
-  gauge('active_connection_count', '{connection}', 'Open client connections, sampled each minute.', []),
-  gauge('partition_count', '{partition}', 'Partitions hosted by the cluster, sampled each minute.', []),
-  gauge('consumer_lag_offsets', '{offset}', 'Consumer group lag in offsets, sampled each minute.', ['consumer_group_id', 'topic']),
-];
-
-export const METRIC_NAMES = {
-  receivedBytes: `${PREFIX}received_bytes`,
-  sentBytes: `${PREFIX}sent_bytes`,
-  retainedBytes: `${PREFIX}retained_bytes`,
-  partitionCount: `${PREFIX}partition_count`,
-} as const;
-
-/**
- * Billing usage: each output column is the per-day sum of one metric (bytes
- * in and out, byte-minutes stored, partition-minutes). Both stores compute
- * usage from this list.
- */
-export const USAGE_COLUMNS = {
-  ingress: METRIC_NAMES.receivedBytes,
-  egress: METRIC_NAMES.sentBytes,
-  storage: METRIC_NAMES.retainedBytes,
-  partitions: METRIC_NAMES.partitionCount,
-} as const;
+export const METRICS: readonly MetricDefinition[] = REGISTRY.metrics;
 
 const allMetricLevels = (levelsFor: (m: MetricDefinition) => LabelColumn[][]): Record<string, LabelColumn[][]> =>
   Object.fromEntries(METRICS.map((m) => [m.name, levelsFor(m)]));
@@ -181,8 +164,13 @@ function uniqueLevels(levels: LabelColumn[][]): LabelColumn[][] {
   return [...seen.values()];
 }
 
-const byName = new Map(METRICS.map((m) => [m.name, m]));
+/** Each metric by its catalog name and by every OTel name the registry maps to it (the registry keeps them unique). */
+export const metricsByName = (metrics: readonly MetricDefinition[]): ReadonlyMap<string, MetricDefinition> =>
+  new Map(metrics.flatMap((m) => [m.name, ...(m.otelNames ?? [])].map((name): [string, MetricDefinition] => [name, m])));
 
+const byName = metricsByName(METRICS);
+
+/** The metric a name means: its catalog name (OTel allows `/` in names) or one of its OTel names. */
 export function findMetric(name: string): MetricDefinition | undefined {
   return byName.get(name);
 }

@@ -36,6 +36,8 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dbPath: string;
+  /** The metric registry the catalog serves (STRATA_METRICS_FILE, absolute; default the bundled catalog/metrics.json). */
+  readonly metricsFile: string;
   readonly store: {
     readonly kind: Env['STRATA_STORE'];
     readonly druidUrl: string | undefined;

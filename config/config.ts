@@ -1,9 +1,13 @@
 import { hostname } from 'node:os';
 import { type Env, EnvSchema } from './env-schema.ts';
 import type { Limits, Config, EdgeConfig, JwksConfig, JwtConfig } from './config-types.ts';
+import { ConfigError } from './config-error.ts';
+import { resolveMetricsFile } from './metrics-file.ts';
 
 export type { Limits, Config, SubscriptionConfig, EdgeConfig, IngestConfig, JwksConfig, JwtConfig } from './config-types.ts';
 export { DUCKDB_MEMORY_MB_DEFAULT, type Env, ENV_VARIABLES, MAX_LATENESS_LIMIT_MS } from './env-schema.ts';
+export { ConfigError } from './config-error.ts';
+export { BUNDLED_METRICS_FILE } from './metrics-file.ts';
 
 /**
  * The only module that reads the environment. Everything is validated here,
@@ -12,8 +16,6 @@ export { DUCKDB_MEMORY_MB_DEFAULT, type Env, ENV_VARIABLES, MAX_LATENESS_LIMIT_M
  */
 
 export const DEV_JWT_SECRET = 'strata-dev-secret-do-not-use-in-production';
-
-export class ConfigError extends Error {}
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Env, string>> = {}): Config {
   const parsed = EnvSchema.safeParse({ ...pickDefined(source), ...overrides });
@@ -57,6 +59,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
     host: e.HOST,
     port: e.PORT,
     dbPath: e.STRATA_DB,
+    metricsFile: resolveMetricsFile(e.STRATA_METRICS_FILE),
     store: { kind: e.STRATA_STORE, druidUrl: e.DRUID_URL, druidCoordinatorUrl: e.DRUID_COORDINATOR_URL },
     cache: {
       kind: e.STRATA_CACHE,

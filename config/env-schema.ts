@@ -24,6 +24,8 @@ export const EnvSchema = z.object({
   PORT: int(0, 65535).default(4000),
   STRATA_DB: z.string().min(1).default('data/strata.duckdb'),
   STRATA_STORE: z.enum(['duckdb', 'druid']).default('duckdb'),
+  // Read when the catalog is first imported (config/metrics-file.ts); unset: the bundled catalog/metrics.json.
+  STRATA_METRICS_FILE: z.string().min(1, 'a path to a JSON metric registry').optional(),
   DRUID_URL: z.url({ protocol: /^https?$/ }).optional(),
   DRUID_COORDINATOR_URL: z.url({ protocol: /^https?$/ }).optional(),
   STRATA_CACHE: z.enum(['memory', 'redis']).default('memory'),

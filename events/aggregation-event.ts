@@ -12,7 +12,8 @@ const EventSchema = z.object({
   datasource: z.string().min(1).max(64),
   interval: z.string().regex(/^[^/]+\/[^/]+$/),
   tenants: z.array(z.string().min(1).max(64)).min(1).max(10_000),
-  metrics: z.array(z.string().refine((m) => findMetric(m) !== undefined, 'unknown metric')).min(1),
+  // Events name catalog names only (an OTel name is an alias for clients, not an event's key).
+  metrics: z.array(z.string().refine((m) => findMetric(m)?.name === m, 'unknown metric')).min(1),
   publishedAt: z.iso.datetime({ offset: true }),
 });
 

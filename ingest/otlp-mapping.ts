@@ -1,4 +1,4 @@
-import { METRICS, type LabelColumn, type MetricDefinition } from '../catalog/catalog.ts';
+import { METRICS, metricsByName, type LabelColumn, type MetricDefinition } from '../catalog/catalog.ts';
 import { type IngestPoint, type Labels, NS_PER_MS, type Temporality } from './ingest-point.ts';
 import {
   AGGREGATION_TEMPORALITY,
@@ -45,7 +45,8 @@ type MetricPlan = { readonly temporality: Temporality; readonly definition: Metr
  * value (staleness markers, which carry no data).
  */
 export function mapOtlpRequest(request: OtlpMetricsRequest, rules: MappingRules): MappedRequest {
-  const byName = new Map((rules.metrics ?? METRICS).map((m) => [m.name, m]));
+  // By catalog name or by an OTel name the registry maps to it; points are stored under the catalog name.
+  const byName = metricsByName(rules.metrics ?? METRICS);
   const out: MappedRequest = { points: [], refusals: new Refusals() };
   for (const resourceMetrics of request.resourceMetrics ?? []) {
     const cluster = clusterOf(resourceMetrics.resource?.attributes ?? []);

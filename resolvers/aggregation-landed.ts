@@ -28,11 +28,12 @@ function subscribe(
   args: { metrics?: readonly string[] | null },
   ctx: SubscriptionContext,
 ): AsyncIterableIterator<LandedNotice> {
-  const metrics = args.metrics ?? undefined;
-  for (const name of metrics ?? []) {
-    if (!findMetric(name))
-      throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name}"; the metrics query lists the catalog.`);
-  }
+  // An OTel name filters as the catalog name it maps to: notices carry catalog names.
+  const metrics = args.metrics?.map((name) => {
+    const metric = findMetric(name);
+    if (!metric) throw new StrataError(ErrorCode.UNKNOWN_METRIC, `Unknown metric "${name}"; the metrics query lists the catalog.`);
+    return metric.name;
+  });
   try {
     return ctx.feed.subscribe(ctx.scope, metrics, ctx.caller);
   } catch (error) {

@@ -16,7 +16,9 @@ if [ -f "$STAMP" ] && [ -z "$(find "${SOURCES[@]}" -newer "$STAMP" -print -quit)
   exit 0
 fi
 npx --no-install tsc -p tsconfig.build.json
-mkdir -p dist/schema dist/explorer
+mkdir -p dist/schema dist/explorer dist/catalog
 cp schema/schema.graphql dist/schema/
+# The bundled metric registry, read beside the compiled config (config/metrics-file.ts).
+cp catalog/metrics.json dist/catalog/
 rm -rf dist/explorer/public && cp -r explorer/public dist/explorer/public
 touch "$STAMP"

@@ -1,4 +1,4 @@
-import { MINUTE_MS } from '../../catalog/catalog.ts';
+import { LABEL_COLUMNS, MINUTE_MS } from '../../catalog/catalog.ts';
 
 /** Shape of a synthetic dataset; the same options give the same rows. */
 export interface SeedOptions {
@@ -53,8 +53,9 @@ export function seedStatements(o: SeedOptions): string[] {
   const key = (parts: string) => `mix2(mix2(${o.seed}, ${parts}), mi)`;
   const keep = (parts: string) => `${key(parts)} % 97 <> 0`;
   const row = (metric: string, labels: Record<string, string>, value: string) => {
+    // Every label column of the registry, in storage order: a label no seeded metric has stays NULL.
     const col = (c: string) => labels[c] ?? 'CAST(NULL AS VARCHAR)';
-    return `${ts}, tenant_id, resource_id, 'io.confluent.kafka.server/${metric}', ${col('topic')}, ${col('partition')}, NULL, ${col('request_type')}, ${col('consumer_group_id')}, CAST(${value} AS DOUBLE)`;
+    return `${ts}, tenant_id, resource_id, 'io.confluent.kafka.server/${metric}', ${LABEL_COLUMNS.map(col).join(', ')}, CAST(${value} AS DOUBLE)`;
   };
   const insert = (select: string) => `INSERT INTO telemetry_raw ${select}`;
   const counters = ['received_bytes', 'sent_bytes', 'received_records', 'sent_records'].map((metric, n) =>
