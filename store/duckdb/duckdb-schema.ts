@@ -1,19 +1,33 @@
-import { LABEL_COLUMNS, METRICS, levelId, type Catalog, type LabelColumn, type RollupDefinition } from '../../catalog/catalog.ts';
+import {
+  LABEL_COLUMNS,
+  METRICS,
+  levelId,
+  type Catalog,
+  type LabelColumn,
+  type RollupDefinition,
+  type RollupName,
+} from '../../catalog/catalog.ts';
 import { ident, join, raw, sql, type Sql } from '../sql-fragment.ts';
 import type { Interval } from '../../planner/query.ts';
 import { quote, sqlText, type SqlText } from './duckdb-sql.ts';
 
 const LABEL_DDL = LABEL_COLUMNS.map((c) => `${quote(c)} VARCHAR`).join(', ');
 
+/** The raw table: one row per series and minute, every label a column (in the registry's order). */
+export const RAW_DDL = `CREATE TABLE IF NOT EXISTS telemetry_raw (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
+    resource_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, ${LABEL_DDL}, value DOUBLE NOT NULL)`;
+
+/** A rollup's table: one row per bucket, metric, level and label values of that level. */
+export const rollupDdl = (
+  name: RollupName,
+): string => `CREATE TABLE IF NOT EXISTS ${quote(name)} (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
+      resource_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, level VARCHAR NOT NULL, ${LABEL_DDL},
+      v_sum DOUBLE, v_min DOUBLE, v_max DOUBLE, v_last DOUBLE, minutes BIGINT, samples BIGINT)`;
+
 /** Tables of the embedded store, one per rollup of the catalog; the Druid datasources have the same columns. */
 export const schemaDdl = (catalog: Catalog): string[] => [
-  `CREATE TABLE IF NOT EXISTS telemetry_raw (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
-    resource_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, ${LABEL_DDL}, value DOUBLE NOT NULL)`,
-  ...catalog.rollups.map(
-    ({ name }) => `CREATE TABLE IF NOT EXISTS ${quote(name)} (__time TIMESTAMP NOT NULL, tenant_id VARCHAR NOT NULL,
-      resource_id VARCHAR NOT NULL, metric VARCHAR NOT NULL, level VARCHAR NOT NULL, ${LABEL_DDL},
-      v_sum DOUBLE, v_min DOUBLE, v_max DOUBLE, v_last DOUBLE, minutes BIGINT, samples BIGINT)`,
-  ),
+  RAW_DDL,
+  ...catalog.rollups.map(({ name }) => rollupDdl(name)),
   `CREATE TABLE IF NOT EXISTS resources (tenant_id VARCHAR NOT NULL, resource_id VARCHAR PRIMARY KEY)`,
   `CREATE TABLE IF NOT EXISTS strata_watermarks (datasource VARCHAR PRIMARY KEY, watermark_ms BIGINT NOT NULL)`,
 ];

@@ -7,6 +7,7 @@ import { branchesOf, distributeColumns } from '../piece-batch.ts';
 import { piecesSql, quote, sqlText, tenantCondition } from './duckdb-sql.ts';
 import { sql } from '../sql-fragment.ts';
 import { rollupStatements, schemaDdl } from './duckdb-schema.ts';
+import { migrateLabels } from './duckdb-label-migration.ts';
 import { ReadConnections, type ReadStats } from './read-connections.ts';
 import { usageSql } from './duckdb-usage.ts';
 import { seedStatements, type SeedOptions } from './seed-dataset.ts';
@@ -37,6 +38,8 @@ export class DuckDbStore implements MetricStore {
   static async open(path: string, catalog: Catalog = CATALOG): Promise<DuckDbStore> {
     const instance = await DuckDBInstance.create(path);
     const store = new DuckDbStore(instance, catalog);
+    // First: a file written before a label was added to the registry gains its column (duckdb-label-migration.ts).
+    await migrateLabels(instance, catalog);
     for (const ddl of schemaDdl(catalog)) await store.exec(ddl, []);
     return store;
   }
