@@ -85,17 +85,21 @@ test('a file of the first point layout is migrated on open, and later points con
 
     const reopened = await DuckDbStore.open(file);
     const writer = await DuckDbPointWriter.open(reopened.duckdb);
-    const columns = await reopened.read(
-      `SELECT column_name FROM duckdb_columns() WHERE table_name = 'ingest_points' AND column_name = 'increment'`,
+    const layout = await reopened.read(
+      `SELECT column_name FROM duckdb_columns() WHERE table_name = 'ingest_points' ORDER BY column_index`,
       [],
     );
-    assert.equal(columns.length, 1, 'points keep their increments');
+    assert.deepEqual(
+      layout.map((c) => c['column_name']),
+      ['series_id', 'temporality', 'start_ns', 'time_ns', 'value', 'increment'],
+      'points are narrow, with their increments',
+    );
     // Out of order (between minutes 1 and 3), in order after the head, a repeat of a migrated point, and more deltas.
     const after = [counter(2, 180), counter(4, 260), counter(1, 150), delta(2, 3)];
     await writer.write(after, { kind: 'all' });
     assert.deepEqual(await rawValues(reopened), expected([...before, ...after]));
-    const heads = await reopened.read('SELECT time_ns, value FROM ingest_runs', []);
-    assert.deepEqual(heads, [{ time_ns: at(4), value: 260 }], "the run's head is its latest point");
+    const heads = await reopened.read(`SELECT cum_time_ns, cum_value FROM ingest_series WHERE metric = '${M}received_bytes'`, []);
+    assert.deepEqual(heads, [{ cum_time_ns: at(4), cum_value: 260 }], "the series' head is its latest cumulative point");
     await reopened.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

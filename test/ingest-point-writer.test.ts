@@ -64,18 +64,26 @@ function pointOf(p: { series: number; cluster: string; start: number; second: nu
   };
 }
 
-test('raw rows equal the rule applied to the set of points, whatever the batches, order and repeats', async () => {
+test('raw rows equal the rule applied to the set of points, whatever the batches, order, repeats and restarts', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.array(pointArb, { minLength: 1, maxLength: 60 }),
       fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 8 }),
       fc.integer({ min: 0, max: 3 }),
-      async (drawn, cuts, repeats) => {
+      fc.boolean(),
+      fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+      async (drawn, cuts, repeats, inOrder, restarts) => {
         const points = drawn.map(pointOf);
-        const { store, writer } = await storeWithClusters();
+        const { store } = await storeWithClusters();
         try {
-          const batches = batchesOf(points, cuts);
-          for (const batch of batches) await writer.write(batch, { kind: 'all' });
+          // In order (as senders export: the fast way) or shuffled (the SQL way), and mixes of both.
+          const batches = inOrder ? batchesInOrder(points, cuts) : batchesOf(points, cuts);
+          let writer = await DuckDbPointWriter.open(store.duckdb);
+          for (const [i, batch] of batches.entries()) {
+            await writer.write(batch, { kind: 'all' });
+            // A restart: the next writer knows the series' heads from the store alone.
+            if (restarts[i % restarts.length]) writer = await DuckDbPointWriter.open(store.duckdb);
+          }
           // Retried requests: some batches again, latest first.
           for (const batch of batches.slice(0, repeats).reverse()) await writer.write(batch, { kind: 'all' });
           assert.deepEqual(await rawRows(store), oracle(deriveRawRows(points)));
@@ -88,9 +96,15 @@ test('raw rows equal the rule applied to the set of points, whatever the batches
   );
 });
 
-/** Cuts the points into batches at the given positions (mod the length), in a shuffled order. */
-function batchesOf(points: IngestPoint[], cuts: number[]): IngestPoint[][] {
-  const order = points.map((p, i) => ({ p, k: (i * 7919 + (cuts[0] ?? 0)) % 1009 })).sort((a, b) => a.k - b.k);
+/** Cuts the points, sorted by time, into consecutive batches. */
+function batchesInOrder(points: IngestPoint[], cuts: number[]): IngestPoint[][] {
+  const sorted = [...points].sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
+  return batchesOf(sorted, cuts, false);
+}
+
+/** Cuts the points into batches at the given positions (mod the length), in a shuffled order unless `shuffle` is false. */
+function batchesOf(points: IngestPoint[], cuts: number[], shuffle = true): IngestPoint[][] {
+  const order = points.map((p, i) => ({ p, k: shuffle ? (i * 7919 + (cuts[0] ?? 0)) % 1009 : i })).sort((a, b) => a.k - b.k);
   const at = [...new Set(cuts.map((c) => c % points.length))].sort((a, b) => a - b);
   const batches: IngestPoint[][] = [];
   let from = 0;
@@ -135,6 +149,7 @@ test('a scope writes only the clusters the registry gives it; the tenant of a ro
   const rows = await store.read('SELECT tenant_id, resource_id FROM telemetry_raw', []);
   assert.deepEqual(rows, [{ tenant_id: 't-1', resource_id: 'lkc-a' }]);
   assert.equal((await store.read('SELECT count(*) AS n FROM ingest_points', []))[0]?.['n'], 1n, 'refused points are not stored either');
+  assert.equal((await store.read('SELECT count(*) AS n FROM ingest_series', []))[0]?.['n'], 1n, 'nor their series');
   const all = await writer.write([p('lkc-b'), p('lkc-none')], { kind: 'all' });
   assert.deepEqual(
     all,

@@ -141,7 +141,7 @@ test('partial_success: unknown metrics, histograms, non-finite, too old, too far
     assert.match(partial.errorMessage, new RegExp(reason), reason);
   assert.deepEqual(await raw(own, 'received_records', 'otlp-a'), [{ m: -60_000, value: 10 }]);
   assert.deepEqual(await raw(foreign, 'received_records', 'otlp-a'), [], "a foreign cluster's point is never stored");
-  const points = await store.read('SELECT count(*) AS n FROM ingest_points WHERE resource_id = ?', [foreign]);
+  const points = await store.read('SELECT count(*) AS n FROM ingest_series WHERE resource_id = ?', [foreign]);
   assert.equal(points[0]?.['n'], 0n);
 });
 

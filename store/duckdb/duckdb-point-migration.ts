@@ -1,38 +1,58 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
 import { seriesKey } from '../../ingest/ingest-point.ts';
-import { POINTS_DDL, RUNS_DDL } from './duckdb-point-sql.ts';
+import { POINTS_DDL } from './duckdb-point-sql.ts';
 
 /** The label columns, in order, of the series keys written before keys named their labels. */
 const KEYED_LABELS = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id'];
+const NS_PER_MINUTE = '60000000000';
+const LABELS = LABEL_COLUMNS.map((c) => `"${c}"`);
+
+/** Every series' head, from its points (the writer keeps them up to date from then on). */
+const HEADS_FROM_POINTS_SQL = `UPDATE ingest_series s SET time_ns = h.time_ns, minute_value = h.minute_value,
+    cum_start_ns = h.cum_start_ns, cum_time_ns = h.cum_time_ns, cum_value = h.cum_value
+  FROM (SELECT l.*, m.minute_value FROM
+      (SELECT series_id, max(time_ns) AS time_ns, max(time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_time_ns,
+        arg_max(start_ns, time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_start_ns,
+        arg_max(value, time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_value
+       FROM ingest_points GROUP BY series_id) l
+    JOIN (SELECT p.series_id,
+        CASE WHEN any_value(p.temporality) = 'gauge' THEN arg_max(p.value, (p.time_ns, p.start_ns, p.value)) ELSE sum(p.increment) END AS minute_value
+       FROM ingest_points p JOIN (SELECT series_id, max(time_ns) // ${NS_PER_MINUTE} AS minute FROM ingest_points GROUP BY series_id) t
+         ON p.series_id = t.series_id AND p.time_ns // ${NS_PER_MINUTE} = t.minute GROUP BY p.series_id) m USING (series_id)) h
+  WHERE s.series_id = h.series_id`;
 
 /**
- * Brings a file written before points kept their increments (a table keyed
- * by every point, no `increment`, no run heads, series keys listing every
- * label column's value) to the current layout, in one transaction: each
- * series' key in the current form, each point's increment by the rule over
- * its run, each cumulative run's head. A file without points, or already
- * current, is left as it is.
+ * Brings a file written before points were narrow (every point carrying
+ * its cluster, metric and labels, keyed by every point, series keys listing
+ * every label column's value) to the current layout, in one transaction:
+ * one ingest_series row per series with its key in the current form and its
+ * head, and each point's increment by the rule over its run. A file without
+ * points, or already current, is left as it is.
  */
 export async function migratePoints(connection: DuckDBConnection): Promise<void> {
   const columns = (
     await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = 'ingest_points' AND schema_name = 'main'`)
   ).getRowObjectsJS();
-  if (columns.length === 0 || columns.some((c) => c['column_name'] === 'increment')) return;
+  if (columns.length === 0 || columns.some((c) => c['column_name'] === 'series_id')) return;
   await connection.run('BEGIN TRANSACTION');
   try {
-    await connection.run('ALTER TABLE ingest_points RENAME TO ingest_points_keyed');
+    await connection.run('ALTER TABLE ingest_points RENAME TO ingest_points_old');
     await rekey(connection);
+    await connection.run(`INSERT INTO ingest_series
+      SELECT row_number() OVER (ORDER BY k.new), k.new, any_value(o.tenant_id), any_value(o.resource_id), any_value(o.metric),
+        ${LABELS.map((c) => `any_value(o.${c})`).join(', ')}, NULL, NULL, NULL, NULL, NULL
+      FROM ingest_points_old o JOIN ingest_rekey k ON o.series = k.old GROUP BY k.new`);
     await connection.run(POINTS_DDL);
-    await connection.run(RUNS_DDL);
     await connection.run(`INSERT INTO ingest_points
-      SELECT * EXCLUDE (previous), CASE WHEN temporality = 'cumulative' AND previous IS NOT NULL AND value >= previous THEN value - previous ELSE value END
-      FROM (SELECT *, lag(value) OVER (PARTITION BY series, temporality, start_ns ORDER BY time_ns) AS previous
-            FROM (SELECT k.new AS series, p.* EXCLUDE (series) FROM ingest_points_keyed p JOIN ingest_rekey k ON p.series = k.old))
+      SELECT series_id, temporality, start_ns, time_ns, value,
+        CASE WHEN temporality = 'cumulative' AND previous IS NOT NULL AND value >= previous THEN value - previous ELSE value END
+      FROM (SELECT s.series_id, o.temporality, o.start_ns, o.time_ns, o.value,
+              lag(o.value) OVER (PARTITION BY s.series_id, o.temporality, o.start_ns ORDER BY o.time_ns) AS previous
+            FROM ingest_points_old o JOIN ingest_rekey k ON o.series = k.old JOIN ingest_series s ON s.series = k.new)
       ORDER BY time_ns`);
-    await connection.run(`INSERT INTO ingest_runs SELECT series, temporality, start_ns, max(time_ns), arg_max(value, time_ns)
-      FROM ingest_points WHERE temporality = 'cumulative' GROUP BY ALL`);
-    await connection.run('DROP TABLE ingest_points_keyed');
-    await connection.run('DROP TABLE ingest_rekey');
+    await connection.run(HEADS_FROM_POINTS_SQL);
+    for (const table of ['ingest_points_old', 'ingest_rekey', 'ingest_runs']) await connection.run(`DROP TABLE IF EXISTS ${table}`);
     await connection.run('COMMIT');
   } catch (error) {
     await connection.run('ROLLBACK').catch(() => undefined);
@@ -42,7 +62,7 @@ export async function migratePoints(connection: DuckDBConnection): Promise<void>
 
 /** A temporary table from each series' old key (every label column's value, nulls too) to the current one (seriesKey). */
 async function rekey(connection: DuckDBConnection): Promise<void> {
-  const rows = (await connection.runAndReadAll('SELECT DISTINCT series FROM ingest_points_keyed')).getRowObjectsJS();
+  const rows = (await connection.runAndReadAll('SELECT DISTINCT series FROM ingest_points_old')).getRowObjectsJS();
   await connection.run('CREATE TEMP TABLE ingest_rekey (old VARCHAR, new VARCHAR)');
   const appender = await connection.createAppender('ingest_rekey', 'main', 'temp');
   try {
@@ -57,8 +77,11 @@ async function rekey(connection: DuckDBConnection): Promise<void> {
   }
 }
 
+/** An old key lists every label column's value (an odd length); a current one names its labels (an even length). */
 function currentKey(old: string): string {
-  const [resourceId = '', metric = '', ...values] = JSON.parse(old) as (string | null)[];
+  const parts = JSON.parse(old) as (string | null)[];
+  if (parts.length % 2 === 0) return old;
+  const [resourceId = '', metric = '', ...values] = parts;
   const labels: Record<string, string> = {};
   KEYED_LABELS.forEach((label, i) => {
     const value = values[i];

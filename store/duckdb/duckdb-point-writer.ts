@@ -1,36 +1,46 @@
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
-import { type IngestPoint, seriesKey } from '../../ingest/ingest-point.ts';
+import type { IngestPoint } from '../../ingest/ingest-point.ts';
 import type { GroupPointWriter, LateMinutes, PointWrite, WriteResult } from '../../ingest/point-writer.ts';
 import type { TenantScope } from '../../planner/query.ts';
 import * as SQL from './duckdb-point-sql.ts';
 import { migratePoints } from './duckdb-point-migration.ts';
+import { appendFast, appendNewSeries, appendSlow } from './point-appenders.ts';
+import { planPointWrite, type WritePlan } from './point-write-plan.ts';
+import { type SeriesHead, headOf, SeriesTable } from './series-table.ts';
 
 /**
  * The embedded store's write path for received telemetry: one transaction
- * per write that stores the points (a repeat is a no-op), derives the raw
- * rows of exactly the series and minutes it touched from every point stored,
- * replaces those rows of telemetry_raw, and commits before it resolves. So
- * raw data is a function of the set of points received, whatever their
- * order and however often a sender retried. One write at a time (the app
- * wraps it in ingest/bounded-point-writer.ts): two write transactions over
- * the same rows would conflict.
+ * per group of writes that stores the points (a repeat is a no-op), derives
+ * the raw rows of exactly the series and minutes it touched, replaces those
+ * rows of telemetry_raw, and commits before it resolves. So raw data is a
+ * function of the set of points received, whatever their order and however
+ * often a sender retried (ingest/derive-raw-rows.ts is the rule).
+ *
+ * A series' points that all come after its head are planned in memory and
+ * appended (point-write-plan.ts); the others go through SQL that reads the
+ * stored points they need (duckdb-point-sql.ts). The writer keeps every
+ * series' head in memory, so it must be the store's only point writer, one
+ * write at a time (the app wraps it in ingest/bounded-point-writer.ts).
  */
 export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly series: SeriesTable,
+  ) {}
 
   /** Over the store's own DuckDB instance (the same file and transactions as its reads and rollup builds). */
   static async open(instance: DuckDBInstance): Promise<DuckDbPointWriter> {
     const connection = await instance.connect();
     try {
+      await connection.run(SQL.SERIES_DDL);
       await migratePoints(connection);
       await connection.run(SQL.POINTS_DDL);
-      await connection.run(SQL.RUNS_DDL);
       await connection.run(SQL.LATE_DDL);
+      return new DuckDbPointWriter(instance, await SeriesTable.load(connection, LABEL_COLUMNS));
     } finally {
       connection.closeSync();
     }
-    return new DuckDbPointWriter(instance);
   }
 
   async takeLateMinutes(): Promise<number[]> {
@@ -62,113 +72,94 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     if (writes.every((w) => w.points.length === 0)) return writes.map(() => ({ accepted: 0, refused: 0, refusedClusters: [] }));
     const connection = await this.instance.connect();
     try {
+      const plan = planPointWrite(writes, await registry(connection, writes), this.series);
       await connection.run('BEGIN TRANSACTION');
-      const results = await this.transact(connection, writes);
-      await connection.run('COMMIT');
-      return results;
-    } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
-      throw error;
+      let slowHeads: Map<number, SeriesHead | null>;
+      try {
+        slowHeads = await this.transact(connection, plan);
+        await connection.run('COMMIT');
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      this.remember(plan, slowHeads);
+      return plan.results;
     } finally {
       connection.closeSync();
     }
   }
 
-  private async transact(connection: DuckDBConnection, writes: readonly PointWrite[]): Promise<WriteResult[]> {
+  /** The plan's statements; returns the heads the SQL way left its series with. */
+  private async transact(connection: DuckDBConnection, plan: WritePlan): Promise<Map<number, SeriesHead | null>> {
+    if (plan.newSeries.length > 0) await appendNewSeries(connection, plan.newSeries);
+    if (plan.fastPoints.length > 0) await appendFast(connection, plan);
+    return plan.slowPoints.length > 0 ? this.slowWay(connection, plan) : new Map();
+  }
+
+  /** After the commit: the new series, and every written series' head, to the in-memory index. */
+  private remember(plan: WritePlan, slowHeads: ReadonlyMap<number, SeriesHead | null>): void {
+    for (const entry of plan.newSeries) this.series.add(entry);
+    for (const [entry, head] of plan.fastHeads) entry.head = head;
+    for (const entry of plan.slowSeries) {
+      const head = slowHeads.get(entry.id);
+      if (head !== undefined) entry.head = head;
+    }
+  }
+
+  private async slowWay(connection: DuckDBConnection, plan: WritePlan): Promise<Map<number, SeriesHead | null>> {
     await connection.run(SQL.BATCH_DDL);
-    await connection.run(SQL.SCOPES_DDL);
-    await append(connection, writes);
-    const refused = (await connection.runAndReadAll(SQL.REFUSED_SQL)).getRowObjectsJS() as {
-      request: number;
-      resource_id: string;
-      n: bigint;
-    }[];
-    const results = writes.map((w, i) =>
-      resultOf(
-        w,
-        refused.filter((r) => r.request === i),
-      ),
-    );
-    await connection.run(SQL.ACCEPTED_SQL);
-    const range = await first(connection, SQL.ACCEPTED_RANGE_SQL);
-    if (Number(range['n']) === 0) return results;
+    await appendSlow(connection, plan.slowPoints);
+    const range = await first(connection, SQL.BATCH_RANGE_SQL);
     const lo = BigInt(range['lo'] as bigint);
     const bounds = [lo, BigInt(range['hi'] as bigint)];
     await connection.run(SQL.NEW_SQL, bounds);
     const fresh = await first(connection, SQL.NEW_COUNT_SQL);
-    if (Number(fresh['n']) === 0) return results; // repeats: everything is stored already
+    if (Number(fresh['n']) === 0) return new Map(); // repeats: everything is stored already
     if (Number(fresh['replaced']) > 0) await connection.run(SQL.DROP_REPLACED_SQL, bounds);
-    await this.storeNew(connection, lo);
-    await this.rederive(connection);
-    return results;
-  }
-
-  /** The new points with their increments, the stored ones they re-count, and the runs' heads. */
-  private async storeNew(connection: DuckDBConnection, lo: bigint): Promise<void> {
-    await connection.run(SQL.RUNS_SQL);
-    const searches = await first(connection, 'SELECT count(*) FILTER (WHERE search) AS n FROM ingest_new_runs');
-    await connection.run(Number(searches['n']) > 0 ? SQL.SEARCH_PREVIOUS_SQL : SQL.NO_SEARCH_SQL);
-    await connection.run(SQL.INCREMENTS_SQL, [lo]);
-    await connection.run(SQL.STORE_POINTS_SQL);
-    if (Number(searches['n']) > 0) await connection.run(SQL.UPDATE_STORED_SQL, [lo]);
+    await storeNew(connection, lo);
+    await rederive(connection);
     await connection.run(SQL.UPDATE_HEADS_SQL);
-  }
-
-  /** The raw rows of the touched series-minutes, replaced, and the late ones marked for the aggregator. */
-  private async rederive(connection: DuckDBConnection): Promise<void> {
-    await connection.run(SQL.TOUCHED_SQL);
-    const touched = await first(connection, SQL.TOUCHED_RANGE_SQL);
-    await connection.run(SQL.DERIVED_SQL, [BigInt(touched['lo'] as bigint), BigInt(touched['hi'] as bigint)]);
-    const derived = await first(connection, SQL.DERIVED_RANGE_SQL);
-    if (Number(derived['n']) === 0) return;
-    await connection.run(SQL.DELETE_RAW_SQL, [Number(derived['lo']), Number(derived['hi'])]);
-    await connection.run(SQL.INSERT_RAW_SQL);
-    await connection.run(SQL.MARK_LATE_SQL);
+    const rows = (await connection.runAndReadAll(SQL.HEADS_OF_NEW_SQL)).getRowObjectsJS();
+    return new Map(rows.map((row) => [Number(row['series_id']), headOf(row)]));
   }
 }
 
-function resultOf(write: PointWrite, refused: readonly { resource_id: string; n: bigint }[]): WriteResult {
-  const count = refused.reduce((n, r) => n + Number(r.n), 0);
-  return { accepted: write.points.length - count, refused: count, refusedClusters: refused.map((r) => r.resource_id) };
+/** The registry's tenant of each cluster the writes name. */
+async function registry(connection: DuckDBConnection, writes: readonly PointWrite[]): Promise<Map<string, string>> {
+  const clusters = new Set<string>();
+  for (const w of writes) for (const p of w.points) clusters.add(p.resourceId);
+  const list = [...clusters];
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT resource_id, tenant_id FROM resources WHERE resource_id IN (${list.map(() => '?').join(', ')})`,
+      list,
+    )
+  ).getRowObjectsJS();
+  return new Map(rows.map((r) => [String(r['resource_id']), String(r['tenant_id'])]));
+}
+
+/** The new points with their increments, and the stored ones they re-count. */
+async function storeNew(connection: DuckDBConnection, lo: bigint): Promise<void> {
+  await connection.run(SQL.RUNS_SQL);
+  const searches = await first(connection, 'SELECT count(*) FILTER (WHERE search) AS n FROM ingest_new_runs');
+  await connection.run(Number(searches['n']) > 0 ? SQL.SEARCH_PREVIOUS_SQL : SQL.NO_SEARCH_SQL);
+  await connection.run(SQL.INCREMENTS_SQL, [lo]);
+  await connection.run(SQL.STORE_POINTS_SQL);
+  if (Number(searches['n']) > 0) await connection.run(SQL.UPDATE_STORED_SQL, [lo]);
+}
+
+/** The raw rows of the touched series-minutes, replaced, and the late ones marked for the aggregator. */
+async function rederive(connection: DuckDBConnection): Promise<void> {
+  await connection.run(SQL.TOUCHED_SQL);
+  const touched = await first(connection, SQL.TOUCHED_RANGE_SQL);
+  await connection.run(SQL.DERIVED_SQL, [BigInt(touched['lo'] as bigint), BigInt(touched['hi'] as bigint)]);
+  const derived = await first(connection, SQL.DERIVED_RANGE_SQL);
+  if (Number(derived['n']) === 0) return;
+  await connection.run(SQL.DELETE_RAW_SQL, [Number(derived['lo']), Number(derived['hi'])]);
+  await connection.run(SQL.INSERT_RAW_SQL);
+  await connection.run(SQL.MARK_LATE_SQL);
 }
 
 async function first(connection: DuckDBConnection, sql: string): Promise<Record<string, unknown>> {
   return ((await connection.runAndReadAll(sql)).getRowObjectsJS()[0] ?? {}) as Record<string, unknown>;
-}
-
-/** The writes' points and scopes into the connection's temporary tables, through DuckDB's appender (no SQL text per row). */
-async function append(connection: DuckDBConnection, writes: readonly PointWrite[]): Promise<void> {
-  const scopes = await connection.createAppender('ingest_scopes', 'main', 'temp');
-  const appender = await connection.createAppender('ingest_batch', 'main', 'temp');
-  try {
-    writes.forEach((write, request) => {
-      scopes.appendInteger(request);
-      if (write.scope.kind === 'all') scopes.appendNull();
-      else scopes.appendVarchar(write.scope.tenantId);
-      scopes.endRow();
-      for (const p of write.points) appendPoint(appender, request, p);
-    });
-    scopes.flushSync();
-    appender.flushSync();
-  } finally {
-    scopes.closeSync();
-    appender.closeSync();
-  }
-}
-
-function appendPoint(appender: DuckDBAppender, request: number, p: IngestPoint): void {
-  appender.appendInteger(request);
-  appender.appendVarchar(seriesKey(p));
-  appender.appendVarchar(p.temporality);
-  appender.appendBigInt(p.startNs);
-  appender.appendBigInt(p.timeNs);
-  appender.appendVarchar(p.resourceId);
-  appender.appendVarchar(p.metric);
-  for (const label of LABEL_COLUMNS) {
-    const value = p.labels[label];
-    if (value === undefined) appender.appendNull();
-    else appender.appendVarchar(value);
-  }
-  appender.appendDouble(p.value);
-  appender.endRow();
 }
