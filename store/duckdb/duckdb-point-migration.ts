@@ -6,7 +6,6 @@ import { POINTS_DDL } from './duckdb-point-sql.ts';
 /** The label columns, in order, of the series keys written before keys named their labels. */
 const KEYED_LABELS = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id'];
 const NS_PER_MINUTE = '60000000000';
-const LABELS = LABEL_COLUMNS.map((c) => `"${c}"`);
 
 /** Every series' head, from its points (the writer keeps them up to date from then on). */
 const HEADS_FROM_POINTS_SQL = `UPDATE ingest_series s SET time_ns = h.time_ns, minute_value = h.minute_value,
@@ -35,13 +34,16 @@ export async function migratePoints(connection: DuckDBConnection): Promise<void>
     await connection.runAndReadAll(`SELECT column_name FROM duckdb_columns() WHERE table_name = 'ingest_points' AND schema_name = 'main'`)
   ).getRowObjectsJS();
   if (columns.length === 0 || columns.some((c) => c['column_name'] === 'series_id')) return;
+  // A label the registry gained since has no column in the old table: its series have none of it.
+  const stored = new Set(columns.map((c) => String(c['column_name'])));
+  const labels = LABEL_COLUMNS.map((c) => (stored.has(c) ? `any_value(o."${c}")` : 'NULL'));
   await connection.run('BEGIN TRANSACTION');
   try {
     await connection.run('ALTER TABLE ingest_points RENAME TO ingest_points_old');
     await rekey(connection);
     await connection.run(`INSERT INTO ingest_series
       SELECT row_number() OVER (ORDER BY k.new), k.new, any_value(o.tenant_id), any_value(o.resource_id), any_value(o.metric),
-        ${LABELS.map((c) => `any_value(o.${c})`).join(', ')}, NULL, NULL, NULL, NULL, NULL
+        ${labels.join(', ')}, NULL, NULL, NULL, NULL, NULL
       FROM ingest_points_old o JOIN ingest_rekey k ON o.series = k.old GROUP BY k.new`);
     await connection.run(POINTS_DDL);
     await connection.run(`INSERT INTO ingest_points
