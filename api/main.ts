@@ -7,6 +7,8 @@
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+// First of the product's modules: a registry file with a mistake then stops the start with its message alone.
+import { importsLoaded } from './import-problems.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { createApp } from './app.ts';
 import { storeFromConfig } from './compose.ts';
@@ -18,6 +20,7 @@ import { mintDevToken } from '../auth/mint-token.ts';
 import { startDemoFeed } from '../demo/demo-feed.ts';
 import type { MetricStore } from '../store/metric-store.ts';
 
+importsLoaded();
 const { values } = parseArgs({ options: { db: { type: 'string' }, port: { type: 'string' } }, strict: true });
 
 async function main(): Promise<void> {

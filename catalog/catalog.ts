@@ -166,7 +166,7 @@ function uniqueLevels(levels: LabelColumn[][]): LabelColumn[][] {
 
 /** Each metric by its catalog name and by every OTel name the registry maps to it (the registry keeps them unique). */
 export const metricsByName = (metrics: readonly MetricDefinition[]): ReadonlyMap<string, MetricDefinition> =>
-  new Map(metrics.flatMap((m) => [m.name, ...(m.otelNames ?? [])].map((name): [string, MetricDefinition] => [name, m])));
+  new Map(metrics.flatMap((m) => [m.name, ...m.otelNames].map((name): [string, MetricDefinition] => [name, m])));
 
 const byName = metricsByName(METRICS);
 

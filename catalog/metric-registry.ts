@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../config/config-error.ts';
 
 /**
  * The metric registry: the definitions an operator edits (catalog/metrics.json,
@@ -22,7 +23,7 @@ export interface MetricDefinition {
   readonly labels: readonly LabelColumn[];
   readonly defaultAggregation: Aggregation;
   /** Other names OTLP clients may send it under (OpenTelemetry naming); queries accept them too. */
-  readonly otelNames?: readonly string[];
+  readonly otelNames: readonly string[];
 }
 
 export interface MetricRegistry {
@@ -52,7 +53,8 @@ export interface RegistryProblem {
   readonly message: string;
 }
 
-export class MetricRegistryError extends Error {
+/** A configuration problem (api/main.ts prints its message alone), with every problem of the file. */
+export class MetricRegistryError extends ConfigError {
   constructor(
     readonly file: string,
     readonly problems: readonly RegistryProblem[],

@@ -26,7 +26,6 @@ let dir: string;
 let db: string;
 let registry: string;
 let cluster: string;
-let server: RunningServer | undefined;
 
 const token = (role: Role): string => mintDevToken(loadConfig({}).jwt, { role, ttlSeconds: 3600 });
 const ns = (ms: number): string => `${BigInt(ms) * 1_000_000n}`;
@@ -126,42 +125,51 @@ before(async () => {
   writeFileSync(registry, JSON.stringify({ ...bundled, metrics: [...bundled.metrics, added] }, null, 2));
 });
 
-after(async () => {
-  await server?.stop();
+/** Runs `use` against a server started on the file, and stops it whatever happens: the next start needs the file. */
+async function serving(extra: Record<string, string>, use: (url: string) => Promise<void>): Promise<void> {
+  const server: RunningServer = await startServer(db, { ...env, ...extra });
+  try {
+    await use(server.url);
+  } finally {
+    await server.stop();
+  }
+}
+
+after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
 test('a file written before the label: the default registry writes a point under an OTel name, then stops', async () => {
-  server = await startServer(db, env);
-  const point = {
-    attributes: [kv('topic', 'before-label')],
-    startTimeUnixNano: ns(NOW - 120_000),
-    timeUnixNano: ns(NOW - 60_000),
-    asInt: '7',
-  };
-  assert.deepEqual(await push(server.url, 'kafka.server.received_bytes', [point]), { status: 200, body: {} });
-  // The new metric is unknown here: refused and counted, not stored.
-  const refused = await push(server.url, OTEL, clientPoints({ early: 1 }));
-  assert.equal((refused.body as { partialSuccess?: { rejectedDataPoints?: string } }).partialSuccess?.rejectedDataPoints, '60');
-  await server.stop();
+  await serving({}, async (url) => {
+    const point = {
+      attributes: [kv('topic', 'before-label')],
+      startTimeUnixNano: ns(NOW - 120_000),
+      timeUnixNano: ns(NOW - 60_000),
+      asInt: '7',
+    };
+    assert.deepEqual(await push(url, 'kafka.server.received_bytes', [point]), { status: 200, body: {} });
+    // The new metric is unknown here: refused and counted, not stored.
+    const refused = await push(url, OTEL, clientPoints({ early: 1 }));
+    assert.equal((refused.body as { partialSuccess?: { rejectedDataPoints?: string } }).partialSuccess?.rejectedDataPoints, '60');
+  });
   assert.ok(!(await columns('telemetry_raw')).includes('client_id'));
 });
 
 test('the registry with a new label: each table gains its column in place, in a fresh file layout, with every row kept', async () => {
   const before = await fileRows(
-    'SELECT (SELECT count(*) FROM telemetry_raw) AS raw, (SELECT count(*) FROM rollup_1h) AS h, (SELECT count(*) FROM ingest_points) AS p',
+    'SELECT (SELECT count(*) FROM telemetry_raw) AS raw, (SELECT count(*) FROM rollup_1h) AS h, (SELECT count(*) FROM ingest_points) AS p, (SELECT count(*) FROM ingest_series) AS s',
   );
-  server = await startServer(db, { ...env, STRATA_METRICS_FILE: registry });
-  const metrics = await graphql(server.url, token('internal'), '{ metrics { name labels } }');
-  assert.deepEqual(
-    (metrics.body.data?.['metrics'] as { name: string; labels: string[] }[]).find((m) => m.name === NAME),
-    { name: NAME, labels: ['client_id'] },
-  );
-  assert.deepEqual(await push(server.url, OTEL, clientPoints({ 'app-a': 3, 'app-b': 5 })), { status: 200, body: {} });
-  const raw = await byClient(server.url, 'PT1M');
-  assert.deepEqual(raw.totals, { 'app-a': 180, 'app-b': 300 });
-  assert.deepEqual([...new Set(raw.sources)], ['raw']);
-  await server.stop();
+  await serving({ STRATA_METRICS_FILE: registry }, async (url) => {
+    const metrics = await graphql(url, token('internal'), '{ metrics { name labels otelNames } }');
+    assert.deepEqual(
+      (metrics.body.data?.['metrics'] as { name: string }[]).find((m) => m.name === NAME),
+      { name: NAME, labels: ['client_id'], otelNames: [OTEL] },
+    );
+    assert.deepEqual(await push(url, OTEL, clientPoints({ 'app-a': 3, 'app-b': 5 })), { status: 200, body: {} });
+    const raw = await byClient(url, 'PT1M');
+    assert.deepEqual(raw.totals, { 'app-a': 180, 'app-b': 300 });
+    assert.deepEqual([...new Set(raw.sources)], ['raw']);
+  });
   const labels = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id', 'client_id'];
   assert.deepEqual(await columns('telemetry_raw'), ['__time', 'tenant_id', 'resource_id', 'metric', ...labels, 'value']);
   for (const rollup of ['rollup_1h', 'rollup_1d'])
@@ -179,22 +187,23 @@ test('the registry with a new label: each table gains its column in place, in a 
       'minutes',
       'samples',
     ]);
-  assert.deepEqual((await columns('ingest_points')).slice(6, 13), ['metric', ...labels]);
+  assert.deepEqual((await columns('ingest_series')).slice(4, 11), ['metric', ...labels]);
   const now = await fileRows(
     `SELECT (SELECT count(*) FROM telemetry_raw WHERE metric <> '${NAME}') AS raw, (SELECT count(*) FROM rollup_1h) AS h,
-       (SELECT count(*) FROM ingest_points WHERE metric <> '${NAME}') AS p, (SELECT count(*) FROM telemetry_raw WHERE client_id IS NOT NULL) AS labelled`,
+       (SELECT count(*) FROM ingest_points WHERE series_id IN (SELECT series_id FROM ingest_series WHERE metric <> '${NAME}')) AS p,
+       (SELECT count(*) FROM ingest_series WHERE metric <> '${NAME}') AS s, (SELECT count(*) FROM telemetry_raw WHERE client_id IS NOT NULL) AS labelled`,
   );
   assert.deepEqual({ ...now[0], labelled: undefined }, { ...before[0], labelled: undefined });
   assert.equal(Number(now[0]?.['labelled']), 120);
 });
 
 test('the next start rebuilds the late buckets: an hourly query grouped by the new label is answered from rollup_1h', async () => {
-  server = await startServer(db, { ...env, STRATA_METRICS_FILE: registry });
-  const hourly = await byClient(server.url, 'PT1H');
-  assert.deepEqual(hourly.totals, { 'app-a': 180, 'app-b': 300 });
-  assert.deepEqual(hourly.sources, ['rollup_1h']);
-  assert.deepEqual(hourly.levels, [['client_id']]);
-  await server.stop();
+  await serving({ STRATA_METRICS_FILE: registry }, async (url) => {
+    const hourly = await byClient(url, 'PT1H');
+    assert.deepEqual(hourly.totals, { 'app-a': 180, 'app-b': 300 });
+    assert.deepEqual(hourly.sources, ['rollup_1h']);
+    assert.deepEqual(hourly.levels, [['client_id']]);
+  });
 });
 
 test('a registry without a label the file stores stops the start: a stored column is never dropped', async () => {
@@ -225,5 +234,7 @@ test('a registry with a mistake stops the start, naming the file, the metric, th
     (e: unknown) => String(e),
   );
   assert.match(error, new RegExp(`Invalid metric registry ${broken.replaceAll('.', '\\.')}:`));
+  // An operator's mistake, said as one: no stack trace, no dump of the error's fields.
+  assert.doesNotMatch(error, /at parseMetricRegistry|MetricRegistryError:|problems: \[/);
   assert.match(error, /metric "app\.x", labels\[0\]: "Client" is not a label name: .*\(e\.g\. "client"\) \[REGISTRY_BAD_LABEL\]/);
 });

@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { LABEL_COLUMNS, type Catalog } from '../../catalog/catalog.ts';
 import { ConfigError } from '../../config/config.ts';
-import { POINTS_DDL } from './duckdb-point-sql.ts';
+import { SERIES_DDL } from './duckdb-point-sql.ts';
 import { RAW_DDL, rollupDdl } from './duckdb-schema.ts';
 import { quote } from './duckdb-sql.ts';
 
@@ -14,10 +14,10 @@ import { quote } from './duckdb-sql.ts';
  * for the whole file.
  *
  * Rebuilt rather than `ALTER TABLE ... ADD COLUMN`, which appends the column
- * after `value` (or `samples`): the write path inserts by position
- * (duckdb-point-sql.ts INSERT_RAW_SQL, STORE_POINTS_SQL; the rollup builds),
- * so a migrated file must have exactly a fresh file's column order. The cost
- * is one copy of each table, once per label added.
+ * after the last column: the write path appends and inserts by position
+ * (point-appenders.ts into telemetry_raw and ingest_series, the rollup
+ * builds' INSERT ... SELECT), so a migrated file must have exactly a fresh
+ * file's column order. The cost is one copy of each table, once per label added.
  *
  * A stored label the registry no longer lists stops the open: its column
  * would no longer match the inserts, and dropping it would destroy data.
@@ -27,9 +27,9 @@ interface LabelledTable {
   readonly table: string;
   readonly ddl: string;
   /**
-   * Whose layout this module knows whole. ingest_points has a migration of its
-   * own (duckdb-point-migration.ts): a layout there that differs by more than
-   * missing labels is left to it.
+   * Whose layout this module knows whole. The OTLP point tables have a
+   * migration of their own (duckdb-point-migration.ts): a layout there that
+   * differs by more than missing labels is left to it.
    */
   readonly owned: boolean;
 }
@@ -37,7 +37,7 @@ interface LabelledTable {
 const labelledTables = (catalog: Catalog): LabelledTable[] => [
   { table: 'telemetry_raw', ddl: RAW_DDL, owned: true },
   ...catalog.rollups.map((r) => ({ table: r.name, ddl: rollupDdl(r.name), owned: true })),
-  { table: 'ingest_points', ddl: POINTS_DDL, owned: false },
+  { table: 'ingest_series', ddl: SERIES_DDL, owned: false },
 ];
 
 /** The label columns a stored table gains (none: it is current, or not this module's to change). */

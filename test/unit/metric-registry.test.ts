@@ -48,7 +48,7 @@ test('the bundled registry is the catalog as it was in code: same metrics, same 
   // Each metric answers to its OTel name as well, and the name it stands for is the catalog's.
   for (const m of METRICS) {
     assert.deepEqual(m.otelNames, [m.name.replace(P, 'kafka.server.')]);
-    assert.equal(findMetric(m.otelNames?.[0] ?? '')?.name, m.name);
+    assert.equal(findMetric(m.otelNames[0] ?? '')?.name, m.name);
     assert.equal(findMetric(m.name), m);
   }
 });
