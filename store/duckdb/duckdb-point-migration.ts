@@ -5,28 +5,14 @@ import { POINTS_DDL } from './duckdb-point-sql.ts';
 
 /** The label columns, in order, of the series keys written before keys named their labels. */
 const KEYED_LABELS = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id'];
-const NS_PER_MINUTE = '60000000000';
-
-/** Every series' head, from its points (the writer keeps them up to date from then on). */
-const HEADS_FROM_POINTS_SQL = `UPDATE ingest_series s SET time_ns = h.time_ns, minute_value = h.minute_value,
-    cum_start_ns = h.cum_start_ns, cum_time_ns = h.cum_time_ns, cum_value = h.cum_value
-  FROM (SELECT l.*, m.minute_value FROM
-      (SELECT series_id, max(time_ns) AS time_ns, max(time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_time_ns,
-        arg_max(start_ns, time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_start_ns,
-        arg_max(value, time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_value
-       FROM ingest_points GROUP BY series_id) l
-    JOIN (SELECT p.series_id,
-        CASE WHEN any_value(p.temporality) = 'gauge' THEN arg_max(p.value, (p.time_ns, p.start_ns, p.value)) ELSE sum(p.increment) END AS minute_value
-       FROM ingest_points p JOIN (SELECT series_id, max(time_ns) // ${NS_PER_MINUTE} AS minute FROM ingest_points GROUP BY series_id) t
-         ON p.series_id = t.series_id AND p.time_ns // ${NS_PER_MINUTE} = t.minute GROUP BY p.series_id) m USING (series_id)) h
-  WHERE s.series_id = h.series_id`;
 
 /**
  * Brings a file written before points were narrow (every point carrying
  * its cluster, metric and labels, keyed by every point, series keys listing
  * every label column's value) to the current layout, in one transaction:
- * one ingest_series row per series with its key in the current form and its
- * head, and each point's increment by the rule over its run. A file without
+ * one ingest_series row per series with its key in the current form, and
+ * each point's increment by the rule over its run. The writer then finds
+ * the series' heads from their points, as after any restart. A file without
  * points, or already current, is left as it is.
  */
 export async function migratePoints(connection: DuckDBConnection): Promise<void> {
@@ -53,7 +39,6 @@ export async function migratePoints(connection: DuckDBConnection): Promise<void>
               lag(o.value) OVER (PARTITION BY s.series_id, o.temporality, o.start_ns ORDER BY o.time_ns) AS previous
             FROM ingest_points_old o JOIN ingest_rekey k ON o.series = k.old JOIN ingest_series s ON s.series = k.new)
       ORDER BY time_ns`);
-    await connection.run(HEADS_FROM_POINTS_SQL);
     for (const table of ['ingest_points_old', 'ingest_rekey', 'ingest_runs']) await connection.run(`DROP TABLE IF EXISTS ${table}`);
     await connection.run('COMMIT');
   } catch (error) {

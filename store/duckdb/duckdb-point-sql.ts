@@ -189,10 +189,33 @@ export const REPLACED_DDL = 'CREATE OR REPLACE TEMP TABLE ingest_replaced (serie
 export const DELETE_REPLACED_RAW_SQL = `DELETE FROM telemetry_raw t USING (SELECT r.__time, s.* FROM ingest_replaced r JOIN ingest_series s USING (series_id)) d
   WHERE t.__time >= epoch_ms(CAST(? AS BIGINT)) AND t.__time = d.__time AND ${RAW_MATCH}`;
 
-/** The fast way's heads, appended by the writer; then set on their series. */
+/** Heads the fast way moved since the writer's last checkpoint, appended by the writer; then set on their series. */
 export const FAST_HEADS_DDL = `CREATE OR REPLACE TEMP TABLE ingest_fast_heads (series_id INTEGER, time_ns BIGINT, minute_value DOUBLE,
   cum_start_ns BIGINT, cum_time_ns BIGINT, cum_value DOUBLE)`;
 
 export const UPDATE_FAST_HEADS_SQL = `UPDATE ingest_series s SET time_ns = h.time_ns, minute_value = h.minute_value,
     cum_start_ns = h.cum_start_ns, cum_time_ns = h.cum_time_ns, cum_value = h.cum_value
   FROM ingest_fast_heads h WHERE s.series_id = h.series_id`;
+
+/**
+ * The heads of series with points after their stored head (the fast way's
+ * since the writer's last checkpoint of heads, or every point of a migrated
+ * file): the latest point, its minute's raw value by the rule, and the
+ * latest cumulative point when one is among them. A full scan of the points,
+ * once when the writer opens.
+ */
+export const RECOVERED_HEADS_SQL = `CREATE OR REPLACE TEMP TABLE ingest_recovered AS
+  WITH later AS (
+    SELECT p.series_id, max(p.time_ns) AS time_ns, max(p.time_ns) FILTER (WHERE p.temporality = 'cumulative') AS cum_time_ns,
+      arg_max(p.start_ns, p.time_ns) FILTER (WHERE p.temporality = 'cumulative') AS cum_start_ns,
+      arg_max(p.value, p.time_ns) FILTER (WHERE p.temporality = 'cumulative') AS cum_value
+    FROM ingest_points p JOIN ingest_series s USING (series_id) WHERE s.time_ns IS NULL OR p.time_ns > s.time_ns GROUP BY p.series_id)
+  SELECT l.*, (SELECT CASE WHEN any_value(p.temporality) = 'gauge' THEN arg_max(p.value, (p.time_ns, p.start_ns, p.value)) ELSE sum(p.increment) END
+      FROM ingest_points p WHERE p.series_id = l.series_id AND p.time_ns // ${NS_PER_MINUTE} = l.time_ns // ${NS_PER_MINUTE}) AS minute_value
+  FROM later l`;
+
+export const UPDATE_RECOVERED_HEADS_SQL = `UPDATE ingest_series s SET time_ns = h.time_ns, minute_value = h.minute_value,
+    cum_start_ns = CASE WHEN h.cum_time_ns IS NULL THEN s.cum_start_ns ELSE h.cum_start_ns END,
+    cum_time_ns = coalesce(h.cum_time_ns, s.cum_time_ns),
+    cum_value = CASE WHEN h.cum_time_ns IS NULL THEN s.cum_value ELSE h.cum_value END
+  FROM ingest_recovered h WHERE s.series_id = h.series_id`;

@@ -5,9 +5,12 @@ import type { GroupPointWriter, LateMinutes, PointWrite, WriteResult } from '../
 import type { TenantScope } from '../../planner/query.ts';
 import * as SQL from './duckdb-point-sql.ts';
 import { migratePoints } from './duckdb-point-migration.ts';
-import { appendFast, appendNewSeries, appendSlow } from './point-appenders.ts';
+import { appendFast, appendNewSeries, appendSlow, storeHeads } from './point-appenders.ts';
 import { planPointWrite, type WritePlan } from './point-write-plan.ts';
-import { type SeriesHead, headOf, SeriesTable } from './series-table.ts';
+import { type SeriesEntry, type SeriesHead, headOf, SeriesTable } from './series-table.ts';
+
+/** How often, at most, the heads the fast way moved are written to ingest_series (a restart finds later ones from the points). */
+const HEADS_CHECKPOINT_MS = 30_000;
 
 /**
  * The embedded store's write path for received telemetry: one transaction
@@ -22,8 +25,16 @@ import { type SeriesHead, headOf, SeriesTable } from './series-table.ts';
  * stored points they need (duckdb-point-sql.ts). The writer keeps every
  * series' head in memory, so it must be the store's only point writer, one
  * write at a time (the app wraps it in ingest/bounded-point-writer.ts).
+ * The heads it moves go to ingest_series at a checkpoint (before the SQL
+ * way, which reads them there, and every HEADS_CHECKPOINT_MS), not in each
+ * write: a write then costs about its appends. A writer that opens finds
+ * the heads of points after the last checkpoint from the points themselves.
  */
 export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
+  /** Series whose head the fast way moved since the last checkpoint. */
+  private readonly moved = new Set<SeriesEntry>();
+  private checkpointedAt = Date.now();
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly series: SeriesTable,
@@ -37,6 +48,7 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
       await migratePoints(connection);
       await connection.run(SQL.POINTS_DDL);
       await connection.run(SQL.LATE_DDL);
+      await recoverHeads(connection);
       return new DuckDbPointWriter(instance, await SeriesTable.load(connection, LABEL_COLUMNS));
     } finally {
       connection.closeSync();
@@ -75,13 +87,16 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
       const plan = planPointWrite(writes, await registry(connection, writes), this.series);
       await connection.run('BEGIN TRANSACTION');
       let slowHeads: Map<number, SeriesHead | null>;
+      const checkpoint = plan.slowPoints.length > 0 || Date.now() - this.checkpointedAt > HEADS_CHECKPOINT_MS ? [...this.moved] : [];
       try {
+        if (checkpoint.length > 0) await storeHeads(connection, checkpoint);
         slowHeads = await this.transact(connection, plan);
         await connection.run('COMMIT');
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         throw error;
       }
+      if (checkpoint.length > 0) this.checkpointed(checkpoint);
       this.remember(plan, slowHeads);
       return plan.results;
     } finally {
@@ -96,10 +111,18 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     return plan.slowPoints.length > 0 ? this.slowWay(connection, plan) : new Map();
   }
 
+  private checkpointed(entries: readonly SeriesEntry[]): void {
+    for (const entry of entries) this.moved.delete(entry);
+    this.checkpointedAt = Date.now();
+  }
+
   /** After the commit: the new series, and every written series' head, to the in-memory index. */
   private remember(plan: WritePlan, slowHeads: ReadonlyMap<number, SeriesHead | null>): void {
     for (const entry of plan.newSeries) this.series.add(entry);
-    for (const [entry, head] of plan.fastHeads) entry.head = head;
+    for (const [entry, head] of plan.fastHeads) {
+      entry.head = head;
+      this.moved.add(entry);
+    }
     for (const entry of plan.slowSeries) {
       const head = slowHeads.get(entry.id);
       if (head !== undefined) entry.head = head;
@@ -121,6 +144,19 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     await connection.run(SQL.UPDATE_HEADS_SQL);
     const rows = (await connection.runAndReadAll(SQL.HEADS_OF_NEW_SQL)).getRowObjectsJS();
     return new Map(rows.map((row) => [Number(row['series_id']), headOf(row)]));
+  }
+}
+
+/** Heads of points written after the last checkpoint (or of a migrated file), from the points, in one transaction. */
+async function recoverHeads(connection: DuckDBConnection): Promise<void> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    await connection.run(SQL.RECOVERED_HEADS_SQL);
+    await connection.run(SQL.UPDATE_RECOVERED_HEADS_SQL);
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
   }
 }
 

@@ -94,7 +94,7 @@ function appendRawRows(connection: DuckDBConnection, rows: readonly RawRow[]): P
   });
 }
 
-/** The fast way: points and rows appended (a series' latest stored row replaced when a point adds to its minute), heads set. */
+/** The fast way: points and rows appended (a series' latest stored row replaced when a point adds to its minute). */
 export async function appendFast(connection: DuckDBConnection, plan: WritePlan): Promise<void> {
   await appendPoints(connection, plan.fastPoints);
   const replaced = plan.fastRows.filter((r) => r.replaces);
@@ -114,19 +114,6 @@ export async function appendFast(connection: DuckDBConnection, plan: WritePlan):
     connection,
     [...plan.fastRows].sort((a, b) => a.minuteMs - b.minuteMs),
   );
-  await connection.run(SQL.FAST_HEADS_DDL);
-  await withAppender(connection, 'ingest_fast_heads', true, (a) => {
-    for (const [entry, head] of plan.fastHeads) {
-      a.appendInteger(entry.id);
-      a.appendBigInt(head.timeNs);
-      a.appendDouble(head.minuteValue);
-      appendNullable(a, head.cumStartNs, (v) => a.appendBigInt(v));
-      appendNullable(a, head.cumTimeNs, (v) => a.appendBigInt(v));
-      appendNullable(a, head.cumValue, (v) => a.appendDouble(v));
-      a.endRow();
-    }
-  });
-  await connection.run(SQL.UPDATE_FAST_HEADS_SQL);
   await markLate(connection, plan.fastRows);
 }
 
@@ -138,4 +125,22 @@ async function markLate(connection: DuckDBConnection, rows: readonly RawRow[]): 
      WHERE m < (SELECT coalesce(max(watermark_ms), 0) FROM strata_watermarks) ON CONFLICT DO NOTHING`,
     minutes,
   );
+}
+
+/** Heads the fast way moved, to ingest_series (the writer's checkpoint of its in-memory heads). */
+export async function storeHeads(connection: DuckDBConnection, entries: Iterable<SeriesEntry>): Promise<void> {
+  await connection.run(SQL.FAST_HEADS_DDL);
+  await withAppender(connection, 'ingest_fast_heads', true, (a) => {
+    for (const { id, head } of entries) {
+      if (!head) continue;
+      a.appendInteger(id);
+      a.appendBigInt(head.timeNs);
+      a.appendDouble(head.minuteValue);
+      appendNullable(a, head.cumStartNs, (v) => a.appendBigInt(v));
+      appendNullable(a, head.cumTimeNs, (v) => a.appendBigInt(v));
+      appendNullable(a, head.cumValue, (v) => a.appendDouble(v));
+      a.endRow();
+    }
+  });
+  await connection.run(SQL.UPDATE_FAST_HEADS_SQL);
 }
