@@ -1,5 +1,9 @@
 /**
  * npm run bench [-- --scenario N] [-- --duration S] [-- --round S]
+ * --round: seconds of load per measured round (scenarios 1, 2, 6; scenario 7
+ * pushes as many points per round as --round seconds take at 200,000/s);
+ * --duration: the long runs' length (scenario 5's soak, scenario 7's push
+ * with dashboards).
  * Runs the benchmark scenarios (see BENCHMARKS.md) and prints their figures
  * as Markdown; the last run is also kept in .cache/bench/last-run.md, with its
  * numbers in .cache/bench/last-run.json and its charts in .cache/bench/charts/.
@@ -24,6 +28,7 @@ import { routing } from './scenarios/routing.ts';
 import { freshness } from './scenarios/freshness.ts';
 import { soak } from './scenarios/soak.ts';
 import { scaleOut } from './scenarios/scale-out.ts';
+import { ingest } from './scenarios/ingest.ts';
 
 const SCENARIOS: Record<number, (o: ScenarioOptions) => Promise<ScenarioReport>> = {
   1: cachedQuery,
@@ -32,6 +37,7 @@ const SCENARIOS: Record<number, (o: ScenarioOptions) => Promise<ScenarioReport>>
   4: freshness,
   5: soak,
   6: scaleOut,
+  7: ingest,
 };
 
 const { values } = parseArgs({
