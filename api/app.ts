@@ -100,7 +100,7 @@ export async function createApp(config: Config, parts: AppParts): Promise<App> {
     },
   });
   await bus.subscribe(listener.handle);
-  const pointWriter = await pointWriterFor(store, config.ingest.queuePoints);
+  const pointWriter = await pointWriterFor(store, config.ingest);
   const aggregator = new ReferenceAggregator(store, bus, clock, {
     latenessMs: DEFAULT_LATENESS_MS,
     catalog,

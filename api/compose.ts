@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { CacheStore } from '../cache/cache-store.ts';
 import { MemoryCache } from '../cache/memory-cache.ts';
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError, type Config, type IngestConfig } from '../config/config.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { MemoryBus } from '../events/memory-bus.ts';
 import { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
@@ -85,7 +85,10 @@ export async function busFromConfig(config: Config): Promise<EventBus> {
  * the embedded store's own; none yet for Druid (P10: Kafka into Druid) or a
  * cluster worker's store over IPC, where POST /v1/metrics answers 501.
  */
-export async function pointWriterFor(store: MetricStore, queuePoints: number): Promise<BoundedPointWriter | undefined> {
+export async function pointWriterFor(store: MetricStore, ingest: IngestConfig): Promise<BoundedPointWriter | undefined> {
   if (!(store instanceof DuckDbStore)) return undefined;
-  return new BoundedPointWriter(await DuckDbPointWriter.open(store.duckdb), queuePoints);
+  return new BoundedPointWriter(
+    await DuckDbPointWriter.open(store.duckdb, { maxSeriesPerTenant: ingest.maxSeriesPerTenant }),
+    ingest.queuePoints,
+  );
 }

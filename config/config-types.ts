@@ -102,6 +102,8 @@ export interface IngestConfig {
   /** How late a point may arrive (its time at least now minus this); a billing day turns FINAL only this long after its end. */
   readonly maxLatenessMs: number;
   readonly queuePoints: number;
+  /** Series one tenant may have stored: the writer holds every series' head in memory, and one tenant must not take it all. */
+  readonly maxSeriesPerTenant: number;
 }
 
 export interface SubscriptionConfig {

@@ -108,6 +108,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, overrides: P
       maxFutureMs: e.STRATA_OTLP_MAX_FUTURE,
       maxLatenessMs: e.STRATA_OTLP_MAX_LATENESS,
       queuePoints: e.STRATA_OTLP_QUEUE_POINTS,
+      maxSeriesPerTenant: e.STRATA_OTLP_MAX_SERIES_PER_TENANT,
     },
   };
 }

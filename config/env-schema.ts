@@ -123,6 +123,7 @@ export const EnvSchema = z.object({
     'more than 0 and at most 168h (raw retention, 7 days); set a duration such as 48h',
   ),
   STRATA_OTLP_QUEUE_POINTS: int(1000, 10_000_000).default(200_000),
+  STRATA_OTLP_MAX_SERIES_PER_TENANT: int(1, 10_000_000).default(100_000),
   STRATA_TRACE_SAMPLE_RATIO: z.coerce.number().min(0, 'between 0 and 1').max(1, 'between 0 and 1').default(1),
 });
 

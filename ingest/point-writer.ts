@@ -8,6 +8,8 @@ export interface WriteResult {
   readonly refused: number;
   /** Those clusters, sorted (for the partial_success message: the caller named them itself). */
   readonly refusedClusters: readonly string[];
+  /** Points refused apart from those: of new series past their tenant's limit of series (STRATA_OTLP_MAX_SERIES_PER_TENANT). */
+  readonly overSeriesLimit?: { readonly points: number; readonly limit: number };
 }
 
 /**

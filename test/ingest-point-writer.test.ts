@@ -188,3 +188,33 @@ test('a group commit: each write gets its own result, and one write’s refused 
   assert.deepEqual(await rawRows(store), oracle(deriveRawRows(accepted)), "t-1's write of lkc-b stored nothing");
   await store.close();
 });
+
+test("a tenant's series are bounded: points of new series past its limit are refused, its other series and other tenants write on", async () => {
+  const store = await DuckDbStore.open(':memory:');
+  await store.exec(`INSERT INTO resources VALUES ('t-1', 'lkc-a'), ('t-2', 'lkc-b')`, []);
+  const writer = await DuckDbPointWriter.open(store.duckdb, { maxSeriesPerTenant: 2 });
+  const p = (resourceId: string, topic: string, minute: number): IngestPoint => ({
+    resourceId,
+    metric: `${M}sent_bytes`,
+    labels: { topic },
+    temporality: 'delta',
+    startNs: T0,
+    timeNs: T0 + BigInt(minute * 60 + 1) * 1_000_000_000n,
+    value: 1,
+  });
+  const flood = await writer.write([p('lkc-a', 'a', 0), p('lkc-a', 'b', 0), p('lkc-a', 'c', 0), p('lkc-a', 'd', 0), p('lkc-a', 'c', 1)], {
+    kind: 'all',
+  });
+  assert.deepEqual(flood, { accepted: 2, refused: 0, refusedClusters: [], overSeriesLimit: { points: 3, limit: 2 } });
+  const known = await writer.write([p('lkc-a', 'a', 1), p('lkc-a', 'b', 1)], { kind: 'tenant', tenantId: 't-1' });
+  assert.deepEqual(known, { accepted: 2, refused: 0, refusedClusters: [] }, 'its stored series still take points');
+  const other = await writer.write([p('lkc-b', 'a', 0), p('lkc-b', 'b', 0)], { kind: 'tenant', tenantId: 't-2' });
+  assert.equal(other.accepted, 2, "another tenant's series are its own");
+  const reopened = await DuckDbPointWriter.open(store.duckdb, { maxSeriesPerTenant: 2 });
+  assert.equal((await reopened.write([p('lkc-a', 'e', 2)], { kind: 'all' })).overSeriesLimit?.points, 1, 'the count survives a restart');
+  assert.deepEqual(
+    (await store.read(`SELECT DISTINCT topic FROM telemetry_raw WHERE resource_id = 'lkc-a' ORDER BY 1`, [])).map((r) => r['topic']),
+    ['a', 'b'],
+  );
+  await store.close();
+});

@@ -18,13 +18,19 @@ let store: DuckDbStore;
 let replica: Replica;
 let own: string; // a cluster of t-1
 let foreign: string; // a cluster of t-2
+let third: string; // a cluster of t-3, written by one test only
 
 before(async () => {
   store = await seededStore();
-  replica = await startReplica(store, { STRATA_NOW: new Date(NOW).toISOString(), STRATA_OTLP_MAX_BODY_BYTES: '65536' });
+  replica = await startReplica(store, {
+    STRATA_NOW: new Date(NOW).toISOString(),
+    STRATA_OTLP_MAX_BODY_BYTES: '65536',
+    STRATA_OTLP_MAX_SERIES_PER_TENANT: '20',
+  });
   const clusters = await store.listResources({ kind: 'all' });
   own = clusters.find((c) => c.tenantId === 't-1')?.resourceId ?? '';
   foreign = clusters.find((c) => c.tenantId === 't-2')?.resourceId ?? '';
+  third = clusters.find((c) => c.tenantId === 't-3')?.resourceId ?? '';
 });
 after(async () => {
   await replica.stop();
@@ -174,4 +180,16 @@ test('refusals: 400 undecodable, 401 without a token, 403 for reading roles, 413
   assert.equal(read.status, 403, 'a collector token reads nothing');
   const exported = await fetch(`${replica.base}/export?resource.kafka.id=${own}`, { headers: { authorization: `Bearer ${collector}` } });
   assert.equal(exported.status, 403, 'nor exports');
+});
+
+test("a tenant's series are bounded (STRATA_OTLP_MAX_SERIES_PER_TENANT): points of new series past it are refused, saying so", async () => {
+  const topics = Array.from({ length: 25 }, (_, i) => point(NOW - 60_000, 1, NOW - 600_000, [kv('topic', `many-${i}`)]));
+  const answer = await push(request(third, [sum('sent_bytes', topics, 1)]), replica.token('collector'));
+  assert.equal(answer.status, 200);
+  const partial = answer.body['partialSuccess'] as { rejectedDataPoints: string; errorMessage: string };
+  assert.equal(partial.rejectedDataPoints, '5');
+  assert.match(
+    partial.errorMessage,
+    /5 data points refused: new series past the tenant's limit of 20 series \(STRATA_OTLP_MAX_SERIES_PER_TENANT\)/,
+  );
 });

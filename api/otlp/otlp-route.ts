@@ -93,6 +93,13 @@ async function ingest(
   const { points, refusals } = mapOtlpRequest(decodeRequest(body, encoding), { ...rules, metrics: app.services.catalog.metrics });
   const written = await writer.write(points, scope, caller);
   refuseClusters(refusals, written.refused, written.refusedClusters);
+  if (written.overSeriesLimit) {
+    const { points: n, limit } = written.overSeriesLimit;
+    refusals.add(
+      `new series past the tenant's limit of ${limit} series (STRATA_OTLP_MAX_SERIES_PER_TENANT): send fewer distinct label values, or ask the operator to raise it`,
+      n,
+    );
+  }
   res.statusCode = 200;
   res.setHeader('content-type', CONTENT_TYPES[encoding]);
   res.end(encodeResponse(refusals.total, refusals.message(), encoding));

@@ -9,6 +9,11 @@ import { appendFast, appendNewSeries, appendSlow, storeHeads } from './point-app
 import { planPointWrite, type WritePlan } from './point-write-plan.ts';
 import { type SeriesEntry, type SeriesHead, headOf, SeriesTable } from './series-table.ts';
 
+export interface PointWriterOptions {
+  /** Series one tenant may have stored (STRATA_OTLP_MAX_SERIES_PER_TENANT); points of more new ones are refused. Unbounded by default. */
+  readonly maxSeriesPerTenant?: number;
+}
+
 /** How often, at most, the heads the fast way moved are written to ingest_series (a restart finds later ones from the points). */
 const HEADS_CHECKPOINT_MS = 30_000;
 
@@ -38,10 +43,11 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly series: SeriesTable,
+    private readonly options: PointWriterOptions,
   ) {}
 
   /** Over the store's own DuckDB instance (the same file and transactions as its reads and rollup builds). */
-  static async open(instance: DuckDBInstance): Promise<DuckDbPointWriter> {
+  static async open(instance: DuckDBInstance, options: PointWriterOptions = {}): Promise<DuckDbPointWriter> {
     const connection = await instance.connect();
     try {
       await connection.run(SQL.SERIES_DDL);
@@ -49,7 +55,7 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
       await connection.run(SQL.POINTS_DDL);
       await connection.run(SQL.LATE_DDL);
       await recoverHeads(connection);
-      return new DuckDbPointWriter(instance, await SeriesTable.load(connection, LABEL_COLUMNS));
+      return new DuckDbPointWriter(instance, await SeriesTable.load(connection, LABEL_COLUMNS), options);
     } finally {
       connection.closeSync();
     }
@@ -84,7 +90,7 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     if (writes.every((w) => w.points.length === 0)) return writes.map(() => ({ accepted: 0, refused: 0, refusedClusters: [] }));
     const connection = await this.instance.connect();
     try {
-      const plan = planPointWrite(writes, await registry(connection, writes), this.series);
+      const plan = planPointWrite(writes, await registry(connection, writes), this.series, this.options.maxSeriesPerTenant);
       await connection.run('BEGIN TRANSACTION');
       let slowHeads: Map<number, SeriesHead | null>;
       const checkpoint = plan.slowPoints.length > 0 || Date.now() - this.checkpointedAt > HEADS_CHECKPOINT_MS ? [...this.moved] : [];

@@ -40,7 +40,12 @@ export interface WritePlan {
 }
 
 /** Splits a group of writes into the fast and the SQL ways; `tenantOf` is the cluster registry. */
-export function planPointWrite(writes: readonly PointWrite[], tenantOf: ReadonlyMap<string, string>, table: SeriesTable): WritePlan {
+export function planPointWrite(
+  writes: readonly PointWrite[],
+  tenantOf: ReadonlyMap<string, string>,
+  table: SeriesTable,
+  maxSeriesPerTenant = Number.POSITIVE_INFINITY,
+): WritePlan {
   const plan: WritePlan = {
     results: [],
     newSeries: [],
@@ -50,9 +55,11 @@ export function planPointWrite(writes: readonly PointWrite[], tenantOf: Readonly
     slowPoints: [],
     slowSeries: [],
   };
-  const bySeries = new Map<string, { entry: SeriesEntry; points: IngestPoint[] }>();
+  const bySeries = new Map<string, { entry: SeriesEntry; points: IngestPoint[] } | null>();
+  const opened = new Map<string, number>();
   for (const write of writes) {
     const refused = new Map<string, number>();
+    let limited = 0;
     for (const point of write.points) {
       const tenantId = tenantOf.get(point.resourceId);
       if (tenantId === undefined || (write.scope.kind === 'tenant' && write.scope.tenantId !== tenantId)) {
@@ -61,20 +68,40 @@ export function planPointWrite(writes: readonly PointWrite[], tenantOf: Readonly
       }
       const key = seriesKey(point);
       let series = bySeries.get(key);
-      if (!series) {
-        series = { entry: table.get(key) ?? newEntry(plan, table, key, point, tenantId), points: [] };
+      if (series === undefined) {
+        const entry = table.get(key) ?? openSeries(plan, table, { key, point, tenantId, opened, limit: maxSeriesPerTenant });
+        series = entry ? { entry, points: [] } : null;
         bySeries.set(key, series);
       }
-      series.points.push(point);
+      if (series) series.points.push(point);
+      else limited++;
     }
-    const count = [...refused.values()].reduce((a, b) => a + b, 0);
-    plan.results.push({ accepted: write.points.length - count, refused: count, refusedClusters: [...refused.keys()].sort() });
+    plan.results.push(resultOf(write, refused, limited, maxSeriesPerTenant));
   }
-  for (const { entry, points } of bySeries.values()) planSeries(plan, entry, uniqueInOrder(points));
+  for (const series of bySeries.values()) if (series) planSeries(plan, series.entry, uniqueInOrder(series.points));
   return plan;
 }
 
-function newEntry(plan: WritePlan, table: SeriesTable, key: string, point: IngestPoint, tenantId: string): SeriesEntry {
+function resultOf(write: PointWrite, refused: ReadonlyMap<string, number>, limited: number, limit: number): WriteResult {
+  const count = [...refused.values()].reduce((a, b) => a + b, 0);
+  const result = { accepted: write.points.length - count - limited, refused: count, refusedClusters: [...refused.keys()].sort() };
+  return limited > 0 ? { ...result, overSeriesLimit: { points: limited, limit } } : result;
+}
+
+interface Opening {
+  readonly key: string;
+  readonly point: IngestPoint;
+  readonly tenantId: string;
+  /** New series per tenant in this plan so far. */
+  readonly opened: Map<string, number>;
+  readonly limit: number;
+}
+
+/** A new series, or undefined when its tenant has as many as it may: the writer keeps every series' head in memory. */
+function openSeries(plan: WritePlan, table: SeriesTable, { key, point, tenantId, opened, limit }: Opening): SeriesEntry | undefined {
+  const count = opened.get(tenantId) ?? 0;
+  if (table.countOf(tenantId) + count >= limit) return undefined;
+  opened.set(tenantId, count + 1);
   const entry = {
     id: table.allocateId(),
     key,

@@ -48,6 +48,7 @@ export function headOf(row: Record<string, unknown>): SeriesHead | null {
  */
 export class SeriesTable {
   private readonly byKey = new Map<string, SeriesEntry>();
+  private readonly perTenant = new Map<string, number>();
   private nextId = 1;
 
   static async load(connection: DuckDBConnection, labelColumns: readonly string[]): Promise<SeriesTable> {
@@ -73,6 +74,11 @@ export class SeriesTable {
     return this.byKey.size;
   }
 
+  /** Series stored for a tenant (its share of this index). */
+  countOf(tenantId: string): number {
+    return this.perTenant.get(tenantId) ?? 0;
+  }
+
   get(key: string): SeriesEntry | undefined {
     return this.byKey.get(key);
   }
@@ -83,6 +89,7 @@ export class SeriesTable {
   }
 
   add(entry: SeriesEntry): void {
+    if (!this.byKey.has(entry.key)) this.perTenant.set(entry.tenantId, this.countOf(entry.tenantId) + 1);
     this.byKey.set(entry.key, entry);
     this.nextId = Math.max(this.nextId, entry.id + 1);
   }
