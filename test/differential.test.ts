@@ -4,6 +4,7 @@ import type { App } from '../api/app.ts';
 import { CATALOG, DAY_MS, MINUTE_MS, rollupOf, withRollups } from '../catalog/catalog.ts';
 import { differentialRun } from './helpers/differential-run.ts';
 import { END, SMALL, seededStore, testApp } from './helpers/fixture.ts';
+import { ingestedCopy } from './helpers/ingested-copy.ts';
 import { propertyRuns } from './helpers/runs.ts';
 
 /**
@@ -19,6 +20,8 @@ before(async () => {
 after(async () => app.close());
 
 const CASES = propertyRuns(500);
+/** Over received data: test/ingested-equals-seeded.test.ts shows its store equals the seeded one, so fewer cases suffice end to end. */
+const INGESTED_CASES = propertyRuns(100);
 
 test(`${CASES} random queries: routed == forced raw, and most never touch raw`, async () => {
   const { runs, withoutRaw, rollupOnly, split, errors } = await differentialRun(app, CASES);
@@ -54,5 +57,20 @@ test(`a catalog with an extra rollup level (rollup_5m): ${CASES} random queries,
     assert.ok((tally.bySource['rollup_5m'] ?? 0) > CASES / 20, `rollup_5m must serve some plans (got ${tally.bySource['rollup_5m'] ?? 0})`);
   } finally {
     await extra.close();
+  }
+});
+
+/** The same suite over data that came in through POST /v1/metrics (test/helpers/ingested-copy.ts), not seeded in SQL. */
+test(`over data received through the OTLP receiver: ${INGESTED_CASES} random queries, routed == forced raw`, async () => {
+  const store = await ingestedCopy(SMALL);
+  const received = await testApp(store, { STRATA_CACHE_MAX_MB: '1' });
+  try {
+    const tally = await differentialRun(received, INGESTED_CASES);
+    console.log(`differential over received data: ${tally.runs} queries, ${tally.withoutRaw} without raw, ${tally.split} split`);
+    assert.equal(tally.runs, INGESTED_CASES);
+    assert.ok(tally.withoutRaw > 0 && tally.split > 0, 'the rollups built over received data serve plans, whole and split');
+  } finally {
+    await received.close();
+    await store.close();
   }
 });

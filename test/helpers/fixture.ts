@@ -13,6 +13,8 @@ import { runTimeseries, type TimeseriesResult } from '../../pipeline/timeseries-
 /** A small dataset: 3 tenants x 2 clusters, 3 days to END (rollups lag the end by 2 hours). */
 export const END = Date.parse('2026-11-20T00:00:00Z');
 export const SMALL: SeedOptions = { seed: 7, tenants: 3, clusters: 2, topics: 3, partitions: 2, days: 3, end: END };
+/** The fuzz suite's smaller dataset (its answers matter less than their errors): 2 tenants x 2 clusters, 2 days. */
+export const FUZZ_DATASET: SeedOptions = { seed: 3, tenants: 2, clusters: 2, topics: 2, partitions: 2, days: 2, end: END };
 
 /** An in-memory store seeded with `options`, its rollups (those of `catalog`) built up to the seed's watermarks. */
 export async function seededStore(options: SeedOptions = SMALL, catalog: Catalog = CATALOG): Promise<DuckDbStore> {

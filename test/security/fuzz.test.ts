@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { ErrorCode } from '../../errors/strata-error.ts';
 import { METRICS } from '../../catalog/catalog.ts';
 import type { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
-import { END, seededStore } from '../helpers/fixture.ts';
+import { FUZZ_DATASET, seededStore } from '../helpers/fixture.ts';
+import { ingestedCopy } from '../helpers/ingested-copy.ts';
 import { defined, interval, queryArb, validInterval, weird } from '../helpers/fuzzed-queries.ts';
 import { startEdge, type Edge, type EdgeResponse } from '../helpers/security-edge.ts';
 import { timeseriesDocument, type InputValue } from '../helpers/security-graphql.ts';
@@ -20,6 +21,7 @@ import { propertyRuns } from '../helpers/runs.ts';
  */
 const SEED = Number(process.env['STRATA_SECURITY_SEED'] ?? 20261120);
 const RUNS = propertyRuns(1200);
+const INGESTED_RUNS = propertyRuns(300);
 const PUBLIC_CODES = new Set<string>([
   ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL),
   'GRAPHQL_PARSE_FAILED',
@@ -37,10 +39,9 @@ const LEAKS = [
 let store: DuckDbStore;
 let edge: Edge;
 let cluster = '';
-const tally = { requests: 0, ok: 0, codes: new Map<string, number>() };
 
 before(async () => {
-  store = await seededStore({ seed: 3, tenants: 2, clusters: 2, topics: 2, partitions: 2, days: 2, end: END });
+  store = await seededStore(FUZZ_DATASET);
   edge = await startEdge(store);
   cluster = edge.app.services.resources.list('t-1')[0]?.resourceId ?? '';
 });
@@ -58,7 +59,7 @@ const caseArb = fc.record({
   inline: fc.boolean(),
 });
 
-function withCluster(query: Record<string, InputValue>, scoped: boolean): Record<string, InputValue> {
+function withCluster(query: Record<string, InputValue>, scoped: boolean, cluster: string): Record<string, InputValue> {
   if (!scoped) return query;
   const own: InputValue = { field: 'resource_id', op: 'EQ', value: cluster };
   return { ...query, filter: query['filter'] === undefined ? own : { and: [own, query['filter'] ?? null] } };
@@ -87,24 +88,32 @@ function problems(response: EdgeResponse, sent: InputValue): string[] {
   return out;
 }
 
-test(`${RUNS} fuzzed timeseries queries (variables and inline literals): no 5xx, public codes only, no leaks (seed ${SEED})`, async () => {
+interface Tally {
+  requests: number;
+  ok: number;
+  codes: Map<string, number>;
+}
+
+/** `runs` fuzzed timeseries queries through `on` as customers of t-1 (most naming `own`, their cluster) and internal callers. */
+async function fuzzTimeseries(on: Edge, own: string, runs: number): Promise<Tally> {
+  const seen: Tally = { requests: 0, ok: 0, codes: new Map() };
   await fc.assert(
     fc.asyncProperty(caseArb, async (c) => {
-      const query = withCluster(defined(c.query), c.scoped);
+      const query = withCluster(defined(c.query), c.scoped, own);
       const doc = timeseriesDocument(
         [{ alias: 'x', query }],
         c.inline ? 'inline' : 'variables',
         'series { labels { key value } points { timestamp value } } pageInfo { endCursor totalSeries }',
       );
-      tally.requests += 1;
-      const response = await edge.post(
-        edge.token(c.role === 'customer' ? 'customer' : 'internal', c.role === 'customer' ? 't-1' : undefined),
+      seen.requests += 1;
+      const response = await on.post(
+        on.token(c.role === 'customer' ? 'customer' : 'internal', c.role === 'customer' ? 't-1' : undefined),
         doc.query,
         doc.variables,
       );
-      if (response.body.data?.['x']) tally.ok += 1;
+      if (response.body.data?.['x']) seen.ok += 1;
       for (const e of response.body.errors ?? [])
-        tally.codes.set(String(e.extensions?.['code']), (tally.codes.get(String(e.extensions?.['code'])) ?? 0) + 1);
+        seen.codes.set(String(e.extensions?.['code']), (seen.codes.get(String(e.extensions?.['code'])) ?? 0) + 1);
       const found = problems(response, query);
       if (found.length > 0)
         console.error(`seed ${SEED}: ${found.join('; ')}\n${doc.query.slice(0, 2000)} ${JSON.stringify(doc.variables).slice(0, 2000)}`);
@@ -114,10 +123,28 @@ test(`${RUNS} fuzzed timeseries queries (variables and inline literals): no 5xx,
         `seed ${SEED}: ${doc.query.slice(0, 3000)} ${JSON.stringify(doc.variables).slice(0, 3000)}\n→ ${response.status} ${response.text.slice(0, 1000)}`,
       );
     }),
-    { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    { seed: SEED, numRuns: runs, endOnFailure: true },
   );
-  console.log(`fuzz: ${tally.requests} requests, ${tally.ok} answered, codes ${JSON.stringify(Object.fromEntries(tally.codes))}`);
-  assert.ok(tally.ok >= RUNS / 24, 'too few fuzzed queries were answered: the generator no longer reaches the store');
+  assert.ok(seen.ok >= runs / 24, 'too few fuzzed queries were answered: the generator no longer reaches the store');
+  return seen;
+}
+
+test(`${RUNS} fuzzed timeseries queries (variables and inline literals): no 5xx, public codes only, no leaks (seed ${SEED})`, async () => {
+  const seen = await fuzzTimeseries(edge, cluster, RUNS);
+  console.log(`fuzz: ${seen.requests} requests, ${seen.ok} answered, codes ${JSON.stringify(Object.fromEntries(seen.codes))}`);
+});
+
+/** The same over data that came in through POST /v1/metrics (test/helpers/ingested-copy.ts): fewer runs, the stores being equal. */
+test(`over data received through the OTLP receiver: ${INGESTED_RUNS} fuzzed timeseries queries, the same guarantees`, async () => {
+  const received = await ingestedCopy(FUZZ_DATASET);
+  const on = await startEdge(received);
+  try {
+    const seen = await fuzzTimeseries(on, on.app.services.resources.list('t-1')[0]?.resourceId ?? '', INGESTED_RUNS);
+    console.log(`fuzz over received data: ${seen.requests} requests, ${seen.ok} answered`);
+  } finally {
+    await on.close();
+    await received.close();
+  }
 });
 
 test('an ISO date that is not on the calendar (Feb 30, April 31, month 13) is INVALID_INTERVAL, never rolled over', async () => {
