@@ -22,6 +22,13 @@ export interface AggregatorOptions {
 export interface LateData {
   takeLateMinutes(): Promise<number[]>;
   putBackLateMinutes(minutes: readonly number[]): Promise<void>;
+  /**
+   * Runs `work` while no write runs. A build runs so: a write either commits
+   * before it (the build reads its points) or starts after it (and sees the
+   * new watermark, so it marks its minutes late); a write overlapping a build
+   * would do neither, and its points would miss the rollup.
+   */
+  whileNoWrites<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -75,7 +82,8 @@ export class ReferenceAggregator {
   /** Rebuilds a rollup over an aligned interval (e.g. after late data) and publishes it again. */
   async publish(rollup: RollupName, interval: Interval, headers: Record<string, string> = {}): Promise<AggregationEvent> {
     return traceAggregation(rollup, async (traceparent) => {
-      const touched = await this.store.buildRollup(rollup, interval);
+      const build = (): ReturnType<MetricStore['buildRollup']> => this.store.buildRollup(rollup, interval);
+      const touched = await (this.options.lateData ? this.options.lateData.whileNoWrites(build) : build());
       const event = newAggregationEvent(rollup, interval, touched.tenants, touched.metrics, this.now());
       // The trace context travels in the message headers, so the listener's work links to this aggregation.
       if (touched.tenants.length > 0 && touched.metrics.length > 0) await this.bus.publish(event, { traceparent, ...headers });

@@ -48,6 +48,11 @@ export class BoundedPointWriter implements PointWriter, LateMinutes {
     return this.queue.add(() => this.inner.putBackLateMinutes(minutes));
   }
 
+  /** Work that must not overlap a write (a rollup build: see aggregator/reference-aggregator.ts LateData), in the writes' queue. */
+  whileNoWrites<T>(work: () => Promise<T>): Promise<T> {
+    return this.queue.add(work);
+  }
+
   /** Points waiting or being written. */
   get pending(): number {
     return this.held;
