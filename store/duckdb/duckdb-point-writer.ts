@@ -39,6 +39,8 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
   /** Series whose head the fast way moved since the last checkpoint. */
   private readonly moved = new Set<SeriesEntry>();
   private checkpointedAt = Date.now();
+  /** The highest rollup watermark as the current write read it. */
+  private watermarkMs = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -90,9 +92,11 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     if (writes.every((w) => w.points.length === 0)) return writes.map(() => ({ accepted: 0, refused: 0, refusedClusters: [] }));
     const connection = await this.instance.connect();
     try {
-      const plan = planPointWrite(writes, await registry(connection, writes), this.series, this.options.maxSeriesPerTenant);
+      const { tenants, watermarkMs } = await registry(connection, writes);
+      const plan = planPointWrite(writes, tenants, this.series, this.options.maxSeriesPerTenant);
       await connection.run('BEGIN TRANSACTION');
       let slowHeads: Map<number, SeriesHead | null>;
+      this.watermarkMs = watermarkMs;
       const checkpoint = plan.slowPoints.length > 0 || Date.now() - this.checkpointedAt > HEADS_CHECKPOINT_MS ? [...this.moved] : [];
       try {
         if (checkpoint.length > 0) await storeHeads(connection, checkpoint);
@@ -113,7 +117,7 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
   /** The plan's statements; returns the heads the SQL way left its series with. */
   private async transact(connection: DuckDBConnection, plan: WritePlan): Promise<Map<number, SeriesHead | null>> {
     if (plan.newSeries.length > 0) await appendNewSeries(connection, plan.newSeries);
-    if (plan.fastPoints.length > 0) await appendFast(connection, plan);
+    if (plan.fastPoints.length > 0) await appendFast(connection, plan, this.watermarkMs);
     return plan.slowPoints.length > 0 ? this.slowWay(connection, plan) : new Map();
   }
 
@@ -166,18 +170,30 @@ async function recoverHeads(connection: DuckDBConnection): Promise<void> {
   }
 }
 
-/** The registry's tenant of each cluster the writes name. */
-async function registry(connection: DuckDBConnection, writes: readonly PointWrite[]): Promise<Map<string, string>> {
+/**
+ * The registry's tenant of each cluster the writes name, and the highest
+ * rollup watermark (minutes below it are late). Read before the write's
+ * transaction, which is safe because no build runs between this read and
+ * the commit: builds run in the writes' queue (LateData.whileNoWrites).
+ */
+async function registry(
+  connection: DuckDBConnection,
+  writes: readonly PointWrite[],
+): Promise<{ tenants: Map<string, string>; watermarkMs: number }> {
   const clusters = new Set<string>();
   for (const w of writes) for (const p of w.points) clusters.add(p.resourceId);
   const list = [...clusters];
   const rows = (
     await connection.runAndReadAll(
-      `SELECT resource_id, tenant_id FROM resources WHERE resource_id IN (${list.map(() => '?').join(', ')})`,
+      `SELECT resource_id, tenant_id, (SELECT coalesce(max(watermark_ms), 0) FROM strata_watermarks) AS watermark_ms
+       FROM (SELECT NULL AS resource_id, NULL AS tenant_id UNION ALL SELECT resource_id, tenant_id FROM resources
+             WHERE resource_id IN (${list.map(() => '?').join(', ')}))`,
       list,
     )
   ).getRowObjectsJS();
-  return new Map(rows.map((r) => [String(r['resource_id']), String(r['tenant_id'])]));
+  const tenants = new Map<string, string>();
+  for (const r of rows) if (r['resource_id'] !== null) tenants.set(String(r['resource_id']), String(r['tenant_id']));
+  return { tenants, watermarkMs: Number(rows[0]?.['watermark_ms'] ?? 0) };
 }
 
 /** The new points with their increments, and the stored ones they re-count. */

@@ -95,7 +95,7 @@ function appendRawRows(connection: DuckDBConnection, rows: readonly RawRow[]): P
 }
 
 /** The fast way: points and rows appended (a series' latest stored row replaced when a point adds to its minute). */
-export async function appendFast(connection: DuckDBConnection, plan: WritePlan): Promise<void> {
+export async function appendFast(connection: DuckDBConnection, plan: WritePlan, watermarkMs: number): Promise<void> {
   await appendPoints(connection, plan.fastPoints);
   const replaced = plan.fastRows.filter((r) => r.replaces);
   if (replaced.length > 0) {
@@ -114,15 +114,15 @@ export async function appendFast(connection: DuckDBConnection, plan: WritePlan):
     connection,
     [...plan.fastRows].sort((a, b) => a.minuteMs - b.minuteMs),
   );
-  await markLate(connection, plan.fastRows);
+  await markLate(connection, plan.fastRows, watermarkMs);
 }
 
 /** Minutes the fast way wrote below a rollup's watermark: their buckets are rebuilt (see duckdb-point-sql.ts MARK_LATE_SQL). */
-async function markLate(connection: DuckDBConnection, rows: readonly RawRow[]): Promise<void> {
-  const minutes = [...new Set(rows.map((r) => r.minuteMs))];
+async function markLate(connection: DuckDBConnection, rows: readonly RawRow[], watermarkMs: number): Promise<void> {
+  const minutes = [...new Set(rows.filter((r) => r.minuteMs < watermarkMs).map((r) => r.minuteMs))];
+  if (minutes.length === 0) return;
   await connection.run(
-    `INSERT INTO ingest_late SELECT m FROM (SELECT unnest([${minutes.map(() => 'CAST(? AS BIGINT)').join(', ')}]) AS m)
-     WHERE m < (SELECT coalesce(max(watermark_ms), 0) FROM strata_watermarks) ON CONFLICT DO NOTHING`,
+    `INSERT INTO ingest_late SELECT unnest([${minutes.map(() => 'CAST(? AS BIGINT)').join(', ')}]) ON CONFLICT DO NOTHING`,
     minutes,
   );
 }
