@@ -143,51 +143,84 @@ function uniqueInOrder(points: IngestPoint[]): IngestPoint[] {
 }
 
 function planSeries(plan: WritePlan, entry: SeriesEntry, points: readonly IngestPoint[]): void {
-  const fast = fastWay(entry, points);
-  if (!fast) {
-    plan.slowSeries.push(entry);
-    for (const p of points)
-      plan.slowPoints.push({ seriesId: entry.id, temporality: p.temporality, startNs: p.startNs, timeNs: p.timeNs, value: p.value });
+  const [pointsMark, rowsMark] = [plan.fastPoints.length, plan.fastRows.length];
+  const head = fastWay(plan, entry, points);
+  if (head) {
+    plan.fastHeads.set(entry, head);
     return;
   }
-  plan.fastPoints.push(...fast.points);
-  plan.fastRows.push(...fast.rows);
-  plan.fastHeads.set(entry, fast.head);
+  // Not the fast way after all: what it planned for the series goes.
+  plan.fastPoints.length = pointsMark;
+  plan.fastRows.length = rowsMark;
+  plan.slowSeries.push(entry);
+  for (const p of points)
+    plan.slowPoints.push({ seriesId: entry.id, temporality: p.temporality, startNs: p.startNs, timeNs: p.timeNs, value: p.value });
+}
+
+/** A series' head as the fast way moves it along its points (plain fields: one object a series, not one a point). */
+interface Moving {
+  timeNs: bigint | null;
+  minute: number | null;
+  minuteValue: number;
+  cumStartNs: bigint | null;
+  cumTimeNs: bigint | null;
+  cumValue: number | null;
 }
 
 /**
- * The series' points, rows and head when every point comes after the
- * series' head: then no stored point is a repeat of one, nor comes after
- * one, and a cumulative point's previous point is its run's head. Null when
- * a point does not (the SQL way then counts the series' points).
+ * Plans the series' points and rows when every point comes after the
+ * series' head (they are in time order): then no stored point is a repeat
+ * of one, nor comes after one, and a cumulative point's previous point is
+ * its run's head. Returns the new head, or null when a point does not (the
+ * SQL way then counts the series' points).
  */
-function fastWay(entry: SeriesEntry, points: readonly IngestPoint[]): { points: PointRow[]; rows: RawRow[]; head: SeriesHead } | null {
-  let head = entry.head;
-  const storedMinute = head ? minuteOf(head.timeNs) : null;
-  const rows = new Map<number, number>();
-  const out: PointRow[] = [];
+function fastWay(plan: WritePlan, entry: SeriesEntry, points: readonly IngestPoint[]): SeriesHead | null {
+  const stored = entry.head;
+  const storedMinute = stored ? minuteOf(stored.timeNs) : null;
+  const at: Moving = {
+    timeNs: stored?.timeNs ?? null,
+    minute: storedMinute,
+    minuteValue: stored?.minuteValue ?? 0,
+    cumStartNs: stored?.cumStartNs ?? null,
+    cumTimeNs: stored?.cumTimeNs ?? null,
+    cumValue: stored?.cumValue ?? null,
+  };
+  let touched = false;
   for (const p of points) {
-    if (head && p.timeNs <= head.timeNs) return null;
-    const increment = incrementAfter(p, head);
+    if (at.timeNs !== null && p.timeNs <= at.timeNs) return null;
+    const increment = incrementAfter(p, at);
     if (increment === null) return null;
     const minute = minuteOf(p.timeNs);
-    const sameMinute = head !== null && minute === minuteOf(head.timeNs);
-    const value = p.temporality === 'gauge' ? p.value : (sameMinute && head ? head.minuteValue : 0) + increment;
-    rows.set(minute, value);
-    out.push({ seriesId: entry.id, temporality: p.temporality, startNs: p.startNs, timeNs: p.timeNs, value: p.value, increment });
-    const cumulative = p.temporality === 'cumulative';
-    head = {
+    const gauge = p.temporality === 'gauge';
+    if (minute === at.minute) at.minuteValue = gauge ? p.value : at.minuteValue + increment;
+    else {
+      if (touched && at.minute !== null) plan.fastRows.push(rawRow(entry, at, storedMinute));
+      at.minute = minute;
+      at.minuteValue = gauge ? p.value : increment;
+    }
+    touched = true;
+    plan.fastPoints.push({
+      seriesId: entry.id,
+      temporality: p.temporality,
+      startNs: p.startNs,
       timeNs: p.timeNs,
-      minuteValue: value,
-      cumStartNs: cumulative ? p.startNs : (head?.cumStartNs ?? null),
-      cumTimeNs: cumulative ? p.timeNs : (head?.cumTimeNs ?? null),
-      cumValue: cumulative ? p.value : (head?.cumValue ?? null),
-    };
+      value: p.value,
+      increment,
+    });
+    at.timeNs = p.timeNs;
+    if (p.temporality === 'cumulative') [at.cumStartNs, at.cumTimeNs, at.cumValue] = [p.startNs, p.timeNs, p.value];
   }
-  if (!head) return null;
-  const raw = [...rows].map(([minuteMs, value]) => ({ series: entry, minuteMs, value, replaces: minuteMs === storedMinute }));
-  return { points: out, rows: raw, head };
+  if (!touched || at.timeNs === null || at.minute === null) return null;
+  plan.fastRows.push(rawRow(entry, at, storedMinute));
+  return { timeNs: at.timeNs, minuteValue: at.minuteValue, cumStartNs: at.cumStartNs, cumTimeNs: at.cumTimeNs, cumValue: at.cumValue };
 }
+
+const rawRow = (series: SeriesEntry, at: Moving, storedMinute: number | null): RawRow => ({
+  series,
+  minuteMs: at.minute ?? 0,
+  value: at.minuteValue,
+  replaces: at.minute === storedMinute,
+});
 
 /**
  * What a point after the head adds (the rule of ingest/derive-raw-rows.ts),
@@ -195,9 +228,9 @@ function fastWay(entry: SeriesEntry, points: readonly IngestPoint[]): { points: 
  * other than the head's that may have older points (its start is not after
  * the series' latest point).
  */
-function incrementAfter(p: IngestPoint, head: SeriesHead | null): number | null {
+function incrementAfter(p: IngestPoint, at: Moving): number | null {
   if (p.temporality !== 'cumulative') return p.value;
-  if (head && head.cumStartNs === p.startNs && head.cumValue !== null) return p.value >= head.cumValue ? p.value - head.cumValue : p.value;
-  if (!head || p.startNs > head.timeNs) return p.value;
+  if (at.cumStartNs === p.startNs && at.cumValue !== null) return p.value >= at.cumValue ? p.value - at.cumValue : p.value;
+  if (at.timeNs === null || p.startNs > at.timeNs) return p.value;
   return null;
 }
