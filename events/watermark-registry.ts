@@ -5,6 +5,8 @@ import type { Interval } from '../planner/query.ts';
  * How far each rollup is complete. It moves forward only, and only over
  * contiguous intervals: an event that arrives ahead of a gap waits until the
  * gap is filled, so the planner never routes to buckets that are not there.
+ * A rollup never built (0) begins at its first build, which starts at the
+ * first data's bucket (a store filled only by received telemetry).
  */
 export class WatermarkRegistry {
   private readonly marks: Record<RollupName, number>;
@@ -31,7 +33,8 @@ export class WatermarkRegistry {
     const before = this.marks[rollup];
     if (!list || before === undefined) return false;
     list.push(interval);
-    let mark = before;
+    // 0 is "never built": the first build starts where the data starts, so its start is where the rollup begins.
+    let mark = before === 0 ? Math.min(...list.map((p) => p.start)) : before;
     let moved = true;
     while (moved) {
       moved = false;

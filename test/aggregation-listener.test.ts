@@ -91,3 +91,12 @@ test("events are checked against the catalog's rollups: one the service lacks is
   assert.equal(watermarks.snapshot()['rollup_5m'], 10 * H + 300_000);
   assert.deepEqual(Object.keys(watermarks.snapshot()).sort(), ['rollup_1d', 'rollup_1h', 'rollup_5m']);
 });
+
+test('a rollup never built begins at its first build: a store filled only by received telemetry routes to its rollups', () => {
+  const registry = new WatermarkRegistry({ rollup_1h: 0 });
+  assert.equal(registry.advance('rollup_1h', { start: 5 * H, end: 6 * H }), true);
+  assert.deepEqual(registry.snapshot(), { rollup_1h: 6 * H });
+  assert.equal(registry.advance('rollup_1h', { start: 7 * H, end: 8 * H }), false, 'a gap still holds a later build back');
+  assert.equal(registry.advance('rollup_1h', { start: 6 * H, end: 7 * H }), true);
+  assert.deepEqual(registry.snapshot(), { rollup_1h: 8 * H });
+});
