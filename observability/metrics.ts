@@ -87,6 +87,15 @@ export const consumerLag = new Gauge({
   registers: [registry],
 });
 
+const otlpPoints = new Counter({
+  name: 'strata_otlp_points_total',
+  help: 'Data points received on POST /v1/metrics: accepted (committed), or refused in partial_success.',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const OTLP_POINT_COUNTERS = { accepted: otlpPoints.labels('accepted'), refused: otlpPoints.labels('refused') } as const;
+
 /** Pre-bound children: the hot path increments without building a label key each time. */
 export const EVENT_COUNTERS = {
   applied: aggregationEvents.labels('applied'),

@@ -147,6 +147,9 @@ test('partial_success: unknown metrics, histograms, non-finite, too old, too far
     assert.match(partial.errorMessage, new RegExp(reason), reason);
   assert.deepEqual(await raw(own, 'received_records', 'otlp-a'), [{ m: -60_000, value: 10 }]);
   assert.deepEqual(await raw(foreign, 'received_records', 'otlp-a'), [], "a foreign cluster's point is never stored");
+  const counted = await (await fetch(`${replica.base}/metrics`)).text();
+  assert.match(counted, /^strata_otlp_points_total\{outcome="refused"\} ([1-9]\d*)$/m, 'the server counts refused points (/metrics)');
+  assert.match(counted, /^strata_otlp_points_total\{outcome="accepted"\} ([1-9]\d*)$/m);
   const points = await store.read('SELECT count(*) AS n FROM ingest_series WHERE resource_id = ?', [foreign]);
   assert.equal(points[0]?.['n'], 0n);
 });

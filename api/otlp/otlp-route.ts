@@ -3,6 +3,7 @@ import { asWriter, callerKey, writeScopeOf } from '../../auth/principal.ts';
 import type { MetricDefinition } from '../../catalog/catalog.ts';
 import type { IngestConfig } from '../../config/config.ts';
 import { isStrataError } from '../../errors/strata-error.ts';
+import { OTLP_POINT_COUNTERS } from '../../observability/metrics.ts';
 import { mapOtlpRequest } from '../../ingest/otlp-mapping.ts';
 import type { PointWriter } from '../../ingest/point-writer.ts';
 import type { Refusals } from '../../ingest/refusals.ts';
@@ -100,6 +101,8 @@ async function ingest(
       n,
     );
   }
+  OTLP_POINT_COUNTERS.accepted.inc(written.accepted);
+  OTLP_POINT_COUNTERS.refused.inc(refusals.total);
   res.statusCode = 200;
   res.setHeader('content-type', CONTENT_TYPES[encoding]);
   res.end(encodeResponse(refusals.total, refusals.message(), encoding));
