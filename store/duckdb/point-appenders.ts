@@ -50,33 +50,28 @@ export function appendNewSeries(connection: DuckDBConnection, entries: readonly 
   });
 }
 
-function appendPoints(connection: DuckDBConnection, points: readonly PointRow[]): Promise<void> {
-  return withAppender(connection, 'ingest_points', false, (a) => {
+/** Points into ingest_points (with their increments), or the SQL way's into its temporary batch table (without: SQL counts them). */
+function appendPoints(
+  connection: DuckDBConnection,
+  points: readonly (PointRow | WritePlan['slowPoints'][number])[],
+  batch: boolean,
+): Promise<void> {
+  return withAppender(connection, batch ? 'ingest_batch' : 'ingest_points', batch, (a) => {
     for (const p of points) {
       a.appendInteger(p.seriesId);
       a.appendVarchar(p.temporality);
       a.appendBigInt(p.startNs);
       a.appendBigInt(p.timeNs);
       a.appendDouble(p.value);
-      a.appendDouble(p.increment);
+      if ('increment' in p) a.appendDouble(p.increment);
       a.endRow();
     }
   });
 }
 
 /** The SQL way's points, into its temporary batch table. */
-export function appendSlow(connection: DuckDBConnection, points: WritePlan['slowPoints']): Promise<void> {
-  return withAppender(connection, 'ingest_batch', true, (a) => {
-    for (const p of points) {
-      a.appendInteger(p.seriesId);
-      a.appendVarchar(p.temporality);
-      a.appendBigInt(p.startNs);
-      a.appendBigInt(p.timeNs);
-      a.appendDouble(p.value);
-      a.endRow();
-    }
-  });
-}
+export const appendSlow = (connection: DuckDBConnection, points: WritePlan['slowPoints']): Promise<void> =>
+  appendPoints(connection, points, true);
 
 const timestamp = (ms: number): DuckDBTimestampValue => new DuckDBTimestampValue(BigInt(ms) * 1000n);
 
@@ -96,7 +91,7 @@ function appendRawRows(connection: DuckDBConnection, rows: readonly RawRow[]): P
 
 /** The fast way: points and rows appended (a series' latest stored row replaced when a point adds to its minute). */
 export async function appendFast(connection: DuckDBConnection, plan: WritePlan, watermarkMs: number): Promise<void> {
-  await appendPoints(connection, plan.fastPoints);
+  await appendPoints(connection, plan.fastPoints, false);
   const replaced = plan.fastRows.filter((r) => r.replaces);
   if (replaced.length > 0) {
     await connection.run(SQL.REPLACED_DDL);

@@ -12,7 +12,7 @@ import { startReplica } from './edge-server.ts';
 import { sendRawRows } from './raw-as-otlp.ts';
 import { END } from './fixture.ts';
 import { securityStore } from './security-edge.ts';
-import { seededCopy } from './seeded-copy.ts';
+import { copyTables, seededCopy } from './seeded-copy.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DIR = join(ROOT, '.cache', 'test-fixtures');
@@ -88,17 +88,7 @@ export async function ingestedFile(recipe: IngestRecipe): Promise<string> {
 async function copyOf(file: string, catalog: Catalog): Promise<DuckDbStore> {
   const store = await DuckDbStore.open(':memory:', catalog);
   await DuckDbPointWriter.open(store.duckdb);
-  await store.exec(`ATTACH '${file.replaceAll("'", "''")}' AS ingested (READ_ONLY)`, []);
-  try {
-    const tables = await store.read(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'ingested' ORDER BY 1`, []);
-    for (const { table_name: name } of tables) {
-      const table = `"${String(name)}"`;
-      await store.exec(`CREATE TABLE IF NOT EXISTS ${table} AS SELECT * FROM ingested.${table} LIMIT 0`, []);
-      await store.exec(`INSERT INTO ${table} SELECT * FROM ingested.${table}`, []);
-    }
-  } finally {
-    await store.exec('DETACH ingested', []);
-  }
+  await copyTables(store, file);
   return store;
 }
 

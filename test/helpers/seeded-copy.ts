@@ -21,6 +21,12 @@ export async function seededCopy(options: SeedOptions, catalog: Catalog): Promis
   const file = join(DIR, `${fingerprint(options, catalog)}.duckdb`);
   if (!existsSync(file)) await seedInto(file, options, catalog);
   const store = await DuckDbStore.open(':memory:', catalog);
+  await copyTables(store, file);
+  return store;
+}
+
+/** Every table of `file` into `store` (created as the file has it unless `store` has it already), rows in their stored order. */
+export async function copyTables(store: DuckDbStore, file: string): Promise<void> {
   await store.exec(`ATTACH '${file.replaceAll("'", "''")}' AS seeded (READ_ONLY)`, []);
   try {
     const tables = await store.read(`SELECT table_name FROM duckdb_tables() WHERE database_name = 'seeded' ORDER BY 1`, []);
@@ -32,7 +38,6 @@ export async function seededCopy(options: SeedOptions, catalog: Catalog): Promis
   } finally {
     await store.exec('DETACH seeded', []);
   }
-  return store;
 }
 
 /** Seeds a file under a name of its own, then moves it in place: test files seeding at once never read half a file. */
