@@ -9,6 +9,7 @@ export const GROUP_POINTS = 20_000;
 
 interface Waiting {
   readonly write: PointWrite;
+  readonly caller: string;
   readonly resolve: (result: WriteResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -22,7 +23,9 @@ interface Waiting {
  * leaves room for the others'.
  * Writes waiting when the writer frees up go together in one transaction
  * (group commit, at most GROUP_POINTS points), so throughput grows with the
- * number of senders instead of paying a transaction per small request.
+ * number of senders instead of paying a transaction per small request; the
+ * callers waiting take turns in a group, so one caller's backlog does not
+ * hold another's write back.
  * A request that would pass a bound is refused at once with OVERLOADED and a
  * Retry-After, so the memory held by waiting writes is bounded and a sender's
  * retry (OTLP senders retry 503) comes back later.
@@ -89,15 +92,15 @@ export class BoundedPointWriter implements PointWriter, LateMinutes {
     }
     this.hold(caller, points.length);
     try {
-      return await this.enqueue({ points, scope });
+      return await this.enqueue({ points, scope }, caller);
     } finally {
       this.hold(caller, -points.length);
     }
   }
 
-  private enqueue(write: PointWrite): Promise<WriteResult> {
+  private enqueue(write: PointWrite, caller: string): Promise<WriteResult> {
     return new Promise<WriteResult>((resolve, reject) => {
-      this.waiting.push({ write, resolve, reject });
+      this.waiting.push({ write, caller, resolve, reject });
       this.scheduleDrain();
     });
   }
@@ -111,15 +114,7 @@ export class BoundedPointWriter implements PointWriter, LateMinutes {
   /** Writes the writes waiting now, up to GROUP_POINTS points (the first whatever its size), in one transaction. */
   private async drain(): Promise<void> {
     this.drainQueued = false;
-    const group: Waiting[] = [];
-    let points = 0;
-    while (this.waiting.length > 0) {
-      const next = this.waiting[0] as Waiting;
-      if (group.length > 0 && points + next.write.points.length > GROUP_POINTS) break;
-      group.push(next);
-      points += next.write.points.length;
-      this.waiting.shift();
-    }
+    const group = this.nextGroup();
     this.scheduleDrain();
     try {
       const results = await this.inner.writeGroup(group.map((g) => g.write));
@@ -129,6 +124,37 @@ export class BoundedPointWriter implements PointWriter, LateMinutes {
       // One write's failure must not fail the others: each alone, to find it.
       else for (const g of group) await this.inner.writeGroup([g.write]).then(([r]) => g.resolve(r as WriteResult), g.reject);
     }
+  }
+
+  /**
+   * The next group: the callers waiting take turns, each its oldest write
+   * first, until the group is full. So a caller's flood fills groups only
+   * with what the other callers leave, and another tenant's write goes in
+   * the next group instead of behind the whole flood; one caller's writes
+   * keep their order (a sender's points of a series come in time order).
+   */
+  private nextGroup(): Waiting[] {
+    const byCaller = new Map<string, Waiting[]>();
+    for (const w of this.waiting) {
+      const list = byCaller.get(w.caller);
+      if (list) list.push(w);
+      else byCaller.set(w.caller, [w]);
+    }
+    const group: Waiting[] = [];
+    let points = 0;
+    for (let taken = true; taken; ) {
+      taken = false;
+      for (const list of byCaller.values()) {
+        const next = list[0];
+        if (!next || (group.length > 0 && points + next.write.points.length > GROUP_POINTS)) continue;
+        group.push(list.shift() as Waiting);
+        points += next.write.points.length;
+        taken = true;
+      }
+    }
+    const chosen = new Set(group);
+    this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((w) => !chosen.has(w)));
+    return group;
   }
 
   private hold(caller: string, points: number): void {

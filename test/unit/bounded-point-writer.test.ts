@@ -138,3 +138,39 @@ test('a rollup build runs while no write runs: a write waits for it, and the agg
   await aggregator.publish('rollup_1h', { start: 0, end: 3_600_000 });
   assert.deepEqual(builds, [true], 'the build ran while no write could');
 });
+
+test("the callers waiting take turns in a group commit: another tenant's write goes in the next group, not behind a flood", async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const groups: string[][] = [];
+  const inner: GroupPointWriter & LateMinutes = {
+    write: async () => ({ accepted: 0, refused: 0, refusedClusters: [] }),
+    writeGroup: async (writes) => {
+      await held;
+      groups.push(writes.map((w) => `${w.points[0]?.resourceId}:${w.points.length}`));
+      return writes.map((w) => ({ accepted: w.points.length, refused: 0, refusedClusters: [] }));
+    },
+    takeLateMinutes: async () => [],
+    putBackLateMinutes: async () => undefined,
+  };
+  const writer = new BoundedPointWriter(inner, 200_000);
+  const batch = (cluster: string, n: number): IngestPoint[] =>
+    new Array<IngestPoint>(n).fill({
+      resourceId: cluster,
+      metric: 'm',
+      labels: {},
+      temporality: 'gauge',
+      startNs: 0n,
+      timeNs: 1n,
+      value: 1,
+    });
+  const flood = [1, 2, 3, 4].map((i) => writer.write(batch(`a${i}`, 8_000), { kind: 'tenant', tenantId: 't-1' }, 't:t-1'));
+  const other = writer.write(batch('b1', 10), { kind: 'tenant', tenantId: 't-2' }, 't:t-2');
+  release();
+  await Promise.all([...flood, other]);
+  assert.deepEqual(
+    groups,
+    [['a1:8000'], ['a2:8000', 'b1:10', 'a3:8000'], ['a4:8000']],
+    "t-2's write took the next group; t-1's kept their order",
+  );
+});
