@@ -37,6 +37,8 @@ export interface VictimOptions {
   readonly phase: number;
   /** A refresh not answered by then counts as not answered (the server's deadline is 15 s). */
   readonly requestTimeoutMs?: number;
+  /** Each worker starts a refresh at most this often: a dashboard stays within its token's quota, as a real one does. */
+  readonly minIntervalMs?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -65,7 +67,12 @@ export async function runVictim(options: VictimOptions): Promise<Sample[]> {
   const deadline = performance.now() + options.durationMs;
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) samples.push(await refresh(options, victimBody(options.clusters, options.phase, next++)));
+    while (performance.now() < deadline) {
+      const started = performance.now();
+      samples.push(await refresh(options, victimBody(options.clusters, options.phase, next++)));
+      const wait = (options.minIntervalMs ?? 0) - (performance.now() - started);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return samples;
