@@ -4,6 +4,7 @@ import { ConfigError } from '../../config/config.ts';
 import { SERIES_DDL } from './duckdb-point-sql.ts';
 import { RAW_DDL, rollupDdl } from './duckdb-schema.ts';
 import { quote } from './duckdb-sql.ts';
+import { inTransaction } from './in-transaction.ts';
 
 /**
  * A label added to the registry reaches a file written before it: the tables
@@ -83,8 +84,7 @@ function changeOf(table: LabelledTable, stored: readonly string[], fresh: readon
 
 /** In one transaction: each table renamed aside, created anew by its DDL, refilled by column name, the old one dropped. */
 async function rebuild(connection: DuckDBConnection, changes: readonly Change[]): Promise<void> {
-  await connection.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(connection, async () => {
     for (const { table } of changes) {
       const aside = `${table.table}__before_labels`;
       await connection.run(`ALTER TABLE ${quote(table.table)} RENAME TO ${quote(aside)}`);
@@ -92,11 +92,7 @@ async function rebuild(connection: DuckDBConnection, changes: readonly Change[])
       await connection.run(`INSERT INTO ${quote(table.table)} BY NAME SELECT * FROM ${quote(aside)}`);
       await connection.run(`DROP TABLE ${quote(aside)}`);
     }
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
   // The copies are in the WAL: fold them into the file now rather than at the first write's checkpoint.
   await connection.run('CHECKPOINT');
 }

@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { LABEL_COLUMNS } from '../../catalog/catalog.ts';
 import { seriesKey } from '../../ingest/ingest-point.ts';
 import { POINTS_DDL } from './duckdb-point-sql.ts';
+import { inTransaction } from './in-transaction.ts';
 
 /** The label columns, in order, of the series keys written before keys named their labels. */
 const KEYED_LABELS = ['topic', 'partition', 'principal_id', 'request_type', 'consumer_group_id'];
@@ -23,8 +24,7 @@ export async function migratePoints(connection: DuckDBConnection): Promise<void>
   // A label the registry gained since has no column in the old table: its series have none of it.
   const stored = new Set(columns.map((c) => String(c['column_name'])));
   const labels = LABEL_COLUMNS.map((c) => (stored.has(c) ? `any_value(o."${c}")` : 'NULL'));
-  await connection.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(connection, async () => {
     await connection.run('ALTER TABLE ingest_points RENAME TO ingest_points_old');
     await rekey(connection);
     await connection.run(`INSERT INTO ingest_series
@@ -40,11 +40,7 @@ export async function migratePoints(connection: DuckDBConnection): Promise<void>
             FROM ingest_points_old o JOIN ingest_rekey k ON o.series = k.old JOIN ingest_series s ON s.series = k.new)
       ORDER BY time_ns`);
     for (const table of ['ingest_points_old', 'ingest_rekey', 'ingest_runs']) await connection.run(`DROP TABLE IF EXISTS ${table}`);
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /** A temporary table from each series' old key (every label column's value, nulls too) to the current one (seriesKey). */

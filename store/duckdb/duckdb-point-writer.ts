@@ -5,6 +5,7 @@ import type { GroupPointWriter, LateMinutes, PointWrite, WriteResult } from '../
 import type { TenantScope } from '../../planner/query.ts';
 import * as SQL from './duckdb-point-sql.ts';
 import { migratePoints } from './duckdb-point-migration.ts';
+import { inTransaction } from './in-transaction.ts';
 import { appendFast, appendNewSeries, appendSlow, storeHeads } from './point-appenders.ts';
 import { planPointWrite, type WritePlan } from './point-write-plan.ts';
 import { type SeriesEntry, type SeriesHead, headOf, SeriesTable } from './series-table.ts';
@@ -39,8 +40,6 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
   /** Series whose head the fast way moved since the last checkpoint. */
   private readonly moved = new Set<SeriesEntry>();
   private checkpointedAt = Date.now();
-  /** The highest rollup watermark as the current write read it. */
-  private watermarkMs = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -94,18 +93,11 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     try {
       const { tenants, watermarkMs } = await registry(connection, writes);
       const plan = planPointWrite(writes, tenants, this.series, this.options.maxSeriesPerTenant);
-      await connection.run('BEGIN TRANSACTION');
-      let slowHeads: Map<number, SeriesHead | null>;
-      this.watermarkMs = watermarkMs;
       const checkpoint = plan.slowPoints.length > 0 || Date.now() - this.checkpointedAt > HEADS_CHECKPOINT_MS ? [...this.moved] : [];
-      try {
+      const slowHeads = await inTransaction(connection, async () => {
         if (checkpoint.length > 0) await storeHeads(connection, checkpoint);
-        slowHeads = await this.transact(connection, plan);
-        await connection.run('COMMIT');
-      } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+        return this.transact(connection, plan, watermarkMs);
+      });
       if (checkpoint.length > 0) this.checkpointed(checkpoint);
       this.remember(plan, slowHeads);
       return plan.results;
@@ -114,10 +106,10 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
     }
   }
 
-  /** The plan's statements; returns the heads the SQL way left its series with. */
-  private async transact(connection: DuckDBConnection, plan: WritePlan): Promise<Map<number, SeriesHead | null>> {
+  /** The plan's statements (`watermarkMs`: the highest rollup watermark, below which minutes are late); returns the heads the SQL way left its series with. */
+  private async transact(connection: DuckDBConnection, plan: WritePlan, watermarkMs: number): Promise<Map<number, SeriesHead | null>> {
     if (plan.newSeries.length > 0) await appendNewSeries(connection, plan.newSeries);
-    if (plan.fastPoints.length > 0) await appendFast(connection, plan, this.watermarkMs);
+    if (plan.fastPoints.length > 0) await appendFast(connection, plan, watermarkMs);
     return plan.slowPoints.length > 0 ? this.slowWay(connection, plan) : new Map();
   }
 
@@ -158,16 +150,11 @@ export class DuckDbPointWriter implements GroupPointWriter, LateMinutes {
 }
 
 /** Heads of points written after the last checkpoint (or of a migrated file), from the points, in one transaction. */
-async function recoverHeads(connection: DuckDBConnection): Promise<void> {
-  await connection.run('BEGIN TRANSACTION');
-  try {
+function recoverHeads(connection: DuckDBConnection): Promise<void> {
+  return inTransaction(connection, async () => {
     await connection.run(SQL.RECOVERED_HEADS_SQL);
     await connection.run(SQL.UPDATE_RECOVERED_HEADS_SQL);
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /**

@@ -8,6 +8,7 @@ import { piecesSql, quote, sqlText, tenantCondition } from './duckdb-sql.ts';
 import { sql } from '../sql-fragment.ts';
 import { rollupStatements, schemaDdl } from './duckdb-schema.ts';
 import { migrateLabels } from './duckdb-label-migration.ts';
+import { inTransaction } from './in-transaction.ts';
 import { ReadConnections, type ReadStats } from './read-connections.ts';
 import { usageSql } from './duckdb-usage.ts';
 import { seedStatements, type SeedOptions } from './seed-dataset.ts';
@@ -131,25 +132,22 @@ export class DuckDbStore implements MetricStore {
     const rollup = rollupNamed(this.catalog, name);
     const connection = await this.instance.connect();
     try {
-      await connection.run('BEGIN TRANSACTION');
-      for (const s of rollupStatements(rollup, interval)) await connection.run(s.sql, s.params);
-      // The watermark only moves forward, and only over a contiguous interval.
-      await connection.run(
-        `INSERT INTO strata_watermarks VALUES (?, CAST(? AS BIGINT)) ON CONFLICT (datasource) DO UPDATE
-         SET watermark_ms = CASE WHEN strata_watermarks.watermark_ms >= CAST(? AS BIGINT) THEN greatest(strata_watermarks.watermark_ms, excluded.watermark_ms) ELSE strata_watermarks.watermark_ms END`,
-        [name, interval.end, interval.start],
-      );
-      const touched = await connection.runAndReadAll(
-        `SELECT DISTINCT tenant_id, metric FROM ${quote(rollup.name)} WHERE __time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))`,
-        [interval.start, interval.end],
-      );
-      await connection.run('COMMIT');
+      const touched = await inTransaction(connection, async () => {
+        for (const s of rollupStatements(rollup, interval)) await connection.run(s.sql, s.params);
+        // The watermark only moves forward, and only over a contiguous interval.
+        await connection.run(
+          `INSERT INTO strata_watermarks VALUES (?, CAST(? AS BIGINT)) ON CONFLICT (datasource) DO UPDATE
+           SET watermark_ms = CASE WHEN strata_watermarks.watermark_ms >= CAST(? AS BIGINT) THEN greatest(strata_watermarks.watermark_ms, excluded.watermark_ms) ELSE strata_watermarks.watermark_ms END`,
+          [name, interval.end, interval.start],
+        );
+        return connection.runAndReadAll(
+          `SELECT DISTINCT tenant_id, metric FROM ${quote(rollup.name)} WHERE __time >= epoch_ms(CAST(? AS BIGINT)) AND __time < epoch_ms(CAST(? AS BIGINT))`,
+          [interval.start, interval.end],
+        );
+      });
       await this.foldIntoFile(connection);
       const rows = touched.getRowObjectsJS() as Row[];
       return { tenants: unique(rows.map((r) => String(r['tenant_id']))), metrics: unique(rows.map((r) => String(r['metric']))) };
-    } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
-      throw error;
     } finally {
       connection.closeSync();
     }
