@@ -23,6 +23,16 @@ const LABEL_DDL = LABELS.map((c) => `${c} VARCHAR`).join(', ');
 const NS_PER_MINUTE = '60000000000';
 const IDENTITY = 'series_id, temporality, start_ns, time_ns';
 const RUN = 'series_id, temporality, start_ns';
+/** A minute's raw value from its points (columns of `p`), by the rule: a gauge's last point by (time, start, value); a counter's increments summed. */
+const minuteValue = (p: string): string =>
+  `CASE WHEN any_value(${p}.temporality) = 'gauge' THEN arg_max(${p}.value, (${p}.time_ns, ${p}.start_ns, ${p}.value)) ELSE sum(${p}.increment) END`;
+
+/** A series' latest point of its points `p` (any temporality), and its latest cumulative point: what a head holds. */
+const latest = (p: string): string => `max(${p}.time_ns) AS time_ns,
+  max(${p}.time_ns) FILTER (WHERE ${p}.temporality = 'cumulative') AS cum_time_ns,
+  arg_max(${p}.start_ns, ${p}.time_ns) FILTER (WHERE ${p}.temporality = 'cumulative') AS cum_start_ns,
+  arg_max(${p}.value, ${p}.time_ns) FILTER (WHERE ${p}.temporality = 'cumulative') AS cum_value`;
+
 const matching = (a: string, b: string, columns: string): string =>
   columns
     .split(', ')
@@ -129,9 +139,8 @@ export const TOUCHED_RANGE_SQL = `SELECT min(minute) * ${NS_PER_MINUTE} AS lo, (
  */
 export const DERIVED_SQL = `CREATE OR REPLACE TEMP TABLE ingest_derived AS
   WITH points AS (SELECT p.*, p.time_ns // ${NS_PER_MINUTE} AS minute FROM ingest_points p WHERE p.time_ns >= ? AND p.time_ns < ?),
-  minutes AS (SELECT series_id, minute,
-      CASE WHEN any_value(temporality) = 'gauge' THEN arg_max(value, (time_ns, start_ns, value)) ELSE sum(increment) END AS value
-    FROM points SEMI JOIN ingest_touched USING (series_id, minute) GROUP BY series_id, minute)
+  minutes AS (SELECT p.series_id, p.minute, ${minuteValue('p')} AS value
+    FROM points p SEMI JOIN ingest_touched t USING (series_id, minute) GROUP BY p.series_id, p.minute)
   SELECT m.series_id, m.minute, epoch_ms(CAST(m.minute * 60000 AS BIGINT)) AS __time, s.tenant_id, s.resource_id, s.metric,
     ${LABELS.map((c) => `s.${c}`).join(', ')}, m.value
   FROM minutes m JOIN ingest_series s USING (series_id)`;
@@ -160,10 +169,7 @@ export const UPDATE_HEADS_SQL = `UPDATE ingest_series s SET time_ns = h.time_ns,
       greatest(n.cum_time_ns, s.cum_time_ns) AS cum_time_ns,
       CASE WHEN n.cum_time_ns >= coalesce(s.cum_time_ns, n.cum_time_ns) THEN n.cum_value ELSE s.cum_value END AS cum_value
     FROM ingest_series s
-    JOIN (SELECT series_id, max(time_ns) AS time_ns, max(time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_time_ns,
-        arg_max(start_ns, time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_start_ns,
-        arg_max(value, time_ns) FILTER (WHERE temporality = 'cumulative') AS cum_value
-      FROM ingest_new GROUP BY series_id) n USING (series_id)) h
+    JOIN (SELECT n.series_id, ${latest('n')} FROM ingest_new n GROUP BY n.series_id) n USING (series_id)) h
   LEFT JOIN ingest_derived d ON d.series_id = h.series_id AND d.minute = h.time_ns // ${NS_PER_MINUTE}
   WHERE s.series_id = h.series_id`;
 
@@ -206,11 +212,9 @@ export const UPDATE_FAST_HEADS_SQL = `UPDATE ingest_series s SET time_ns = h.tim
  */
 export const RECOVERED_HEADS_SQL = `CREATE OR REPLACE TEMP TABLE ingest_recovered AS
   WITH later AS (
-    SELECT p.series_id, max(p.time_ns) AS time_ns, max(p.time_ns) FILTER (WHERE p.temporality = 'cumulative') AS cum_time_ns,
-      arg_max(p.start_ns, p.time_ns) FILTER (WHERE p.temporality = 'cumulative') AS cum_start_ns,
-      arg_max(p.value, p.time_ns) FILTER (WHERE p.temporality = 'cumulative') AS cum_value
+    SELECT p.series_id, ${latest('p')}
     FROM ingest_points p JOIN ingest_series s USING (series_id) WHERE s.time_ns IS NULL OR p.time_ns > s.time_ns GROUP BY p.series_id)
-  SELECT l.*, (SELECT CASE WHEN any_value(p.temporality) = 'gauge' THEN arg_max(p.value, (p.time_ns, p.start_ns, p.value)) ELSE sum(p.increment) END
+  SELECT l.*, (SELECT ${minuteValue('p')}
       FROM ingest_points p WHERE p.series_id = l.series_id AND p.time_ns // ${NS_PER_MINUTE} = l.time_ns // ${NS_PER_MINUTE}) AS minute_value
   FROM later l`;
 
